@@ -1,0 +1,28 @@
+//! The command line: `salvage check|plan|run|review|test|image|partitions|cleanup`.
+
+use clap::{Parser, Subcommand};
+
+/// salvage: declarative recovery runbooks. Check them, plan them, run them, review them.
+#[derive(Debug, Parser)]
+#[command(name = "salvage", version, about, long_about = None, propagate_version = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Image a failing disk or file with read errors tolerated (ddrescue-class).
+    Image(crate::image::ImageArgs),
+    /// List the partitions of an image or device, with byte offsets and filesystems.
+    Partitions(crate::partition::PartitionsArgs),
+}
+
+/// Parses the command line, runs the command and returns the process exit code.
+pub fn main() -> i32 {
+    let cli = Cli::parse();
+    match &cli.command {
+        Command::Image(args) => crate::image::command(args),
+        Command::Partitions(args) => crate::partition::command(args),
+    }
+}

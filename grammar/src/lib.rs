@@ -1,0 +1,1 @@
+//! The salvage runbook grammar and its AST with byte spans.

@@ -1,0 +1,1 @@
+//! Test support for salvage: synthetic disks and a FUSE failing disk.
