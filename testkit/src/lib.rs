@@ -1,1 +1,5 @@
-//! Test support for salvage: synthetic disks and a FUSE failing disk.
+//! Test support for salvage: the root-test gate, synthetic disks and a FUSE failing disk.
+
+mod root;
+
+pub use root::require_root;
