@@ -12,6 +12,12 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Parse and check runbooks; every error of a file at once, with file:line:col.
+    Check(crate::command::check::CheckArgs),
+    /// The dry run: every step in order, resolved arguments, effects, commands, cleanup.
+    Plan(crate::command::plan::PlanArgs),
+    /// The reference of every op: arguments, types, outputs, effect class.
+    Ops(crate::command::ops::OpsArgs),
     /// Image a failing disk or file with read errors tolerated (ddrescue-class).
     Image(crate::image::ImageArgs),
     /// List the partitions of an image or device, with byte offsets and filesystems.
@@ -22,6 +28,9 @@ enum Command {
 pub fn main() -> i32 {
     let cli = Cli::parse();
     match &cli.command {
+        Command::Check(args) => crate::command::check::command(args),
+        Command::Plan(args) => crate::command::plan::command(args),
+        Command::Ops(args) => crate::command::ops::command(args),
         Command::Image(args) => crate::image::command(args),
         Command::Partitions(args) => crate::partition::command(args),
     }

@@ -1,10 +1,23 @@
 //! salvage: a declarative recovery-runbook engine.
 //!
 //! The pipeline runs in one direction, one stage per module: the grammar crate parses a runbook
-//! into an AST with byte spans, [`check`] turns it into a typed [`plan::Plan`], [`graph`] orders
-//! it, and the executor runs it through the ops. See ARCHITECTURE.md for the code map.
+//! into an AST with byte spans, [`checker`] turns it into a typed [`plan::Plan`], [`graph`]
+//! orders it, and the executor runs it through the ops. See ARCHITECTURE.md for the code map.
 
+pub mod checker;
 pub mod cli;
+pub mod command;
+pub mod diagnostic;
+pub mod diagnostic_report;
+pub mod effect;
 pub mod filesystem;
+pub mod graph;
 pub mod image;
+pub mod op_table;
 pub mod partition;
+pub mod plan;
+pub mod plan_json;
+pub mod plan_text;
+pub mod source_file;
+pub mod stdlib;
+pub mod value_type;

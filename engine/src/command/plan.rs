@@ -1,0 +1,73 @@
+//! `salvage plan FILE`: the dry run. Every step in order, resolved arguments, effect class,
+//! exact commands and cleanup. Changes nothing.
+
+use super::{Format, load_and_check, parse_param, print_diagnostics};
+use crate::diagnostic::{Diagnostic, DiagnosticKind};
+use crate::plan::Plan;
+use crate::value_type::Type;
+use clap::Args;
+use std::path::PathBuf;
+
+/// `salvage plan FILE [--param k=v]... [--format text|json|dot]`.
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// The runbook (or a file of definitions, each planned on its own).
+    pub file: PathBuf,
+    /// A param value, NAME=VALUE; repeat for each param.
+    #[arg(long = "param", short = 'p', value_parser = parse_param, value_name = "NAME=VALUE")]
+    pub params: Vec<(String, String)>,
+    /// text for people, json for scripts, dot for Graphviz.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+}
+
+/// Runs `salvage plan`; exit 1 on any error.
+pub fn command(args: &PlanArgs) -> i32 {
+    let checked = load_and_check(&args.file, Some(&args.params));
+    let mut diags = checked.diagnostics;
+    if !diags.iter().any(Diagnostic::is_error) {
+        diags.extend(device_warnings(&checked.plans));
+    }
+    print_diagnostics(&diags);
+    if diags.iter().any(Diagnostic::is_error) {
+        return 1;
+    }
+    for (i, plan) in checked.plans.iter().enumerate() {
+        match args.format {
+            Format::Text => {
+                if i > 0 {
+                    println!();
+                }
+                print!("{}", crate::plan_text::render(plan));
+            }
+            Format::Json => {}
+            Format::Dot => print!("{}", crate::graph::to_dot(plan)),
+        }
+    }
+    if args.format == Format::Json {
+        let plans: Vec<_> = checked.plans.iter().map(crate::plan_json::render).collect();
+        let out = if plans.len() == 1 { plans[0].clone() } else { serde_json::Value::Array(plans) };
+        println!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
+    }
+    0
+}
+
+/// A device param naming nothing on this machine is a warning: a reviewer plans elsewhere.
+fn device_warnings(plans: &[Plan]) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    for plan in plans {
+        for p in &plan.params {
+            if p.ty != Type::Device {
+                continue;
+            }
+            if let Some(path) = p.value.as_ref().and_then(|v| v.known_text()) {
+                if !std::path::Path::new(&path).exists() {
+                    let mut d = Diagnostic::bare(DiagnosticKind::DeviceMissing { name: p.name.clone(), path });
+                    d.severity = crate::diagnostic::Severity::Warning;
+                    out.push(d);
+                }
+            }
+        }
+    }
+    out
+}

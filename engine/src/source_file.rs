@@ -1,0 +1,89 @@
+//! A runbook source: its name as shown in diagnostics and its text, loaded safely from disk or
+//! from the stdlib embedded in the binary.
+
+use std::path::Path;
+use std::sync::Arc;
+
+/// The most a runbook file may hold; a larger file is refused before parsing.
+pub const MAX_SOURCE_BYTES: u64 = 64 << 20;
+
+/// One source file's name and text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceFile {
+    /// The name diagnostics print (the path as given, or `stdlib/NAME.salvage`).
+    pub name: String,
+    /// The text.
+    pub text: Arc<str>,
+}
+
+/// Why a source could not be loaded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LoadError {
+    /// The file could not be read.
+    Io(String),
+    /// The file is larger than [`MAX_SOURCE_BYTES`].
+    TooLarge(u64),
+    /// The bytes are not UTF-8; the offset of the first bad byte, and the text up to it.
+    NotUtf8 {
+        /// Byte offset of the first invalid byte.
+        offset: usize,
+        /// The valid text before it, for pointing at the line.
+        prefix: String,
+    },
+}
+
+impl SourceFile {
+    /// A source from a name and text (tests, the embedded stdlib).
+    pub fn new(name: impl Into<String>, text: impl Into<Arc<str>>) -> Self {
+        SourceFile { name: name.into(), text: text.into() }
+    }
+
+    /// Reads a file, refusing one too large or not UTF-8.
+    pub fn load(path: &Path) -> Result<SourceFile, LoadError> {
+        use std::io::Read;
+        let name = path.display().to_string();
+        let file = std::fs::File::open(path).map_err(|e| LoadError::Io(e.to_string()))?;
+        let meta = file.metadata().map_err(|e| LoadError::Io(e.to_string()))?;
+        if meta.is_dir() {
+            return Err(LoadError::Io("is a directory; name a .salvage file".into()));
+        }
+        if meta.len() > MAX_SOURCE_BYTES {
+            return Err(LoadError::TooLarge(meta.len()));
+        }
+        let mut bytes = Vec::with_capacity(meta.len() as usize);
+        file.take(MAX_SOURCE_BYTES + 1)
+            .read_to_end(&mut bytes)
+            .map_err(|e| LoadError::Io(e.to_string()))?;
+        if bytes.len() as u64 > MAX_SOURCE_BYTES {
+            return Err(LoadError::TooLarge(bytes.len() as u64));
+        }
+        match String::from_utf8(bytes) {
+            Ok(text) => Ok(SourceFile { name, text: text.into() }),
+            Err(e) => {
+                let offset = e.utf8_error().valid_up_to();
+                let bytes = e.into_bytes();
+                let prefix = String::from_utf8_lossy(&bytes[..offset]).into_owned();
+                Err(LoadError::NotUtf8 { offset, prefix })
+            }
+        }
+    }
+
+    /// 1-based line and column (in characters) of a byte offset.
+    pub fn line_col(&self, offset: usize) -> (usize, usize) {
+        let offset = floor_char_boundary(&self.text, offset.min(self.text.len()));
+        let before = &self.text[..offset];
+        let line = before.bytes().filter(|b| *b == b'\n').count() + 1;
+        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+        let col = before[line_start..].chars().count() + 1;
+        (line, col)
+    }
+}
+
+/// The largest char boundary at or below `i`.
+pub fn floor_char_boundary(s: &str, mut i: usize) -> usize {
+    i = i.min(s.len());
+    while i > 0 && !s.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
+}
