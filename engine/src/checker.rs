@@ -39,13 +39,23 @@ impl Checked {
 
 /// Checks a source. `params` are `--param` values: `None` checks without them (required params
 /// stay symbolic), `Some` plans with them (a missing required param is an error).
-pub fn check(source: SourceFile, params: Option<&[(String, String)]>, loader: &dyn Loader) -> Checked {
+pub fn check(
+    source: SourceFile,
+    params: Option<&[(String, String)]>,
+    loader: &dyn Loader,
+) -> Checked {
     let file = Arc::new(source);
-    let mut cx = Cx { diags: Vec::new(), defines: BTreeMap::new(), generic: BTreeMap::new(), in_progress: Vec::new() };
+    let mut cx = Cx {
+        diags: Vec::new(),
+        defines: BTreeMap::new(),
+        generic: BTreeMap::new(),
+        in_progress: Vec::new(),
+    };
     let ast = match salvage_grammar::parse(&file.text) {
         Ok(ast) => ast,
         Err(e) => {
-            cx.diags.push(Diagnostic::error(&file, e.span, K::Syntax(e.kind)));
+            cx.diags
+                .push(Diagnostic::error(&file, e.span, K::Syntax(e.kind)));
             return cx.finish(Vec::new());
         }
     };
@@ -58,7 +68,8 @@ pub fn check(source: SourceFile, params: Option<&[(String, String)]>, loader: &d
         match block.kind {
             BlockKind::Runbook => {
                 if runbook.is_some() {
-                    cx.diags.push(Diagnostic::error(&file, block.name.span, K::TwoRunbooks));
+                    cx.diags
+                        .push(Diagnostic::error(&file, block.name.span, K::TwoRunbooks));
                 } else {
                     runbook = Some(block);
                 }
@@ -77,7 +88,8 @@ pub fn check(source: SourceFile, params: Option<&[(String, String)]>, loader: &d
             }
         }
         None if own_defines.is_empty() => {
-            cx.diags.push(Diagnostic::error(&file, Span::new(0, 0), K::NoRunbook));
+            cx.diags
+                .push(Diagnostic::error(&file, Span::new(0, 0), K::NoRunbook));
         }
         None => {
             for name in own_defines {
@@ -114,9 +126,18 @@ struct Cx {
 /// One name declared in a block.
 #[derive(Debug, Clone)]
 enum Decl {
-    Op { id: String, sig: &'static OpSig },
-    Manual { id: String },
-    Call { define: String, ids: Vec<String>, outputs: BTreeMap<String, (Type, Expr)> },
+    Op {
+        id: String,
+        sig: &'static OpSig,
+    },
+    Manual {
+        id: String,
+    },
+    Call {
+        define: String,
+        ids: Vec<String>,
+        outputs: BTreeMap<String, (Type, Expr)>,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -135,7 +156,10 @@ struct Scope {
 
 impl Scope {
     fn all_names(&self) -> impl Iterator<Item = &str> {
-        self.params.keys().chain(self.names.keys()).map(String::as_str)
+        self.params
+            .keys()
+            .chain(self.names.keys())
+            .map(String::as_str)
     }
 }
 
@@ -147,15 +171,28 @@ impl Cx {
         // Definitions expanded twice can say the same thing twice: keep one of each.
         let mut seen = BTreeSet::new();
         self.diags.retain(|d| {
-            seen.insert((d.file.as_ref().map(|f| f.name.clone()), d.span, d.kind.to_string()))
+            seen.insert((
+                d.file.as_ref().map(|f| f.name.clone()),
+                d.span,
+                d.kind.to_string(),
+            ))
         });
         self.diags.sort_by(|a, b| {
-            let ka = (a.file.as_ref().map(|f| f.name.clone()), a.span.map(|s| s.start));
-            let kb = (b.file.as_ref().map(|f| f.name.clone()), b.span.map(|s| s.start));
+            let ka = (
+                a.file.as_ref().map(|f| f.name.clone()),
+                a.span.map(|s| s.start),
+            );
+            let kb = (
+                b.file.as_ref().map(|f| f.name.clone()),
+                b.span.map(|s| s.start),
+            );
             ka.cmp(&kb)
         });
         let has_errors = self.diags.iter().any(Diagnostic::is_error);
-        Checked { plans: if has_errors { Vec::new() } else { plans }, diagnostics: self.diags }
+        Checked {
+            plans: if has_errors { Vec::new() } else { plans },
+            diagnostics: self.diags,
+        }
     }
 
     fn err(&mut self, file: &Arc<SourceFile>, span: Span, kind: K) {
@@ -177,7 +214,10 @@ impl Cx {
             };
             match loader.load(&path, file) {
                 None => {
-                    let available = crate::stdlib::FILES.iter().map(|(n, _)| n.to_string()).collect();
+                    let available = crate::stdlib::FILES
+                        .iter()
+                        .map(|(n, _)| n.to_string())
+                        .collect();
                     self.err(file, u.path.span, K::UseNotFound { path, available });
                 }
                 Some(Err(mut d)) => {
@@ -193,7 +233,10 @@ impl Cx {
                     }
                     let used = Arc::new(src);
                     match salvage_grammar::parse(&used.text) {
-                        Err(e) => self.diags.push(Diagnostic::error(&used, e.span, K::Syntax(e.kind))),
+                        Err(e) => {
+                            self.diags
+                                .push(Diagnostic::error(&used, e.span, K::Syntax(e.kind)))
+                        }
                         Ok(used_ast) => {
                             self.load_uses(&used, &used_ast, loader, loaded, depth + 1);
                             for block in &used_ast.blocks {
@@ -222,7 +265,8 @@ impl Cx {
             self.diags.push(d);
             return;
         }
-        self.defines.insert(name, (file.clone(), Arc::new(block.clone())));
+        self.defines
+            .insert(name, (file.clone(), Arc::new(block.clone())));
     }
 
     /// Checks a definition once on its own, for its params and output types.
@@ -231,7 +275,8 @@ impl Cx {
             return info.clone();
         }
         let (file, block) = self.defines.get(name)?.clone();
-        if self.in_progress.iter().any(|n| n == name) || self.in_progress.len() >= MAX_DEFINE_DEPTH {
+        if self.in_progress.iter().any(|n| n == name) || self.in_progress.len() >= MAX_DEFINE_DEPTH
+        {
             let mut chain = self.in_progress.clone();
             chain.push(name.to_string());
             self.err(&file, block.name.span, K::DefineRecursion { chain });
@@ -242,9 +287,17 @@ impl Cx {
         let mut bindings = BTreeMap::new();
         for stmt in &block.body {
             if let Stmt::Param(p) = stmt {
-                let Some(ty) = Type::from_param_name(&p.ty.name) else { continue };
+                let Some(ty) = Type::from_param_name(&p.ty.name) else {
+                    continue;
+                };
                 params.push((p.name.name.clone(), ty.clone(), p.default.clone()));
-                bindings.insert(p.name.name.clone(), ParamBinding { ty, value: Expr::Param(p.name.name.clone()) });
+                bindings.insert(
+                    p.name.name.clone(),
+                    ParamBinding {
+                        ty,
+                        value: Expr::Param(p.name.name.clone()),
+                    },
+                );
             }
         }
         let mut steps = Vec::new();
@@ -277,12 +330,21 @@ impl Cx {
         let declared: Vec<&ast::Param> = block
             .body
             .iter()
-            .filter_map(|s| if let Stmt::Param(p) = s { Some(p) } else { None })
+            .filter_map(|s| {
+                if let Stmt::Param(p) = s {
+                    Some(p)
+                } else {
+                    None
+                }
+            })
             .collect();
         for (k, _) in &given {
             if !declared.iter().any(|p| p.name.name == *k) {
                 let suggestion = suggest(k, declared.iter().map(|p| p.name.name.as_str()));
-                self.diags.push(Diagnostic::bare(K::UnknownParam { name: k.to_string(), suggestion }));
+                self.diags.push(Diagnostic::bare(K::UnknownParam {
+                    name: k.to_string(),
+                    suggestion,
+                }));
             }
         }
         let mut seen_params = BTreeSet::new();
@@ -290,7 +352,9 @@ impl Cx {
             if !seen_params.insert(p.name.name.clone()) {
                 continue; // the duplicate is reported by expand
             }
-            let Some(ty) = Type::from_param_name(&p.ty.name) else { continue };
+            let Some(ty) = Type::from_param_name(&p.ty.name) else {
+                continue;
+            };
             let (value, source) = if let Some(text) = given.get(p.name.name.as_str()) {
                 match parse_param_value(&p.name.name, &ty, text) {
                     Ok(v) => (Some(v), ParamSource::Given),
@@ -300,19 +364,45 @@ impl Cx {
                     }
                 }
             } else if let Some(def) = &p.default {
-                let scope = Scope { file: file.clone(), prefix: String::new(), params: BTreeMap::new(), names: BTreeMap::new() };
-                (self.lower_typed(&scope, def, &ty, &p.name.name), ParamSource::Default)
+                let scope = Scope {
+                    file: file.clone(),
+                    prefix: String::new(),
+                    params: BTreeMap::new(),
+                    names: BTreeMap::new(),
+                };
+                (
+                    self.lower_typed(&scope, def, &ty, &p.name.name),
+                    ParamSource::Default,
+                )
             } else {
-                if params.is_some() {
-                    self.err(file, p.name.span, K::MissingParam { name: p.name.name.clone(), ty: ty.clone() });
+                if params.is_some() && block.kind == BlockKind::Runbook {
+                    self.err(
+                        file,
+                        p.name.span,
+                        K::MissingParam {
+                            name: p.name.name.clone(),
+                            ty: ty.clone(),
+                        },
+                    );
                 }
                 (None, ParamSource::Missing)
             };
-            let mut bound = value.clone().unwrap_or_else(|| Expr::Param(p.name.name.clone()));
+            let mut bound = value
+                .clone()
+                .unwrap_or_else(|| Expr::Param(p.name.name.clone()));
             if ty == Type::Secret && value.is_some() {
-                bound = Expr::Secret { name: p.name.name.clone(), value: Box::new(bound) };
+                bound = Expr::Secret {
+                    name: p.name.name.clone(),
+                    value: Box::new(bound),
+                };
             }
-            bindings.insert(p.name.name.clone(), ParamBinding { ty: ty.clone(), value: bound.clone() });
+            bindings.insert(
+                p.name.name.clone(),
+                ParamBinding {
+                    ty: ty.clone(),
+                    value: bound.clone(),
+                },
+            );
             plan_params.push(PlanParam {
                 name: p.name.name.clone(),
                 ty,
@@ -323,8 +413,13 @@ impl Cx {
         }
         let mut steps = Vec::new();
         let outputs = self.expand(file, block, "", Some(bindings), &mut steps);
-        if steps.is_empty() && block.kind == BlockKind::Runbook {
-            self.diags.push(Diagnostic::warning(file, block.name.span, K::NoSteps));
+        let declares_steps = block
+            .body
+            .iter()
+            .any(|s| matches!(s, Stmt::Step(_) | Stmt::Manual(_)));
+        if !declares_steps && block.kind == BlockKind::Runbook {
+            self.diags
+                .push(Diagnostic::warning(file, block.name.span, K::NoSteps));
         }
         let errors_after = self.diags.iter().filter(|d| d.is_error()).count();
         if errors_after > errors_before {
@@ -340,7 +435,10 @@ impl Cx {
                 let mut d = Diagnostic::error(file, first.span, K::Cycle { path });
                 for i in &cycle[1..] {
                     if steps[*i].file == file.name {
-                        d = d.with_label(steps[*i].span, format!("`{}` is in the cycle", steps[*i].id));
+                        d = d.with_label(
+                            steps[*i].span,
+                            format!("`{}` is in the cycle", steps[*i].id),
+                        );
                     }
                 }
                 self.diags.push(d);
@@ -388,8 +486,15 @@ impl Cx {
                 Stmt::About(a) => {
                     if let Some(prev) = about_seen {
                         self.diags.push(
-                            Diagnostic::error(file, a.span, K::Duplicate { what: "about", name: "about".into() })
-                                .with_label(prev, "first here"),
+                            Diagnostic::error(
+                                file,
+                                a.span,
+                                K::Duplicate {
+                                    what: "about",
+                                    name: "about".into(),
+                                },
+                            )
+                            .with_label(prev, "first here"),
                         );
                     }
                     about_seen = Some(a.span);
@@ -398,7 +503,14 @@ impl Cx {
                 Stmt::Param(p) => {
                     if Type::from_param_name(&p.ty.name).is_none() {
                         let suggestion = suggest(&p.ty.name, Type::PARAM_NAMES.iter().copied());
-                        self.err(file, p.ty.span, K::UnknownType { name: p.ty.name.clone(), suggestion });
+                        self.err(
+                            file,
+                            p.ty.span,
+                            K::UnknownType {
+                                name: p.ty.name.clone(),
+                                suggestion,
+                            },
+                        );
                     }
                     (&p.name, "param")
                 }
@@ -407,8 +519,15 @@ impl Cx {
                 Stmt::Output(o) => {
                     if let Some(prev) = first.get(&format!("output {}", o.name.name)) {
                         self.diags.push(
-                            Diagnostic::error(file, o.name.span, K::Duplicate { what: "output", name: o.name.name.clone() })
-                                .with_label(*prev, "first declared here"),
+                            Diagnostic::error(
+                                file,
+                                o.name.span,
+                                K::Duplicate {
+                                    what: "output",
+                                    name: o.name.name.clone(),
+                                },
+                            )
+                            .with_label(*prev, "first declared here"),
                         );
                     }
                     first.insert(format!("output {}", o.name.name), o.name.span);
@@ -417,20 +536,35 @@ impl Cx {
             };
             if let Some(prev) = first.get(&name.name) {
                 self.diags.push(
-                    Diagnostic::error(file, name.span, K::Duplicate { what, name: name.name.clone() })
-                        .with_label(*prev, "first declared here"),
+                    Diagnostic::error(
+                        file,
+                        name.span,
+                        K::Duplicate {
+                            what,
+                            name: name.name.clone(),
+                        },
+                    )
+                    .with_label(*prev, "first declared here"),
                 );
                 continue;
             }
             if name.name == "after" {
-                self.err(file, name.span, K::Reserved { name: name.name.clone() });
+                self.err(
+                    file,
+                    name.span,
+                    K::Reserved {
+                        name: name.name.clone(),
+                    },
+                );
             }
             first.insert(name.name.clone(), name.span);
             let id = format!("{prefix}{}", name.name);
             match stmt {
                 Stmt::Step(s) => {
                     if let Some(sig) = OpSig::find(&s.op.name) {
-                        scope.names.insert(s.name.name.clone(), Decl::Op { id, sig });
+                        scope
+                            .names
+                            .insert(s.name.name.clone(), Decl::Op { id, sig });
                     } else if self.defines.contains_key(&s.op.name) {
                         calls.push(s);
                     } else {
@@ -440,7 +574,14 @@ impl Cx {
                             .chain(self.defines.keys().cloned())
                             .collect();
                         let suggestion = suggest(&s.op.name, candidates.iter().map(String::as_str));
-                        self.err(file, s.op.span, K::UnknownOp { name: s.op.name.clone(), suggestion });
+                        self.err(
+                            file,
+                            s.op.span,
+                            K::UnknownOp {
+                                name: s.op.name.clone(),
+                                suggestion,
+                            },
+                        );
                     }
                 }
                 Stmt::Manual(_) => {
@@ -462,7 +603,9 @@ impl Cx {
                     .args
                     .iter()
                     .flat_map(|a| value_roots(&a.value))
-                    .filter(|r| call_names.contains(r) && !scope.names.contains_key(r) && *r != s.name.name)
+                    .filter(|r| {
+                        call_names.contains(r) && !scope.names.contains_key(r) && *r != s.name.name
+                    })
                     .collect();
                 if needs.is_empty() {
                     let mut own = Vec::new();
@@ -478,7 +621,12 @@ impl Cx {
         for s in pending {
             // Calls that need each other's outputs: a cycle through definitions.
             let mut path: Vec<String> = vec![s.name.name.clone()];
-            path.extend(s.args.iter().flat_map(|a| value_roots(&a.value)).filter(|r| call_names.contains(r)));
+            path.extend(
+                s.args
+                    .iter()
+                    .flat_map(|a| value_roots(&a.value))
+                    .filter(|r| call_names.contains(r)),
+            );
             self.err(file, s.name.span, K::Cycle { path });
         }
         // Pass 3: op steps and manual steps.
@@ -487,7 +635,9 @@ impl Cx {
                 Stmt::Step(s) => {
                     if let Some(own) = call_steps.remove(&s.name.name) {
                         steps.extend(own);
-                    } else if let Some(Decl::Op { id, sig }) = scope.names.get(&s.name.name).cloned() {
+                    } else if let Some(Decl::Op { id, sig }) =
+                        scope.names.get(&s.name.name).cloned()
+                    {
                         if let Some(step) = self.lower_op_step(&scope, s, &id, sig) {
                             steps.push(step);
                         }
@@ -508,7 +658,9 @@ impl Cx {
                     deps.dedup();
                     steps.push(PlanStep {
                         id,
-                        kind: StepKind::Manual { text: text.unwrap_or(Expr::Str(String::new())) },
+                        kind: StepKind::Manual {
+                            text: text.unwrap_or(Expr::Str(String::new())),
+                        },
                         args: Vec::new(),
                         deps,
                         after,
@@ -538,16 +690,31 @@ impl Cx {
         let file = scope.file.clone();
         let define = s.op.name.clone();
         let Some(info) = self.generic_info(&define) else {
-            scope.names.insert(s.name.name.clone(), Decl::Call { define, ids: vec![], outputs: BTreeMap::new() });
+            scope.names.insert(
+                s.name.name.clone(),
+                Decl::Call {
+                    define,
+                    ids: vec![],
+                    outputs: BTreeMap::new(),
+                },
+            );
             return;
         };
-        let Some((dfile, dblock)) = self.defines.get(&define).cloned() else { return };
+        let Some((dfile, dblock)) = self.defines.get(&define).cloned() else {
+            return;
+        };
         let mut bindings = BTreeMap::new();
         let mut given = BTreeSet::new();
         let mut after = Vec::new();
         for a in &s.args {
             if !given.insert(a.name.name.clone()) {
-                self.err(&file, a.name.span, K::DuplicateArg { arg: a.name.name.clone() });
+                self.err(
+                    &file,
+                    a.name.span,
+                    K::DuplicateArg {
+                        arg: a.name.name.clone(),
+                    },
+                );
                 continue;
             }
             if a.name.name == "after" {
@@ -557,14 +724,32 @@ impl Cx {
             let Some((_, ty, _)) = info.params.iter().find(|(n, _, _)| *n == a.name.name) else {
                 let names: Vec<String> = info.params.iter().map(|(n, _, _)| n.clone()).collect();
                 let suggestion = suggest(&a.name.name, names.iter().map(String::as_str));
-                self.err(&file, a.name.span, K::UnknownArg { op: define.clone(), arg: a.name.name.clone(), suggestion, expected: names });
+                self.err(
+                    &file,
+                    a.name.span,
+                    K::UnknownArg {
+                        op: define.clone(),
+                        arg: a.name.name.clone(),
+                        suggestion,
+                        expected: names,
+                    },
+                );
                 continue;
             };
             if let Some(mut e) = self.lower_typed(scope, &a.value, ty, &a.name.name) {
                 if *ty == Type::Secret && !e.is_secret() {
-                    e = Expr::Secret { name: a.name.name.clone(), value: Box::new(e) };
+                    e = Expr::Secret {
+                        name: a.name.name.clone(),
+                        value: Box::new(e),
+                    };
                 }
-                bindings.insert(a.name.name.clone(), ParamBinding { ty: ty.clone(), value: e });
+                bindings.insert(
+                    a.name.name.clone(),
+                    ParamBinding {
+                        ty: ty.clone(),
+                        value: e,
+                    },
+                );
             }
         }
         for (name, ty, default) in &info.params {
@@ -573,12 +758,31 @@ impl Cx {
             }
             match default {
                 Some(d) => {
-                    let empty = Scope { file: dfile.clone(), prefix: String::new(), params: BTreeMap::new(), names: BTreeMap::new() };
+                    let empty = Scope {
+                        file: dfile.clone(),
+                        prefix: String::new(),
+                        params: BTreeMap::new(),
+                        names: BTreeMap::new(),
+                    };
                     if let Some(e) = self.lower_typed(&empty, d, ty, name) {
-                        bindings.insert(name.clone(), ParamBinding { ty: ty.clone(), value: e });
+                        bindings.insert(
+                            name.clone(),
+                            ParamBinding {
+                                ty: ty.clone(),
+                                value: e,
+                            },
+                        );
                     }
                 }
-                None => self.err(&file, s.op.span, K::MissingArg { op: define.clone(), arg: name.clone(), about: format!("a {ty}") }),
+                None => self.err(
+                    &file,
+                    s.op.span,
+                    K::MissingArg {
+                        op: define.clone(),
+                        arg: name.clone(),
+                        about: format!("a {ty}"),
+                    },
+                ),
             }
         }
         let prefix = format!("{}{}/", scope.prefix, s.name.name);
@@ -598,10 +802,23 @@ impl Cx {
                 outputs.insert(k, (t.clone(), e));
             }
         }
-        scope.names.insert(s.name.name.clone(), Decl::Call { define, ids, outputs });
+        scope.names.insert(
+            s.name.name.clone(),
+            Decl::Call {
+                define,
+                ids,
+                outputs,
+            },
+        );
     }
 
-    fn lower_op_step(&mut self, scope: &Scope, s: &ast::Step, id: &str, sig: &'static OpSig) -> Option<PlanStep> {
+    fn lower_op_step(
+        &mut self,
+        scope: &Scope,
+        s: &ast::Step,
+        id: &str,
+        sig: &'static OpSig,
+    ) -> Option<PlanStep> {
         let file = scope.file.clone();
         let mut values: BTreeMap<String, Expr> = BTreeMap::new();
         let mut defaulted = BTreeSet::new();
@@ -610,7 +827,13 @@ impl Cx {
         let mut ok = true;
         for a in &s.args {
             if !given.insert(a.name.name.clone()) {
-                self.err(&file, a.name.span, K::DuplicateArg { arg: a.name.name.clone() });
+                self.err(
+                    &file,
+                    a.name.span,
+                    K::DuplicateArg {
+                        arg: a.name.name.clone(),
+                    },
+                );
                 ok = false;
                 continue;
             }
@@ -622,12 +845,16 @@ impl Cx {
                 let mut names: Vec<&str> = sig.args.iter().map(|x| x.name).collect();
                 names.push("after");
                 let suggestion = suggest(&a.name.name, names.iter().copied());
-                self.err(&file, a.name.span, K::UnknownArg {
-                    op: sig.name.into(),
-                    arg: a.name.name.clone(),
-                    suggestion,
-                    expected: names.iter().map(|n| n.to_string()).collect(),
-                });
+                self.err(
+                    &file,
+                    a.name.span,
+                    K::UnknownArg {
+                        op: sig.name.into(),
+                        arg: a.name.name.clone(),
+                        suggestion,
+                        expected: names.iter().map(|n| n.to_string()).collect(),
+                    },
+                );
                 ok = false;
                 continue;
             };
@@ -644,7 +871,15 @@ impl Cx {
                 continue;
             }
             if asig.required {
-                self.err(&file, s.op.span, K::MissingArg { op: sig.name.into(), arg: asig.name.into(), about: asig.about.into() });
+                self.err(
+                    &file,
+                    s.op.span,
+                    K::MissingArg {
+                        op: sig.name.into(),
+                        arg: asig.name.into(),
+                        about: asig.about.into(),
+                    },
+                );
                 ok = false;
             } else if let Some(d) = asig.default {
                 values.insert(asig.name.into(), default_expr(&asig.ty, d));
@@ -654,7 +889,15 @@ impl Cx {
         for group in sig.one_of {
             let n = group.iter().filter(|g| given.contains(**g)).count();
             if n != 1 {
-                self.err(&file, s.op.span, K::OneOf { op: sig.name.into(), args: group.iter().map(|g| g.to_string()).collect(), given: n });
+                self.err(
+                    &file,
+                    s.op.span,
+                    K::OneOf {
+                        op: sig.name.into(),
+                        args: group.iter().map(|g| g.to_string()).collect(),
+                        given: n,
+                    },
+                );
                 ok = false;
             }
         }
@@ -662,7 +905,8 @@ impl Cx {
             && values.get("in_place").and_then(Expr::known_text).as_deref() == Some("true")
             && values.get("mode").and_then(Expr::known_text).as_deref() != Some("repair")
         {
-            self.diags.push(Diagnostic::warning(&file, s.span, K::InPlaceWithoutRepair));
+            self.diags
+                .push(Diagnostic::warning(&file, s.span, K::InPlaceWithoutRepair));
         }
         if !ok {
             return None;
@@ -679,7 +923,11 @@ impl Cx {
             .args
             .iter()
             .filter_map(|a| {
-                values.get(a.name).map(|v| PlanArg { name: a.name.into(), value: v.clone(), defaulted: defaulted.contains(a.name) })
+                values.get(a.name).map(|v| PlanArg {
+                    name: a.name.into(),
+                    value: v.clone(),
+                    defaulted: defaulted.contains(a.name),
+                })
             })
             .collect();
         Some(PlanStep {
@@ -702,7 +950,15 @@ impl Cx {
         }
         if let Some(text) = e.known_text() {
             if !asig.choices.contains(&text.as_str()) {
-                self.err(file, span, K::BadChoice { what: asig.name.into(), value: text, allowed: asig.choices.to_vec() });
+                self.err(
+                    file,
+                    span,
+                    K::BadChoice {
+                        what: asig.name.into(),
+                        value: text,
+                        allowed: asig.choices.to_vec(),
+                    },
+                );
             }
         }
     }
@@ -726,11 +982,24 @@ impl Cx {
                 Some(Decl::Op { id, .. }) | Some(Decl::Manual { id }) => out.push(id.clone()),
                 Some(Decl::Call { ids, .. }) => out.extend(ids.iter().cloned()),
                 None if scope.params.contains_key(&r.root.name) => {
-                    self.err(&scope.file, r.root.span, K::AfterParam { name: r.root.name.clone() });
+                    self.err(
+                        &scope.file,
+                        r.root.span,
+                        K::AfterParam {
+                            name: r.root.name.clone(),
+                        },
+                    );
                 }
                 None => {
                     let suggestion = suggest(&r.root.name, scope.names.keys().map(String::as_str));
-                    self.err(&scope.file, r.root.span, K::UnknownRef { name: r.root.name.clone(), suggestion });
+                    self.err(
+                        &scope.file,
+                        r.root.span,
+                        K::UnknownRef {
+                            name: r.root.name.clone(),
+                            suggestion,
+                        },
+                    );
                 }
             }
         }
@@ -739,15 +1008,31 @@ impl Cx {
         out
     }
 
-    fn lower_typed(&mut self, scope: &Scope, value: &ast::Value, want: &Type, what: &str) -> Option<Expr> {
+    fn lower_typed(
+        &mut self,
+        scope: &Scope,
+        value: &ast::Value,
+        want: &Type,
+        what: &str,
+    ) -> Option<Expr> {
         let (e, got) = self.lower(scope, value)?;
         let got = match (&got, want) {
             // An empty list fits any list.
-            (Type::List(_), Type::List(_)) if matches!(&e, Expr::List(v) if v.is_empty()) => want.clone(),
+            (Type::List(_), Type::List(_)) if matches!(&e, Expr::List(v) if v.is_empty()) => {
+                want.clone()
+            }
             _ => got,
         };
         if !want.accepts(&got) {
-            self.err(&scope.file, value.span, K::TypeMismatch { what: what.into(), want: want.clone(), got });
+            self.err(
+                &scope.file,
+                value.span,
+                K::TypeMismatch {
+                    what: what.into(),
+                    want: want.clone(),
+                    got,
+                },
+            );
             return None;
         }
         Some(e)
@@ -772,7 +1057,15 @@ impl Cx {
                                 Some(prev) if prev.accepts(&t) => {}
                                 Some(prev) if t.accepts(prev) => elem = Some(t),
                                 Some(prev) => {
-                                    self.err(&scope.file, item.span, K::TypeMismatch { what: "list item".into(), want: prev.clone(), got: t });
+                                    self.err(
+                                        &scope.file,
+                                        item.span,
+                                        K::TypeMismatch {
+                                            what: "list item".into(),
+                                            want: prev.clone(),
+                                            got: t,
+                                        },
+                                    );
                                     ok = false;
                                 }
                             }
@@ -784,7 +1077,10 @@ impl Cx {
                 if !ok {
                     return None;
                 }
-                (Expr::List(out), Type::List(Box::new(elem.unwrap_or(Type::String))))
+                (
+                    Expr::List(out),
+                    Type::List(Box::new(elem.unwrap_or(Type::String))),
+                )
             }
             ValueKind::Ref(r) => self.lower_ref(scope, r)?,
         })
@@ -846,7 +1142,14 @@ impl Cx {
         }
         let Some(decl) = scope.names.get(name) else {
             let suggestion = suggest(name, scope.all_names());
-            self.err(&file, r.root.span, K::UnknownRef { name: name.clone(), suggestion });
+            self.err(
+                &file,
+                r.root.span,
+                K::UnknownRef {
+                    name: name.clone(),
+                    suggestion,
+                },
+            );
             return None;
         };
         let mut rest = r.path.as_slice();
@@ -864,12 +1167,16 @@ impl Cx {
                             None => {
                                 let names: Vec<&str> = sig.outputs.iter().map(|o| o.name).collect();
                                 let suggestion = suggest(&f.name, names.iter().copied());
-                                self.err(&file, f.span, K::UnknownField {
-                                    base: name.clone(),
-                                    field: f.name.clone(),
-                                    suggestion,
-                                    available: names.iter().map(|n| n.to_string()).collect(),
-                                });
+                                self.err(
+                                    &file,
+                                    f.span,
+                                    K::UnknownField {
+                                        base: name.clone(),
+                                        field: f.name.clone(),
+                                        suggestion,
+                                        available: names.iter().map(|n| n.to_string()).collect(),
+                                    },
+                                );
                                 return None;
                             }
                         }
@@ -877,20 +1184,41 @@ impl Cx {
                     _ => match sig.value.and_then(|v| sig.output(v)) {
                         Some(o) => o,
                         None => {
-                            self.err(&file, r.span, K::NoValue {
-                                step: name.clone(),
-                                outputs: sig.outputs.iter().map(|o| o.name.to_string()).collect(),
-                            });
+                            self.err(
+                                &file,
+                                r.span,
+                                K::NoValue {
+                                    step: name.clone(),
+                                    outputs: sig
+                                        .outputs
+                                        .iter()
+                                        .map(|o| o.name.to_string())
+                                        .collect(),
+                                },
+                            );
                             return None;
                         }
                     },
                 };
-                let e = Expr::Ref(StepRef { step: id.clone(), path: vec![PathElem::Field(out.name.into())], known: None });
+                let e = Expr::Ref(StepRef {
+                    step: id.clone(),
+                    path: vec![PathElem::Field(out.name.into())],
+                    known: None,
+                });
                 (e, out.full_type(), format!("{name}.{}", out.name))
             }
-            Decl::Call { define, outputs, .. } => {
+            Decl::Call {
+                define, outputs, ..
+            } => {
                 let Some(Accessor::Field(f)) = rest.first() else {
-                    self.err(&file, r.span, K::NoValue { step: name.clone(), outputs: outputs.keys().cloned().collect() });
+                    self.err(
+                        &file,
+                        r.span,
+                        K::NoValue {
+                            step: name.clone(),
+                            outputs: outputs.keys().cloned().collect(),
+                        },
+                    );
                     return None;
                 };
                 rest = &rest[1..];
@@ -899,22 +1227,88 @@ impl Cx {
                     None => {
                         let names: Vec<&str> = outputs.keys().map(String::as_str).collect();
                         let suggestion = suggest(&f.name, names.iter().copied());
-                        self.err(&file, f.span, K::UnknownField {
-                            base: format!("{name} ({define})"),
-                            field: f.name.clone(),
-                            suggestion,
-                            available: names.iter().map(|n| n.to_string()).collect(),
-                        });
+                        self.err(
+                            &file,
+                            f.span,
+                            K::UnknownField {
+                                base: format!("{name} ({define})"),
+                                field: f.name.clone(),
+                                suggestion,
+                                available: names.iter().map(|n| n.to_string()).collect(),
+                            },
+                        );
                         return None;
                     }
                 }
             }
         };
         for acc in rest {
+            let resolved;
+            let acc = match acc {
+                Accessor::IndexParam(id) => {
+                    let Some(p) = scope.params.get(&id.name) else {
+                        let suggestion = suggest(&id.name, scope.params.keys().map(String::as_str));
+                        self.err(
+                            &file,
+                            id.span,
+                            K::UnknownRef {
+                                name: id.name.clone(),
+                                suggestion,
+                            },
+                        );
+                        return None;
+                    };
+                    if !Type::Int.accepts(&p.ty) {
+                        self.err(
+                            &file,
+                            id.span,
+                            K::TypeMismatch {
+                                what: "index".into(),
+                                want: Type::Int,
+                                got: p.ty.clone(),
+                            },
+                        );
+                        return None;
+                    }
+                    match &p.value {
+                        Expr::Int(n) => {
+                            resolved = Accessor::Index(u64::try_from(*n).unwrap_or(0), id.span);
+                            &resolved
+                        }
+                        _ => {
+                            let Type::List(elem) = &ty else {
+                                self.err(
+                                    &file,
+                                    id.span,
+                                    K::NotIndexable {
+                                        base: shown.clone(),
+                                        ty: ty.clone(),
+                                    },
+                                );
+                                return None;
+                            };
+                            let elem = (**elem).clone();
+                            extend_path(&mut expr, PathElem::Var(id.name.clone()));
+                            shown.push_str(&format!("[{}]", id.name));
+                            ty = elem;
+                            continue;
+                        }
+                    }
+                }
+                other => other,
+            };
             match acc {
+                Accessor::IndexParam(_) => {}
                 Accessor::Index(n, span) => {
                     let Type::List(elem) = &ty else {
-                        self.err(&file, *span, K::NotIndexable { base: shown.clone(), ty: ty.clone() });
+                        self.err(
+                            &file,
+                            *span,
+                            K::NotIndexable {
+                                base: shown.clone(),
+                                ty: ty.clone(),
+                            },
+                        );
                         return None;
                     };
                     if *n == 0 {
@@ -931,12 +1325,16 @@ impl Cx {
                     let Some((_, fty, _)) = fields.iter().find(|(n, _, _)| *n == f.name) else {
                         let names: Vec<&str> = fields.iter().map(|(n, _, _)| *n).collect();
                         let suggestion = suggest(&f.name, names.iter().copied());
-                        self.err(&file, f.span, K::UnknownField {
-                            base: shown.clone(),
-                            field: f.name.clone(),
-                            suggestion,
-                            available: names.iter().map(|n| n.to_string()).collect(),
-                        });
+                        self.err(
+                            &file,
+                            f.span,
+                            K::UnknownField {
+                                base: shown.clone(),
+                                field: f.name.clone(),
+                                suggestion,
+                                available: names.iter().map(|n| n.to_string()).collect(),
+                            },
+                        );
                         return None;
                     };
                     extend_path(&mut expr, PathElem::Field(f.name.clone()));
@@ -969,7 +1367,13 @@ fn value_roots(v: &ast::Value) -> Vec<String> {
         ValueKind::Str(s) => s
             .parts
             .iter()
-            .filter_map(|p| if let StrPart::Interp(r) = p { Some(r.root.name.clone()) } else { None })
+            .filter_map(|p| {
+                if let StrPart::Interp(r) = p {
+                    Some(r.root.name.clone())
+                } else {
+                    None
+                }
+            })
             .collect(),
         _ => Vec::new(),
     }
@@ -988,10 +1392,17 @@ fn lit_text(s: &ast::StringLit) -> String {
 /// The op table's default text as a value of the argument's type.
 fn default_expr(ty: &Type, text: &str) -> Expr {
     match ty {
-        Type::Int => text.parse().map(Expr::Int).unwrap_or_else(|_| Expr::Str(text.into())),
-        Type::Size => salvage_grammar::parse_size(text).map(Expr::Size).unwrap_or_else(|| Expr::Str(text.into())),
+        Type::Int => text
+            .parse()
+            .map(Expr::Int)
+            .unwrap_or_else(|_| Expr::Str(text.into())),
+        Type::Size => salvage_grammar::parse_size(text)
+            .map(Expr::Size)
+            .unwrap_or_else(|| Expr::Str(text.into())),
         Type::Bool => Expr::Bool(text == "true"),
-        Type::Duration => salvage_grammar::parse_duration(text).map(Expr::Duration).unwrap_or_else(|| Expr::Str(text.into())),
+        Type::Duration => salvage_grammar::parse_duration(text)
+            .map(Expr::Duration)
+            .unwrap_or_else(|| Expr::Str(text.into())),
         _ => Expr::Str(text.into()),
     }
 }
@@ -999,10 +1410,19 @@ fn default_expr(ty: &Type, text: &str) -> Expr {
 /// Parses a `--param` value as the param's type.
 pub fn parse_param_value(name: &str, ty: &Type, text: &str) -> Result<Expr, Diagnostic> {
     let bad = |reason: &str| {
-        Diagnostic::bare(K::BadParamValue { name: name.into(), ty: ty.clone(), value: text.into(), reason: reason.into() })
+        Diagnostic::bare(K::BadParamValue {
+            name: name.into(),
+            ty: ty.clone(),
+            value: text.into(),
+            reason: reason.into(),
+        })
     };
     Ok(match ty {
-        Type::Int => Expr::Int(text.trim().parse().map_err(|_| bad("write a whole number like 2"))?),
+        Type::Int => Expr::Int(
+            text.trim()
+                .parse()
+                .map_err(|_| bad("write a whole number like 2"))?,
+        ),
         Type::Size => {
             let t = text.trim();
             let v = if t.chars().all(|c| c.is_ascii_digit()) && !t.is_empty() {
@@ -1010,7 +1430,9 @@ pub fn parse_param_value(name: &str, ty: &Type, text: &str) -> Result<Expr, Diag
             } else {
                 salvage_grammar::parse_size(t).filter(|_| {
                     t.chars().next().is_some_and(|c| c.is_ascii_digit())
-                        && t.trim_start_matches(|c: char| c.is_ascii_digit() || c == '_').chars().all(|c| c.is_ascii_alphabetic())
+                        && t.trim_start_matches(|c: char| c.is_ascii_digit() || c == '_')
+                            .chars()
+                            .all(|c| c.is_ascii_alphabetic())
                 })
             };
             Expr::Size(v.ok_or_else(|| bad("write 512, 4KiB, 5G or 5GB"))?)
@@ -1020,7 +1442,10 @@ pub fn parse_param_value(name: &str, ty: &Type, text: &str) -> Result<Expr, Diag
             "false" | "no" | "0" => Expr::Bool(false),
             _ => return Err(bad("write true or false")),
         },
-        Type::Duration => Expr::Duration(salvage_grammar::parse_duration(text.trim()).ok_or_else(|| bad("write 100ms, 30s, 5min or 2h"))?),
+        Type::Duration => Expr::Duration(
+            salvage_grammar::parse_duration(text.trim())
+                .ok_or_else(|| bad("write 100ms, 30s, 5min or 2h"))?,
+        ),
         Type::Path | Type::Device if text.is_empty() => return Err(bad("a path cannot be empty")),
         _ => Expr::Str(text.to_string()),
     })
@@ -1059,7 +1484,9 @@ fn fill_known(steps: &mut [PlanStep]) {
 fn fill_expr(e: &mut Expr, known: &BTreeMap<(String, String), Expr>) -> bool {
     match e {
         Expr::Ref(r) if r.known.is_none() && r.path.len() == 1 => {
-            let PathElem::Field(f) = &r.path[0] else { return false };
+            let PathElem::Field(f) = &r.path[0] else {
+                return false;
+            };
             match known.get(&(r.step.clone(), f.clone())) {
                 Some(v) => {
                     r.known = Some(Box::new(v.clone()));

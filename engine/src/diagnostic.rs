@@ -3,8 +3,8 @@
 
 use crate::source_file::SourceFile;
 use crate::value_type::Type;
-use salvage_grammar::ast::Span;
 use salvage_grammar::ParseErrorKind;
+use salvage_grammar::ast::Span;
 use std::fmt;
 use std::sync::Arc;
 
@@ -49,7 +49,10 @@ pub enum DiagnosticKind {
     /// More than one `runbook` block in a file.
     TwoRunbooks,
     /// `use` of a file that is neither embedded nor on disk.
-    UseNotFound { path: String, available: Vec<String> },
+    UseNotFound {
+        path: String,
+        available: Vec<String>,
+    },
     /// `use` with an interpolated path.
     UseInterpolated,
     /// Two definitions with one name.
@@ -57,25 +60,56 @@ pub enum DiagnosticKind {
     /// A definition that, through its steps, calls itself.
     DefineRecursion { chain: Vec<String> },
     /// A step calls an op (or definition) that does not exist.
-    UnknownOp { name: String, suggestion: Option<String> },
+    UnknownOp {
+        name: String,
+        suggestion: Option<String>,
+    },
     /// An argument the op does not take.
-    UnknownArg { op: String, arg: String, suggestion: Option<String>, expected: Vec<String> },
+    UnknownArg {
+        op: String,
+        arg: String,
+        suggestion: Option<String>,
+        expected: Vec<String>,
+    },
     /// A required argument not given.
-    MissingArg { op: String, arg: String, about: String },
+    MissingArg {
+        op: String,
+        arg: String,
+        about: String,
+    },
     /// An argument given twice.
     DuplicateArg { arg: String },
     /// None, or more than one, of a group of which exactly one is needed.
-    OneOf { op: String, args: Vec<String>, given: usize },
+    OneOf {
+        op: String,
+        args: Vec<String>,
+        given: usize,
+    },
     /// A value of the wrong type.
     TypeMismatch { what: String, want: Type, got: Type },
     /// A value outside an argument's allowed words.
-    BadChoice { what: String, value: String, allowed: Vec<&'static str> },
+    BadChoice {
+        what: String,
+        value: String,
+        allowed: Vec<&'static str>,
+    },
     /// A param type that does not exist.
-    UnknownType { name: String, suggestion: Option<String> },
+    UnknownType {
+        name: String,
+        suggestion: Option<String>,
+    },
     /// A reference to nothing in scope.
-    UnknownRef { name: String, suggestion: Option<String> },
+    UnknownRef {
+        name: String,
+        suggestion: Option<String>,
+    },
     /// `x.field` where x has no such field or output.
-    UnknownField { base: String, field: String, suggestion: Option<String>, available: Vec<String> },
+    UnknownField {
+        base: String,
+        field: String,
+        suggestion: Option<String>,
+        available: Vec<String>,
+    },
     /// A bare reference to a step that has no value of its own.
     NoValue { step: String, outputs: Vec<String> },
     /// `x[n]` on something that is not a list.
@@ -95,11 +129,19 @@ pub enum DiagnosticKind {
     /// A required param not given on the command line.
     MissingParam { name: String, ty: Type },
     /// `--param` naming no param.
-    UnknownParam { name: String, suggestion: Option<String> },
+    UnknownParam {
+        name: String,
+        suggestion: Option<String>,
+    },
     /// `--param` without `=`.
     ParamSyntax { given: String },
     /// `--param` whose value does not parse as the param's type.
-    BadParamValue { name: String, ty: Type, value: String, reason: String },
+    BadParamValue {
+        name: String,
+        ty: Type,
+        value: String,
+        reason: String,
+    },
     /// Steps that depend on each other in a circle.
     Cycle { path: Vec<String> },
     /// `after:` that is not a list of step names.
@@ -155,13 +197,20 @@ impl fmt::Display for DiagnosticKind {
                 did_you_mean(f, suggestion)?;
                 if suggestion.is_none() {
                     write!(f, "; the ops are ")?;
-                    let names: Vec<_> =
-                        crate::op_table::OpSig::all().iter().map(|o| o.name).collect();
+                    let names: Vec<_> = crate::op_table::OpSig::all()
+                        .iter()
+                        .map(|o| o.name)
+                        .collect();
                     write!(f, "{}", names.join(", "))?;
                 }
                 Ok(())
             }
-            UnknownArg { op, arg, suggestion, expected } => {
+            UnknownArg {
+                op,
+                arg,
+                suggestion,
+                expected,
+            } => {
                 write!(f, "`{op}` has no argument `{arg}`")?;
                 did_you_mean(f, suggestion)?;
                 if suggestion.is_none() {
@@ -178,16 +227,33 @@ impl fmt::Display for DiagnosticKind {
                 if *given == 0 {
                     write!(f, "`{op}` needs one of {}", names.join(" or "))
                 } else {
-                    write!(f, "`{op}` takes only one of {}, not both", names.join(" or "))
+                    write!(
+                        f,
+                        "`{op}` takes only one of {}, not both",
+                        names.join(" or ")
+                    )
                 }
             }
             TypeMismatch { what, want, got } => {
-                write!(f, "`{what}` wants a {want}, but this is a {got}")
+                write!(
+                    f,
+                    "`{what}` wants {}, but this is {}",
+                    article(want),
+                    article(got)
+                )
             }
-            BadChoice { what, value, allowed } => write!(
+            BadChoice {
+                what,
+                value,
+                allowed,
+            } => write!(
                 f,
                 "`{what}` cannot be \"{value}\"; it is one of {}",
-                allowed.iter().map(|a| format!("\"{a}\"")).collect::<Vec<_>>().join(", ")
+                allowed
+                    .iter()
+                    .map(|a| format!("\"{a}\""))
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ),
             UnknownType { name, suggestion } => {
                 write!(f, "unknown type `{name}`")?;
@@ -201,7 +267,12 @@ impl fmt::Display for DiagnosticKind {
                 write!(f, "`{name}` is not a param or step")?;
                 did_you_mean(f, suggestion)
             }
-            UnknownField { base, field, suggestion, available } => {
+            UnknownField {
+                base,
+                field,
+                suggestion,
+                available,
+            } => {
                 write!(f, "`{base}` has no `{field}`")?;
                 did_you_mean(f, suggestion)?;
                 if suggestion.is_none() {
@@ -216,10 +287,18 @@ impl fmt::Display for DiagnosticKind {
             NoValue { step, outputs } => write!(
                 f,
                 "step `{step}` has no value of its own; use one of its outputs: {}",
-                outputs.iter().map(|o| format!("{step}.{o}")).collect::<Vec<_>>().join(", ")
+                outputs
+                    .iter()
+                    .map(|o| format!("{step}.{o}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ),
             NotIndexable { base, ty } => {
-                write!(f, "`{base}` is a {ty}, not a list: it cannot be indexed")
+                write!(
+                    f,
+                    "`{base}` is {}, not a list: it cannot be indexed",
+                    article(ty)
+                )
             }
             IndexZero => write!(
                 f,
@@ -233,7 +312,11 @@ impl fmt::Display for DiagnosticKind {
                 "manual step `{name}` has no value; to wait for it, write `after: [{name}]`"
             ),
             NotInterpolable { ty } => {
-                write!(f, "a {ty} cannot be put inside a string; pass it as a value instead")
+                write!(
+                    f,
+                    "{} cannot be put inside a string; pass it as a value instead",
+                    article(ty)
+                )
             }
             Duplicate { what, name } => write!(f, "{what} `{name}` is declared twice"),
             Reserved { name } => write!(f, "`{name}` is a reserved word; choose another name"),
@@ -248,21 +331,28 @@ impl fmt::Display for DiagnosticKind {
             ParamSyntax { given } => {
                 write!(f, "--param {given}: write it as NAME=VALUE")
             }
-            BadParamValue { name, ty, value, reason } => {
+            BadParamValue {
+                name,
+                ty,
+                value,
+                reason,
+            } => {
                 write!(f, "--param {name}={value}: not a {ty} ({reason})")
             }
             Cycle { path } => write!(f, "dependency cycle: {}", path.join(" → ")),
             AfterNotSteps => write!(f, "`after` takes a list of step names: after: [a, b]"),
-            AfterParam { name } => write!(
-                f,
-                "`{name}` is a param, not a step; `after` orders steps"
-            ),
+            AfterParam { name } => {
+                write!(f, "`{name}` is a param, not a step; `after` orders steps")
+            }
             DeviceMissing { name, path } => write!(
                 f,
                 "param `{name}`: `{path}` does not exist on this machine; the plan is shown as it would run where it does"
             ),
             InPlaceWithoutRepair => {
-                write!(f, "`in_place` only matters with mode: \"repair\"; it is ignored here")
+                write!(
+                    f,
+                    "`in_place` only matters with mode: \"repair\"; it is ignored here"
+                )
             }
             NoSteps => write!(f, "the runbook has no steps"),
         }
@@ -283,12 +373,21 @@ impl Diagnostic {
 
     /// A warning at a span of a file.
     pub fn warning(file: &Arc<SourceFile>, span: Span, kind: DiagnosticKind) -> Self {
-        Diagnostic { severity: Severity::Warning, ..Diagnostic::error(file, span, kind) }
+        Diagnostic {
+            severity: Severity::Warning,
+            ..Diagnostic::error(file, span, kind)
+        }
     }
 
     /// An error about no place in a file (a command-line param, an unreadable file).
     pub fn bare(kind: DiagnosticKind) -> Self {
-        Diagnostic { file: None, span: None, severity: Severity::Error, kind, labels: Vec::new() }
+        Diagnostic {
+            file: None,
+            span: None,
+            severity: Severity::Error,
+            kind,
+            labels: Vec::new(),
+        }
     }
 
     /// Adds a secondary label.
@@ -317,12 +416,13 @@ impl Diagnostic {
             UnknownOp { .. } => "`salvage ops` lists every op with its arguments".into(),
             MissingArg { op, arg, .. } => format!("add `{arg}: VALUE` to the `{op}(...)` call"),
             Cycle { .. } => "remove one of the references or `after` entries in the circle".into(),
-            TypeMismatch { want: Type::Size, .. } => {
-                "write sizes as 512, 4KiB, 5G (binary) or 5GB (decimal)".into()
-            }
-            TypeMismatch { want: Type::Duration, .. } => {
-                "write durations as 100ms, 30s, 5min or 2h".into()
-            }
+            TypeMismatch {
+                want: Type::Size, ..
+            } => "write sizes as 512, 4KiB, 5G (binary) or 5GB (decimal)".into(),
+            TypeMismatch {
+                want: Type::Duration,
+                ..
+            } => "write durations as 100ms, 30s, 5min or 2h".into(),
             _ => return None,
         })
     }
@@ -357,16 +457,34 @@ pub fn suggest<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) ->
 }
 
 fn edit_distance(a: &str, b: &str) -> usize {
+    // Optimal string alignment: insertions, deletions, substitutions and swaps of neighbours.
     let a: Vec<char> = a.chars().collect();
     let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    let mut d = vec![vec![0usize; b.len() + 1]; a.len() + 1];
+    for (i, row) in d.iter_mut().enumerate() {
+        row[0] = i;
+    }
+    for j in 0..=b.len() {
+        d[0][j] = j;
+    }
     for i in 1..=a.len() {
-        let mut cur = vec![i; b.len() + 1];
         for j in 1..=b.len() {
             let cost = usize::from(a[i - 1] != b[j - 1]);
-            cur[j] = (prev[j] + 1).min(cur[j - 1] + 1).min(prev[j - 1] + cost);
+            let mut v = (d[i - 1][j] + 1)
+                .min(d[i][j - 1] + 1)
+                .min(d[i - 1][j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                v = v.min(d[i - 2][j - 2] + 1);
+            }
+            d[i][j] = v;
         }
-        prev = cur;
     }
-    prev[b.len()]
+    d[a.len()][b.len()]
+}
+
+/// `a path`, `an int`.
+fn article(ty: &Type) -> String {
+    let name = ty.to_string();
+    let an = name.starts_with(['a', 'e', 'i', 'o', 'u']);
+    format!("{} {name}", if an { "an" } else { "a" })
 }

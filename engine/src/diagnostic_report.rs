@@ -37,7 +37,11 @@ impl SourceCode for Shown {
     ) -> Result<Box<dyn SpanContents<'a> + 'a>, MietteError> {
         let (before, after) = if self.whole { (before, after) } else { (0, 0) };
         let inner = self.text.as_str().read_span(span, before, after)?;
-        let col = if inner.line() == 0 { self.col + inner.column() } else { inner.column() };
+        let col = if inner.line() == 0 {
+            self.col + inner.column()
+        } else {
+            inner.column()
+        };
         let data: &'a [u8] = {
             let start = inner.span().offset();
             &self.text.as_bytes()[start..start + inner.span().len()]
@@ -77,7 +81,9 @@ impl miette::Diagnostic for View {
     }
 
     fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
-        self.help.as_ref().map(|h| Box::new(h) as Box<dyn fmt::Display>)
+        self.help
+            .as_ref()
+            .map(|h| Box::new(h) as Box<dyn fmt::Display>)
     }
 
     fn source_code(&self) -> Option<&dyn SourceCode> {
@@ -114,12 +120,22 @@ fn view(diag: &Diagnostic) -> View {
     let line_end = text[start..].find('\n').map_or(text.len(), |i| start + i);
     let long = line_end - line_start > MAX_LINE || text.len() > 1 << 20;
     if !long {
-        v.shown = Some(Shown { name: file.name.clone(), text: text.to_string(), line: 0, col: 0, whole: true });
-        v.labels.push(LabeledSpan::new_primary_with_span(Some(label_text(diag)), (start, end - start)));
+        v.shown = Some(Shown {
+            name: file.name.clone(),
+            text: text.to_string(),
+            line: 0,
+            col: 0,
+            whole: true,
+        });
+        v.labels.push(LabeledSpan::new_primary_with_span(
+            Some(label_text(diag)),
+            (start, end - start),
+        ));
         for (s, t) in &diag.labels {
             let ls = floor_char_boundary(text, s.start);
             let le = floor_char_boundary(text, s.end.max(ls));
-            v.labels.push(LabeledSpan::new_with_span(Some(t.clone()), (ls, le - ls)));
+            v.labels
+                .push(LabeledSpan::new_with_span(Some(t.clone()), (ls, le - ls)));
         }
         return v;
     }
@@ -140,8 +156,17 @@ fn view(diag: &Diagnostic) -> View {
     let col = (col - 1).saturating_sub(usize::from(w_start > line_start));
     let s = start - w_start + offset;
     let len = (end.min(w_end) - start.min(w_end)).max(usize::from(start < w_end));
-    v.shown = Some(Shown { name: file.name.clone(), text: window, line: line - 1, col, whole: false });
-    v.labels.push(LabeledSpan::new_primary_with_span(Some(label_text(diag)), (s, len)));
+    v.shown = Some(Shown {
+        name: file.name.clone(),
+        text: window,
+        line: line - 1,
+        col,
+        whole: false,
+    });
+    v.labels.push(LabeledSpan::new_primary_with_span(
+        Some(label_text(diag)),
+        (s, len),
+    ));
     v
 }
 
@@ -157,8 +182,14 @@ fn label_text(diag: &Diagnostic) -> String {
 
 /// Renders diagnostics for a terminal or a file; `color` only for a terminal.
 pub fn render(diags: &[Diagnostic], color: bool) -> String {
-    let theme = if color { GraphicalTheme::unicode() } else { GraphicalTheme::unicode_nocolor() };
-    let handler = GraphicalReportHandler::new_themed(theme).with_width(100).with_links(false);
+    let theme = if color {
+        GraphicalTheme::unicode()
+    } else {
+        GraphicalTheme::unicode_nocolor()
+    };
+    let handler = GraphicalReportHandler::new_themed(theme)
+        .with_width(100)
+        .with_links(false);
     let mut out = String::new();
     for diag in diags {
         let v = view(diag);

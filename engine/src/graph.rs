@@ -9,8 +9,11 @@ use std::collections::{BTreeMap, BinaryHeap};
 /// Builds the graph: one node per step (its index), an edge from each dependency to its user.
 pub fn build(steps: &[PlanStep]) -> DiGraph<usize, bool> {
     let mut g = DiGraph::with_capacity(steps.len(), steps.len());
-    let index: BTreeMap<&str, NodeIndex> =
-        steps.iter().enumerate().map(|(i, s)| (s.id.as_str(), g.add_node(i))).collect();
+    let index: BTreeMap<&str, NodeIndex> = steps
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (s.id.as_str(), g.add_node(i)))
+        .collect();
     for (i, s) in steps.iter().enumerate() {
         let to = NodeIndex::new(i);
         for d in &s.deps {
@@ -33,10 +36,16 @@ pub fn build(steps: &[PlanStep]) -> DiGraph<usize, bool> {
 /// depend on each other in a circle, the indexes along one cycle.
 pub fn order(steps: &[PlanStep]) -> Result<Vec<usize>, Vec<usize>> {
     let g = build(steps);
-    let mut indegree: Vec<usize> =
-        g.node_indices().map(|n| g.neighbors_directed(n, petgraph::Incoming).count()).collect();
-    let mut ready: BinaryHeap<Reverse<usize>> =
-        indegree.iter().enumerate().filter(|(_, d)| **d == 0).map(|(i, _)| Reverse(i)).collect();
+    let mut indegree: Vec<usize> = g
+        .node_indices()
+        .map(|n| g.neighbors_directed(n, petgraph::Incoming).count())
+        .collect();
+    let mut ready: BinaryHeap<Reverse<usize>> = indegree
+        .iter()
+        .enumerate()
+        .filter(|(_, d)| **d == 0)
+        .map(|(i, _)| Reverse(i))
+        .collect();
     let mut out = Vec::with_capacity(steps.len());
     while let Some(Reverse(i)) = ready.pop() {
         out.push(i);
@@ -126,7 +135,11 @@ pub fn to_dot(plan: &Plan) -> String {
             out.push_str(&format!("  {} -> {};\n", dot_id(d), dot_id(&s.id)));
         }
         for a in s.after.iter().filter(|a| !s.deps.contains(a)) {
-            out.push_str(&format!("  {} -> {} [style=dashed];\n", dot_id(a), dot_id(&s.id)));
+            out.push_str(&format!(
+                "  {} -> {} [style=dashed];\n",
+                dot_id(a),
+                dot_id(&s.id)
+            ));
         }
     }
     out.push_str("}\n");
@@ -134,5 +147,10 @@ pub fn to_dot(plan: &Plan) -> String {
 }
 
 fn dot_id(s: &str) -> String {
-    format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n"))
+    format!(
+        "\"{}\"",
+        s.replace('\\', "\\\\")
+            .replace('"', "\\\"")
+            .replace('\n', "\\n")
+    )
 }

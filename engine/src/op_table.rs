@@ -65,14 +65,22 @@ pub struct OutSig {
 impl ArgSig {
     /// The full type, lists included.
     pub fn full_type(&self) -> Type {
-        if self.list { Type::List(Box::new(self.ty.clone())) } else { self.ty.clone() }
+        if self.list {
+            Type::List(Box::new(self.ty.clone()))
+        } else {
+            self.ty.clone()
+        }
     }
 }
 
 impl OutSig {
     /// The full type, lists included.
     pub fn full_type(&self) -> Type {
-        if self.list { Type::List(Box::new(self.ty.clone())) } else { self.ty.clone() }
+        if self.list {
+            Type::List(Box::new(self.ty.clone()))
+        } else {
+            self.ty.clone()
+        }
     }
 }
 
@@ -124,19 +132,51 @@ impl OpSig {
 }
 
 const fn arg(name: &'static str, ty: Type, about: &'static str) -> ArgSig {
-    ArgSig { name, ty, list: false, required: true, default: None, about, choices: &[] }
+    ArgSig {
+        name,
+        ty,
+        list: false,
+        required: true,
+        default: None,
+        about,
+        choices: &[],
+    }
 }
 
 const fn opt(name: &'static str, ty: Type, about: &'static str) -> ArgSig {
-    ArgSig { name, ty, list: false, required: false, default: None, about, choices: &[] }
+    ArgSig {
+        name,
+        ty,
+        list: false,
+        required: false,
+        default: None,
+        about,
+        choices: &[],
+    }
 }
 
 const fn def(name: &'static str, ty: Type, default: &'static str, about: &'static str) -> ArgSig {
-    ArgSig { name, ty, list: false, required: false, default: Some(default), about, choices: &[] }
+    ArgSig {
+        name,
+        ty,
+        list: false,
+        required: false,
+        default: Some(default),
+        about,
+        choices: &[],
+    }
 }
 
 const fn list(name: &'static str, ty: Type, required: bool, about: &'static str) -> ArgSig {
-    ArgSig { name, ty, list: true, required, default: None, about, choices: &[] }
+    ArgSig {
+        name,
+        ty,
+        list: true,
+        required,
+        default: None,
+        about,
+        choices: &[],
+    }
 }
 
 const fn pick(
@@ -145,21 +185,47 @@ const fn pick(
     choices: &'static [&'static str],
     about: &'static str,
 ) -> ArgSig {
-    ArgSig { name, ty: Type::String, list: false, required: false, default, about, choices }
+    ArgSig {
+        name,
+        ty: Type::String,
+        list: false,
+        required: false,
+        default,
+        about,
+        choices,
+    }
 }
 
 const EFFECTS: &[&str] = &["read", "create", "attach", "modify"];
 
 const fn out(name: &'static str, ty: Type, about: &'static str) -> OutSig {
-    OutSig { name, ty, list: false, from_arg: None, about }
+    OutSig {
+        name,
+        ty,
+        list: false,
+        from_arg: None,
+        about,
+    }
 }
 
 const fn pass(name: &'static str, ty: Type, from: &'static str, about: &'static str) -> OutSig {
-    OutSig { name, ty, list: false, from_arg: Some(from), about }
+    OutSig {
+        name,
+        ty,
+        list: false,
+        from_arg: Some(from),
+        about,
+    }
 }
 
 const fn outs(name: &'static str, ty: Type, about: &'static str) -> OutSig {
-    OutSig { name, ty, list: true, from_arg: None, about }
+    OutSig {
+        name,
+        ty,
+        list: true,
+        from_arg: None,
+        about,
+    }
 }
 
 fn show(a: &dyn ArgView, name: &str) -> String {
@@ -171,12 +237,18 @@ fn is_true(a: &dyn ArgView, name: &str) -> bool {
 }
 
 fn declared_effect(a: &dyn ArgView) -> Effect {
-    a.known("effect").and_then(|e| Effect::from_name(&e)).unwrap_or(Effect::Modify)
+    a.known("effect")
+        .and_then(|e| Effect::from_name(&e))
+        .unwrap_or(Effect::Modify)
 }
 
 fn partition_source(a: &dyn ArgView) -> (String, String, String) {
     match a.shown("partition") {
-        Some(p) => (format!("the image of {p}"), format!("offset of {p}"), format!("size of {p}")),
+        Some(p) => (
+            format!("the image of {p}"),
+            format!("offset of {p}"),
+            format!("size of {p}"),
+        ),
         None => (
             show(a, "image"),
             a.shown("offset").unwrap_or_else(|| "0".into()),
@@ -199,7 +271,14 @@ fn image_commands(a: &dyn ArgView) -> Vec<String> {
     let dest = show(a, "dest");
     let map = a.shown("map").unwrap_or_else(|| format!("{dest}.map"));
     let mut v = vec![
-        format!("open {src} O_RDONLY{} (never written)", if is_true(a, "direct") { "|O_DIRECT" } else { "" }),
+        format!(
+            "open {src} O_RDONLY{} (never written)",
+            if is_true(a, "direct") {
+                "|O_DIRECT"
+            } else {
+                ""
+            }
+        ),
         format!("open {dest} O_WRONLY|O_CREAT (not truncated; rescued data kept)"),
         format!("read/write {map} (GNU ddrescue mapfile; saved atomically, resumes)"),
         "copy good areas with large reads, skip ahead on errors, then trim, scrape and retry"
@@ -234,7 +313,10 @@ fn partitions_commands(a: &dyn ArgView) -> Vec<String> {
 
 fn inspect_commands(a: &dyn ArgView) -> Vec<String> {
     vec![
-        format!("for each filesystem in {}: read it (userspace for ext2/3/4, else a read-only loop mount)", show(a, "table")),
+        format!(
+            "for each filesystem in {}: read it (userspace for ext2/3/4, else a read-only loop mount)",
+            show(a, "table")
+        ),
         "look for /etc/os-release, /etc/fstab; find the newest modification time".into(),
     ]
 }
@@ -274,7 +356,10 @@ fn fsck_commands(a: &dyn ArgView) -> Vec<String> {
             if repair { "--repair " } else { "--readonly " }
         )),
     }
-    v.push("keep the checker's exit-code bits (1 fixed, 2 reboot, 4 uncorrected, 8 operational)".into());
+    v.push(
+        "keep the checker's exit-code bits (1 fixed, 2 reboot, 4 uncorrected, 8 operational)"
+            .into(),
+    );
     v
 }
 
@@ -283,7 +368,9 @@ fn detach_loop(_a: &dyn ArgView) -> Vec<String> {
 }
 
 fn mount_commands(a: &dyn ArgView) -> Vec<String> {
-    let dir = a.shown("dir").unwrap_or_else(|| "<state>/mnt/<step>".into());
+    let dir = a
+        .shown("dir")
+        .unwrap_or_else(|| "<state>/mnt/<step>".into());
     let fstype = a.known("fstype").unwrap_or_else(|| "(probed)".into());
     vec![
         loop_attach(a, true),
@@ -296,7 +383,9 @@ fn mount_commands(a: &dyn ArgView) -> Vec<String> {
 }
 
 fn mount_cleanup(a: &dyn ArgView) -> Vec<String> {
-    let dir = a.shown("dir").unwrap_or_else(|| "<state>/mnt/<step>".into());
+    let dir = a
+        .shown("dir")
+        .unwrap_or_else(|| "<state>/mnt/<step>".into());
     vec![
         format!("umount {dir}"),
         "ioctl(/dev/loopN, LOOP_CLR_FD) (losetup -d /dev/loopN)".into(),
@@ -310,7 +399,9 @@ fn copy_commands(a: &dyn ArgView) -> Vec<String> {
     let mut v = vec![
         format!("walk {from} without following symlinks (O_NOFOLLOW); copy files into {to}"),
         "keep modes and times (owners when root); no device nodes, no setuid/setgid bits".into(),
-        format!("hash while copying; write the manifest {to}.manifest.jsonl (path, size, sha256, status)"),
+        format!(
+            "hash while copying; write the manifest {to}.manifest.jsonl (path, size, sha256, status)"
+        ),
     ];
     if let Some(paths) = a.shown_list("paths") {
         v.insert(1, format!("only: {}", paths.join(", ")));
@@ -319,7 +410,10 @@ fn copy_commands(a: &dyn ArgView) -> Vec<String> {
 }
 
 fn verify_commands(a: &dyn ArgView) -> Vec<String> {
-    let mut v = vec![format!("re-read every file listed in {} and compare size and sha256", show(a, "manifest"))];
+    let mut v = vec![format!(
+        "re-read every file listed in {} and compare size and sha256",
+        show(a, "manifest")
+    )];
     if let Some(src) = a.shown("source") {
         v.push(format!("compare against the source tree {src}"));
     }
@@ -346,15 +440,26 @@ fn snapshot_commands(a: &dyn ArgView) -> Vec<String> {
         )],
         Some("btrfs") => vec![format!(
             "btrfs subvolume snapshot -r {src} {}",
-            a.shown("dest").unwrap_or_else(|| format!("<dir of {src}>/{name}"))
+            a.shown("dest")
+                .unwrap_or_else(|| format!("<dir of {src}>/{name}"))
         )],
         Some("reflink") => vec![format!(
             "ioctl(FICLONE) {src} -> {}{}",
             show(a, "dest"),
-            if is_true(a, "allow_copy") { " (plain copy if reflink is not supported)" } else { "" }
+            if is_true(a, "allow_copy") {
+                " (plain copy if reflink is not supported)"
+            } else {
+                ""
+            }
         )],
-        Some("qcow2") => vec![format!("qemu-img create -f qcow2 -b {src} -F raw {}", show(a, "dest"))],
-        _ => vec![format!("snapshot {src} with backend {}", show(a, "backend"))],
+        Some("qcow2") => vec![format!(
+            "qemu-img create -f qcow2 -b {src} -F raw {}",
+            show(a, "dest")
+        )],
+        _ => vec![format!(
+            "snapshot {src} with backend {}",
+            show(a, "backend")
+        )],
     }
 }
 
@@ -367,13 +472,20 @@ fn snapshot_cleanup(a: &dyn ArgView) -> Vec<String> {
     match a.known("backend").as_deref() {
         Some("lvm") => {
             let vg = a.known("source").and_then(|s| {
-                s.trim_start_matches("/dev/").split('/').next().map(str::to_string)
+                s.trim_start_matches("/dev/")
+                    .split('/')
+                    .next()
+                    .map(str::to_string)
             });
-            vec![format!("lvremove -f {}/{name}", vg.unwrap_or_else(|| format!("<vg of {src}>")))]
+            vec![format!(
+                "lvremove -f {}/{name}",
+                vg.unwrap_or_else(|| format!("<vg of {src}>"))
+            )]
         }
         Some("btrfs") => vec![format!(
             "btrfs subvolume delete {}",
-            a.shown("dest").unwrap_or_else(|| format!("<dir of {src}>/{name}"))
+            a.shown("dest")
+                .unwrap_or_else(|| format!("<dir of {src}>/{name}"))
         )],
         _ => vec![],
     }
@@ -381,7 +493,13 @@ fn snapshot_cleanup(a: &dyn ArgView) -> Vec<String> {
 
 fn exec_commands(a: &dyn ArgView) -> Vec<String> {
     let argv = a.shown_list("argv").unwrap_or_default();
-    let mut line = format!("execve {}", argv.iter().map(|s| shell_quote(s)).collect::<Vec<_>>().join(" "));
+    let mut line = format!(
+        "execve {}",
+        argv.iter()
+            .map(|s| shell_quote(s))
+            .collect::<Vec<_>>()
+            .join(" ")
+    );
     if let Some(t) = a.shown("timeout") {
         line.push_str(&format!(" (timeout {t})"));
     }
@@ -393,7 +511,10 @@ fn pipe_commands(a: &dyn ArgView) -> Vec<String> {
     vec![format!(
         "stream {} into the stdin of: {} (progress: bytes, rate, ETA)",
         show(a, "from"),
-        argv.iter().map(|s| shell_quote(s)).collect::<Vec<_>>().join(" ")
+        argv.iter()
+            .map(|s| shell_quote(s))
+            .collect::<Vec<_>>()
+            .join(" ")
     )]
 }
 
@@ -416,7 +537,8 @@ fn attach(_a: &dyn ArgView) -> Effect {
 /// Quotes a word for display the way a shell would need it.
 pub fn shell_quote(s: &str) -> String {
     if !s.is_empty()
-        && s.chars().all(|c| c.is_ascii_alphanumeric() || "-_./=:,+@%()<>".contains(c))
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./=:,+@%()<>".contains(c))
     {
         s.to_string()
     } else {
@@ -429,18 +551,58 @@ static OPS: &[OpSig] = &[
         name: "image",
         about: "Copy a failing disk or file to an image, tolerating read errors (ddrescue-class), with a resumable GNU ddrescue mapfile.",
         args: &[
-            arg("source", Type::Device, "the failing disk or file; opened read-only, never written"),
-            arg("dest", Type::Path, "the image to write (a device only with force: true)"),
+            arg(
+                "source",
+                Type::Device,
+                "the failing disk or file; opened read-only, never written",
+            ),
+            arg(
+                "dest",
+                Type::Path,
+                "the image to write (a device only with force: true)",
+            ),
             opt("map", Type::Path, "the mapfile; default: DEST.map"),
             def("retries", Type::Int, "0", "retry passes over bad sectors"),
-            opt("sector_size", Type::Size, "sector size; detected for block devices, else 512"),
-            def("cluster", Type::Size, "64KiB", "size of the large reads on good areas"),
-            def("reverse", Type::Bool, "false", "copy from the end backwards"),
-            def("direct", Type::Bool, "false", "O_DIRECT reads, bypassing the kernel cache"),
-            def("sparse", Type::Bool, "false", "leave runs of zeros as holes in the image"),
+            opt(
+                "sector_size",
+                Type::Size,
+                "sector size; detected for block devices, else 512",
+            ),
+            def(
+                "cluster",
+                Type::Size,
+                "64KiB",
+                "size of the large reads on good areas",
+            ),
+            def(
+                "reverse",
+                Type::Bool,
+                "false",
+                "copy from the end backwards",
+            ),
+            def(
+                "direct",
+                Type::Bool,
+                "false",
+                "O_DIRECT reads, bypassing the kernel cache",
+            ),
+            def(
+                "sparse",
+                Type::Bool,
+                "false",
+                "leave runs of zeros as holes in the image",
+            ),
             def("start", Type::Size, "0", "the domain's first byte"),
-            opt("size", Type::Size, "the domain's length; default: to the end"),
-            opt("simulate_bad", Type::Path, "test mode: a map of sectors that read as errors"),
+            opt(
+                "size",
+                Type::Size,
+                "the domain's length; default: to the end",
+            ),
+            opt(
+                "simulate_bad",
+                Type::Path,
+                "test mode: a map of sectors that read as errors",
+            ),
             def("force", Type::Bool, "false", "allow a block device as dest"),
         ],
         one_of: &[],
@@ -450,7 +612,11 @@ static OPS: &[OpSig] = &[
             out("rescued", Type::Size, "bytes rescued"),
             out("bad_bytes", Type::Size, "bytes left unreadable"),
             out("bad_areas", Type::Int, "number of unreadable areas"),
-            out("hash", Type::String, "sha256 of the image, computed while copying"),
+            out(
+                "hash",
+                Type::String,
+                "sha256 of the image, computed while copying",
+            ),
         ],
         value: Some("dest"),
         effect: Effect::Modify,
@@ -462,14 +628,31 @@ static OPS: &[OpSig] = &[
         name: "partitions",
         about: "Read the partition table (MBR with EBR chain, GPT with CRCs and backup) of an image or device, with byte offsets and probed filesystems.",
         args: &[
-            arg("source", Type::Device, "the image or device; opened read-only"),
-            opt("sector_size", Type::Size, "logical sector size; default: probed (512 or 4096)"),
-            def("scan", Type::Bool, "false", "also scan for filesystems when the table is missing or damaged"),
+            arg(
+                "source",
+                Type::Device,
+                "the image or device; opened read-only",
+            ),
+            opt(
+                "sector_size",
+                Type::Size,
+                "logical sector size; default: probed (512 or 4096)",
+            ),
+            def(
+                "scan",
+                Type::Bool,
+                "false",
+                "also scan for filesystems when the table is missing or damaged",
+            ),
         ],
         one_of: &[],
         outputs: &[
             out("table", Type::Table, "the partition table"),
-            outs("partition", Type::Partition, "partitions by number: partition[2] is the second"),
+            outs(
+                "partition",
+                Type::Partition,
+                "partitions by number: partition[2] is the second",
+            ),
             out("count", Type::Int, "how many partitions"),
         ],
         value: Some("table"),
@@ -481,11 +664,23 @@ static OPS: &[OpSig] = &[
     OpSig {
         name: "inspect",
         about: "Look inside each filesystem of a table: is it an OS root, which OS, and its newest modification time.",
-        args: &[arg("table", Type::Table, "the partition table to look through")],
+        args: &[arg(
+            "table",
+            Type::Table,
+            "the partition table to look through",
+        )],
         one_of: &[],
         outputs: &[
-            out("newest", Type::Partition, "the OS root with the newest files"),
-            outs("roots", Type::Partition, "every partition that looks like an OS root"),
+            out(
+                "newest",
+                Type::Partition,
+                "the OS root with the newest files",
+            ),
+            outs(
+                "roots",
+                Type::Partition,
+                "every partition that looks like an OS root",
+            ),
             out("report", Type::Path, "a JSON report of what was found"),
         ],
         value: Some("newest"),
@@ -499,16 +694,43 @@ static OPS: &[OpSig] = &[
         about: "Check (or repair a copy of) a filesystem through a loop device, keeping e2fsck's exit-code bits.",
         args: &[
             opt("partition", Type::Partition, "the partition to check"),
-            opt("image", Type::Device, "or: an image or device, with offset and size"),
+            opt(
+                "image",
+                Type::Device,
+                "or: an image or device, with offset and size",
+            ),
             opt("offset", Type::Size, "byte offset in image (with image)"),
-            opt("size", Type::Size, "byte size (with image); default: to the end"),
-            pick("mode", Some("check"), &["check", "repair"], "check (never writes) or repair (a copy, unless in_place)"),
-            def("in_place", Type::Bool, "false", "repair the evidence itself; needs --yes"),
-            pick("checker", None, &["e2fsck", "xfs_repair", "btrfs"], "force a checker; default: by filesystem"),
+            opt(
+                "size",
+                Type::Size,
+                "byte size (with image); default: to the end",
+            ),
+            pick(
+                "mode",
+                Some("check"),
+                &["check", "repair"],
+                "check (never writes) or repair (a copy, unless in_place)",
+            ),
+            def(
+                "in_place",
+                Type::Bool,
+                "false",
+                "repair the evidence itself; needs --yes",
+            ),
+            pick(
+                "checker",
+                None,
+                &["e2fsck", "xfs_repair", "btrfs"],
+                "force a checker; default: by filesystem",
+            ),
         ],
         one_of: &[&["partition", "image"]],
         outputs: &[
-            out("exit_code", Type::Int, "the checker's exit code (bits kept)"),
+            out(
+                "exit_code",
+                Type::Int,
+                "the checker's exit code (bits kept)",
+            ),
             out("clean", Type::Bool, "whether no error is left"),
             out("repaired", Type::Path, "the repaired copy, in repair mode"),
         ],
@@ -523,14 +745,30 @@ static OPS: &[OpSig] = &[
         about: "Mount a partition read-only (ro,noload,nosuid,nodev,noexec) through a loop device into a directory salvage creates.",
         args: &[
             opt("partition", Type::Partition, "the partition to mount"),
-            opt("image", Type::Device, "or: an image or device, with offset and size"),
+            opt(
+                "image",
+                Type::Device,
+                "or: an image or device, with offset and size",
+            ),
             opt("offset", Type::Size, "byte offset in image (with image)"),
-            opt("size", Type::Size, "byte size (with image); default: to the end"),
+            opt(
+                "size",
+                Type::Size,
+                "byte size (with image); default: to the end",
+            ),
             opt("dir", Type::Path, "where to mount; default: STATE/mnt/STEP"),
-            opt("fstype", Type::String, "the filesystem type; default: probed"),
+            opt(
+                "fstype",
+                Type::String,
+                "the filesystem type; default: probed",
+            ),
         ],
         one_of: &[&["partition", "image"]],
-        outputs: &[out("path", Type::Path, "the mount point (or userspace view) to read from")],
+        outputs: &[out(
+            "path",
+            Type::Path,
+            "the mount point (or userspace view) to read from",
+        )],
         value: Some("path"),
         effect: Effect::Attach,
         effect_rule: attach,
@@ -543,15 +781,28 @@ static OPS: &[OpSig] = &[
         args: &[
             arg("from", Type::Path, "the directory to copy from"),
             arg("to", Type::Path, "the directory to copy into (created)"),
-            list("paths", Type::String, false, "only these paths, relative to from"),
+            list(
+                "paths",
+                Type::String,
+                false,
+                "only these paths, relative to from",
+            ),
         ],
         one_of: &[],
         outputs: &[
             pass("dest", Type::Path, "to", "the copy"),
-            out("manifest", Type::Path, "the manifest (JSON lines: path, size, sha256, status)"),
+            out(
+                "manifest",
+                Type::Path,
+                "the manifest (JSON lines: path, size, sha256, status)",
+            ),
             out("files", Type::Int, "files copied"),
             out("bytes", Type::Size, "bytes copied"),
-            out("unreadable", Type::Int, "files that could not be read (recorded, skipped)"),
+            out(
+                "unreadable",
+                Type::Int,
+                "files that could not be read (recorded, skipped)",
+            ),
         ],
         value: Some("dest"),
         effect: Effect::Create,
@@ -594,15 +845,41 @@ static OPS: &[OpSig] = &[
                 about: "lvm, btrfs, reflink or qcow2",
                 choices: &["lvm", "btrfs", "reflink", "qcow2"],
             },
-            arg("source", Type::Device, "the logical volume, subvolume or image file"),
+            arg(
+                "source",
+                Type::Device,
+                "the logical volume, subvolume or image file",
+            ),
             opt("name", Type::String, "the snapshot's name (lvm, btrfs)"),
-            opt("size", Type::Size, "copy-on-write space for an LVM snapshot (-L)"),
-            opt("dest", Type::Path, "where the snapshot goes (btrfs, reflink, qcow2)"),
-            def("allow_copy", Type::Bool, "false", "reflink: fall back to a plain copy"),
-            def("keep", Type::Bool, "false", "keep the snapshot at the end instead of removing it"),
+            opt(
+                "size",
+                Type::Size,
+                "copy-on-write space for an LVM snapshot (-L)",
+            ),
+            opt(
+                "dest",
+                Type::Path,
+                "where the snapshot goes (btrfs, reflink, qcow2)",
+            ),
+            def(
+                "allow_copy",
+                Type::Bool,
+                "false",
+                "reflink: fall back to a plain copy",
+            ),
+            def(
+                "keep",
+                Type::Bool,
+                "false",
+                "keep the snapshot at the end instead of removing it",
+            ),
         ],
         one_of: &[],
-        outputs: &[out("path", Type::Device, "the snapshot (a device or a file)")],
+        outputs: &[out(
+            "path",
+            Type::Device,
+            "the snapshot (a device or a file)",
+        )],
         value: Some("path"),
         effect: Effect::Attach,
         effect_rule: snapshot_effect,
@@ -616,7 +893,12 @@ static OPS: &[OpSig] = &[
             list("argv", Type::String, true, "the program and its arguments"),
             opt("timeout", Type::Duration, "kill it after this long"),
             opt("cwd", Type::Path, "the working directory"),
-            pick("effect", Some("modify"), EFFECTS, "what it does: read, create, attach or modify"),
+            pick(
+                "effect",
+                Some("modify"),
+                EFFECTS,
+                "what it does: read, create, attach or modify",
+            ),
         ],
         one_of: &[],
         outputs: &[
@@ -636,7 +918,12 @@ static OPS: &[OpSig] = &[
             arg("from", Type::Path, "the file to stream"),
             list("into", Type::String, true, "the program and its arguments"),
             opt("timeout", Type::Duration, "kill it after this long"),
-            pick("effect", Some("modify"), EFFECTS, "what it does: read, create, attach or modify"),
+            pick(
+                "effect",
+                Some("modify"),
+                EFFECTS,
+                "what it does: read, create, attach or modify",
+            ),
         ],
         one_of: &[],
         outputs: &[

@@ -153,6 +153,8 @@ pub enum PathElem {
     Field(String),
     /// `[n]`, 1-based.
     Index(u64),
+    /// `[param]` while the param's value is not known (checking a definition on its own).
+    Var(String),
 }
 
 /// A piece of an interpolated string.
@@ -175,6 +177,7 @@ impl StepRef {
                     s.push_str(f);
                 }
                 PathElem::Index(i) => s.push_str(&format!("[{i}]")),
+                PathElem::Var(v) => s.push_str(&format!("[{v}]")),
             }
         }
         s
@@ -215,7 +218,14 @@ impl Expr {
             Expr::Duration(d) => format_duration(*d),
             Expr::Bool(b) => b.to_string(),
             Expr::List(items) => {
-                format!("[{}]", items.iter().map(Expr::shown_quoted).collect::<Vec<_>>().join(", "))
+                format!(
+                    "[{}]",
+                    items
+                        .iter()
+                        .map(Expr::shown_quoted)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
             }
             Expr::Ref(r) => match &r.known {
                 Some(k) => k.shown(),
@@ -268,9 +278,9 @@ impl Expr {
         match self {
             Expr::Secret { .. } => true,
             Expr::List(items) => items.iter().any(Expr::is_secret),
-            Expr::Interp(pieces) => {
-                pieces.iter().any(|p| matches!(p, Piece::Value(v) if v.is_secret()))
-            }
+            Expr::Interp(pieces) => pieces
+                .iter()
+                .any(|p| matches!(p, Piece::Value(v) if v.is_secret())),
             Expr::Ref(r) => r.known.as_ref().is_some_and(|k| k.is_secret()),
             _ => false,
         }
@@ -370,7 +380,9 @@ impl PlanStep {
     pub fn commands(&self) -> Vec<String> {
         match self.kind {
             StepKind::Op(op) => op.commands(&ArgsView(self)),
-            StepKind::Manual { .. } => vec!["wait for a person's approval (a terminal prompt or --approve)".into()],
+            StepKind::Manual { .. } => {
+                vec!["wait for a person's approval (a terminal prompt or --approve)".into()]
+            }
         }
     }
 

@@ -26,7 +26,12 @@ pub fn render(plan: &Plan) -> Value {
             for a in &s.args {
                 args.insert(a.name.clone(), a.value.to_json());
             }
-            let defaulted: Vec<&str> = s.args.iter().filter(|a| a.defaulted).map(|a| a.name.as_str()).collect();
+            let defaulted: Vec<&str> = s
+                .args
+                .iter()
+                .filter(|a| a.defaulted)
+                .map(|a| a.name.as_str())
+                .collect();
             let mut v = json!({
                 "id": s.id,
                 "op": s.op_name(),
@@ -51,9 +56,17 @@ pub fn render(plan: &Plan) -> Value {
         .steps
         .iter()
         .rev()
-        .flat_map(|s| s.cleanup().into_iter().map(move |c| json!({ "step": s.id, "action": c })))
+        .flat_map(|s| {
+            s.cleanup()
+                .into_iter()
+                .map(move |c| json!({ "step": s.id, "action": c }))
+        })
         .collect();
-    let outputs: Map<String, Value> = plan.outputs.iter().map(|(k, v)| (k.clone(), v.to_json())).collect();
+    let outputs: Map<String, Value> = plan
+        .outputs
+        .iter()
+        .map(|(k, v)| (k.clone(), v.to_json()))
+        .collect();
     json!({
         "format": "salvage-plan/1",
         "kind": if plan.is_define { "define" } else { "runbook" },

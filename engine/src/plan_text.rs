@@ -18,7 +18,12 @@ pub fn render(plan: &Plan) -> String {
     if !plan.params.is_empty() {
         let _ = writeln!(o, "\nparams");
         let w = plan.params.iter().map(|p| p.name.len()).max().unwrap_or(0);
-        let tw = plan.params.iter().map(|p| p.ty.to_string().len()).max().unwrap_or(0);
+        let tw = plan
+            .params
+            .iter()
+            .map(|p| p.ty.to_string().len())
+            .max()
+            .unwrap_or(0);
         for p in &plan.params {
             let value = match (&p.value, p.source) {
                 (Some(v), _) => v.shown(),
@@ -29,7 +34,12 @@ pub fn render(plan: &Plan) -> String {
                 ParamSource::Default => "default",
                 ParamSource::Missing => "required",
             };
-            let _ = writeln!(o, "  {:w$}  {:tw$}  {value}  ({source})", p.name, p.ty.to_string());
+            let _ = writeln!(
+                o,
+                "  {:w$}  {:tw$}  {value}  ({source})",
+                p.name,
+                p.ty.to_string()
+            );
             for d in &p.docs {
                 let _ = writeln!(o, "  {:w$}  {d}", "");
             }
@@ -38,9 +48,24 @@ pub fn render(plan: &Plan) -> String {
     let _ = writeln!(o, "\nsteps ({}, in order)", plan.steps.len());
     for (n, s) in plan.steps.iter().enumerate() {
         let waits = s.waits_for();
-        let after = if waits.is_empty() { String::new() } else { format!("  after {}", waits.join(", ")) };
-        let confirm = if s.effect == Effect::Modify { "  needs --yes" } else { "" };
-        let _ = writeln!(o, "\n  {}. {} = {}  [{}]{after}{confirm}", n + 1, s.id, s.op_name(), s.effect);
+        let after = if waits.is_empty() {
+            String::new()
+        } else {
+            format!("  after {}", waits.join(", "))
+        };
+        let confirm = if s.effect == Effect::Modify {
+            "  needs --yes"
+        } else {
+            ""
+        };
+        let _ = writeln!(
+            o,
+            "\n  {}. {} = {}  [{}]{after}{confirm}",
+            n + 1,
+            s.id,
+            s.op_name(),
+            s.effect
+        );
         for d in &s.docs {
             let _ = writeln!(o, "       {d}");
         }
@@ -49,7 +74,11 @@ pub fn render(plan: &Plan) -> String {
         }
         let w = s.args.iter().map(|a| a.name.len()).max().unwrap_or(0);
         for a in &s.args {
-            let note = if a.defaulted { "  (default)".to_string() } else { known_after(&a.value) };
+            let note = if a.defaulted {
+                "  (default)".to_string()
+            } else {
+                known_after(&a.value)
+            };
             let _ = writeln!(o, "       {:w$}  {}{note}", a.name, a.value.shown());
         }
         let cmds = s.commands();
@@ -67,9 +96,17 @@ pub fn render(plan: &Plan) -> String {
             }
         }
     }
-    let undo: Vec<_> = plan.steps.iter().rev().filter(|s| !s.cleanup().is_empty()).collect();
+    let undo: Vec<_> = plan
+        .steps
+        .iter()
+        .rev()
+        .filter(|s| !s.cleanup().is_empty())
+        .collect();
     if !undo.is_empty() {
-        let _ = writeln!(o, "\ncleanup, in the order it runs (at the end, on failure, on Ctrl-C, after a crash)");
+        let _ = writeln!(
+            o,
+            "\ncleanup, in the order it runs (at the end, on failure, on Ctrl-C, after a crash)"
+        );
         for s in undo {
             for c in s.cleanup() {
                 let _ = writeln!(o, "  {}: {c}", s.id);
@@ -82,12 +119,24 @@ pub fn render(plan: &Plan) -> String {
             let _ = writeln!(o, "  {k} = {}{}", v.shown(), known_after(v));
         }
     }
-    let modify: Vec<&str> = plan.steps.iter().filter(|s| s.effect == Effect::Modify).map(|s| s.id.as_str()).collect();
+    let modify: Vec<&str> = plan
+        .steps
+        .iter()
+        .filter(|s| s.effect == Effect::Modify)
+        .map(|s| s.id.as_str())
+        .collect();
     let _ = writeln!(o);
     if modify.is_empty() {
-        let _ = writeln!(o, "nothing here modifies existing data; `salvage run` needs no --yes");
+        let _ = writeln!(
+            o,
+            "nothing here modifies existing data; `salvage run` needs no --yes"
+        );
     } else {
-        let _ = writeln!(o, "modifies existing data: {} (run with --yes, or answer yes at the prompt)", modify.join(", "));
+        let _ = writeln!(
+            o,
+            "modifies existing data: {} (run with --yes, or answer yes at the prompt)",
+            modify.join(", ")
+        );
     }
     o
 }

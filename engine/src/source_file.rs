@@ -35,7 +35,10 @@ pub enum LoadError {
 impl SourceFile {
     /// A source from a name and text (tests, the embedded stdlib).
     pub fn new(name: impl Into<String>, text: impl Into<Arc<str>>) -> Self {
-        SourceFile { name: name.into(), text: text.into() }
+        SourceFile {
+            name: name.into(),
+            text: text.into(),
+        }
     }
 
     /// Reads a file, refusing one too large or not UTF-8.
@@ -58,7 +61,10 @@ impl SourceFile {
             return Err(LoadError::TooLarge(bytes.len() as u64));
         }
         match String::from_utf8(bytes) {
-            Ok(text) => Ok(SourceFile { name, text: text.into() }),
+            Ok(text) => Ok(SourceFile {
+                name,
+                text: text.into(),
+            }),
             Err(e) => {
                 let offset = e.utf8_error().valid_up_to();
                 let bytes = e.into_bytes();

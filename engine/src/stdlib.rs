@@ -7,7 +7,24 @@ use crate::source_file::{LoadError, SourceFile};
 use std::path::Path;
 
 /// Every stdlib file: its `use` path and its text.
-pub static FILES: &[(&str, &str)] = &[];
+pub static FILES: &[(&str, &str)] = &[
+    (
+        "stdlib/lvm.salvage",
+        include_str!("../../stdlib/lvm.salvage"),
+    ),
+    (
+        "stdlib/mount.salvage",
+        include_str!("../../stdlib/mount.salvage"),
+    ),
+    (
+        "stdlib/rescue.salvage",
+        include_str!("../../stdlib/rescue.salvage"),
+    ),
+    (
+        "stdlib/restore.salvage",
+        include_str!("../../stdlib/restore.salvage"),
+    ),
+];
 
 /// Finds a stdlib file by its `use` path.
 pub fn find(path: &str) -> Option<&'static str> {
@@ -32,7 +49,10 @@ impl Loader for FileLoader {
             let name = candidate.display().to_string();
             Diagnostic::bare(match e {
                 LoadError::Io(error) => DiagnosticKind::Io { path: name, error },
-                LoadError::TooLarge(size) => DiagnosticKind::TooLarge { size, limit: crate::source_file::MAX_SOURCE_BYTES },
+                LoadError::TooLarge(size) => DiagnosticKind::TooLarge {
+                    size,
+                    limit: crate::source_file::MAX_SOURCE_BYTES,
+                },
                 LoadError::NotUtf8 { offset, .. } => DiagnosticKind::NotUtf8 { offset },
             })
         }))

@@ -47,8 +47,9 @@ impl Type {
     }
 
     /// The names a param type may have, for "did you mean" and help.
-    pub const PARAM_NAMES: &'static [&'static str] =
-        &["string", "path", "device", "size", "int", "bool", "secret", "duration"];
+    pub const PARAM_NAMES: &'static [&'static str] = &[
+        "string", "path", "device", "size", "int", "bool", "secret", "duration",
+    ];
 
     /// Whether a value of type `got` may be passed where `self` is wanted.
     pub fn accepts(&self, got: &Type) -> bool {
@@ -73,8 +74,16 @@ impl Type {
     pub fn fields(&self) -> Vec<(&'static str, Type, &'static str)> {
         match self {
             Type::Partition => vec![
-                ("source", Type::Path, "the image or device the partition is in"),
-                ("number", Type::Int, "the partition's number, as the kernel names it"),
+                (
+                    "source",
+                    Type::Path,
+                    "the image or device the partition is in",
+                ),
+                (
+                    "number",
+                    Type::Int,
+                    "the partition's number, as the kernel names it",
+                ),
                 ("offset", Type::Size, "byte offset of its first sector"),
                 ("size", Type::Size, "its size in bytes"),
                 ("fstype", Type::String, "the filesystem probed in it"),
@@ -85,7 +94,11 @@ impl Type {
                 ("source", Type::Path, "the image or device read"),
                 ("label", Type::String, "dos, gpt or none"),
                 ("sector_size", Type::Size, "the logical sector size"),
-                ("partition", Type::List(Box::new(Type::Partition)), "partitions by number"),
+                (
+                    "partition",
+                    Type::List(Box::new(Type::Partition)),
+                    "partitions by number",
+                ),
             ],
             _ => vec![],
         }

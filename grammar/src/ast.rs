@@ -237,4 +237,6 @@ pub enum Accessor {
     Field(Ident),
     /// `[n]`.
     Index(u64, Span),
+    /// `[param]`: an index given by an int param.
+    IndexParam(Ident),
 }

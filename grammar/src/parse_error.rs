@@ -71,7 +71,10 @@ impl fmt::Display for ParseErrorKind {
                 write!(f, "number does not fit in a 64-bit integer")
             }
             ParseErrorKind::SizeTooLarge => {
-                write!(f, "size is larger than 16 EiB, the most a 64-bit byte count holds")
+                write!(
+                    f,
+                    "size is larger than 16 EiB, the most a 64-bit byte count holds"
+                )
             }
             ParseErrorKind::UnknownEscape { escape } => write!(
                 f,

@@ -89,7 +89,7 @@ fn prescan(source: &str) -> Result<Option<(char, usize)>, ParseError> {
         }
         i += 1;
     }
-    Ok(stack.first().copied())
+    Ok(stack.last().copied())
 }
 
 /// Re-parses with pest's detailed error tracking on, to name the literal tokens it expected.
@@ -138,7 +138,9 @@ fn detailed_error(source: &str, err: pest::error::Error<Rule>) -> ParseError {
 
 fn describe_token(token: &str) -> Option<String> {
     match token {
-        "#" | "//" | "///" | " " | "\t" | "\r" | "\n" | "\u{FEFF}" | "\\" | "${" | "-" | "_" => None,
+        "#" | "//" | "///" | " " | "\t" | "\r" | "\n" | "\u{FEFF}" | "\\" | "${" | "-" | "_" => {
+            None
+        }
         "BUILTIN_RULE" => None,
         "\"" => Some("a string".into()),
         "0..9" => Some("a number".into()),
@@ -205,7 +207,10 @@ fn span_of(pair: &Pair<'_, Rule>) -> Span {
 }
 
 fn build_file(pair: Pair<'_, Rule>) -> Result<File, ParseError> {
-    let mut file = File { uses: Vec::new(), blocks: Vec::new() };
+    let mut file = File {
+        uses: Vec::new(),
+        blocks: Vec::new(),
+    };
     for item in pair.into_inner() {
         match item.as_rule() {
             Rule::use_decl => {
@@ -224,12 +229,19 @@ fn build_file(pair: Pair<'_, Rule>) -> Result<File, ParseError> {
 fn next<'i>(inner: &mut pest::iterators::Pairs<'i, Rule>) -> Result<Pair<'i, Rule>, ParseError> {
     inner.next().ok_or(ParseError {
         span: Span::new(0, 0),
-        kind: ParseErrorKind::Expected { expected: vec![], found: "an internal parser gap".into() },
+        kind: ParseErrorKind::Expected {
+            expected: vec![],
+            found: "an internal parser gap".into(),
+        },
     })
 }
 
 fn build_block(pair: Pair<'_, Rule>) -> Result<Block, ParseError> {
-    let kind = if pair.as_rule() == Rule::runbook { BlockKind::Runbook } else { BlockKind::Define };
+    let kind = if pair.as_rule() == Rule::runbook {
+        BlockKind::Runbook
+    } else {
+        BlockKind::Define
+    };
     let span = span_of(&pair);
     let mut docs = Vec::new();
     let mut name = None;
@@ -240,7 +252,10 @@ fn build_block(pair: Pair<'_, Rule>) -> Result<Block, ParseError> {
             Rule::string if name.is_none() => {
                 let lit = build_string(part)?;
                 let text = lit.as_plain().unwrap_or_default();
-                name = Some(Ident { name: text, span: lit.span });
+                name = Some(Ident {
+                    name: text,
+                    span: lit.span,
+                });
             }
             Rule::ident if name.is_none() => name = Some(ident(part)),
             Rule::about => body.push(Stmt::About(build_string(next(&mut part.into_inner())?)?)),
@@ -251,17 +266,32 @@ fn build_block(pair: Pair<'_, Rule>) -> Result<Block, ParseError> {
             _ => {}
         }
     }
-    let name = name.unwrap_or(Ident { name: String::new(), span });
-    Ok(Block { kind, name, docs, body, span })
+    let name = name.unwrap_or(Ident {
+        name: String::new(),
+        span,
+    });
+    Ok(Block {
+        kind,
+        name,
+        docs,
+        body,
+        span,
+    })
 }
 
 fn doc_text(pair: Pair<'_, Rule>) -> String {
     let text = pair.as_str().strip_prefix("///").unwrap_or(pair.as_str());
-    text.strip_prefix(' ').unwrap_or(text).trim_end().to_string()
+    text.strip_prefix(' ')
+        .unwrap_or(text)
+        .trim_end()
+        .to_string()
 }
 
 fn ident(pair: Pair<'_, Rule>) -> Ident {
-    Ident { name: pair.as_str().to_string(), span: span_of(&pair) }
+    Ident {
+        name: pair.as_str().to_string(),
+        span: span_of(&pair),
+    }
 }
 
 fn build_param(pair: Pair<'_, Rule>) -> Result<Param, ParseError> {
@@ -277,9 +307,21 @@ fn build_param(pair: Pair<'_, Rule>) -> Result<Param, ParseError> {
         }
     }
     let mut idents = idents.into_iter();
-    let name = idents.next().unwrap_or(Ident { name: String::new(), span });
-    let ty = idents.next().unwrap_or(Ident { name: String::new(), span });
-    Ok(Param { docs, name, ty, default, span })
+    let name = idents.next().unwrap_or(Ident {
+        name: String::new(),
+        span,
+    });
+    let ty = idents.next().unwrap_or(Ident {
+        name: String::new(),
+        span,
+    });
+    Ok(Param {
+        docs,
+        name,
+        ty,
+        default,
+        span,
+    })
 }
 
 fn build_step(pair: Pair<'_, Rule>) -> Result<Step, ParseError> {
@@ -301,9 +343,21 @@ fn build_step(pair: Pair<'_, Rule>) -> Result<Step, ParseError> {
         }
     }
     let mut idents = idents.into_iter();
-    let name = idents.next().unwrap_or(Ident { name: String::new(), span });
-    let op = idents.next().unwrap_or(Ident { name: String::new(), span });
-    Ok(Step { docs, name, op, args, span })
+    let name = idents.next().unwrap_or(Ident {
+        name: String::new(),
+        span,
+    });
+    let op = idents.next().unwrap_or(Ident {
+        name: String::new(),
+        span,
+    });
+    Ok(Step {
+        docs,
+        name,
+        op,
+        args,
+        span,
+    })
 }
 
 fn build_manual(pair: Pair<'_, Rule>) -> Result<Manual, ParseError> {
@@ -323,8 +377,14 @@ fn build_manual(pair: Pair<'_, Rule>) -> Result<Manual, ParseError> {
     }
     Ok(Manual {
         docs,
-        name: name.unwrap_or(Ident { name: String::new(), span }),
-        text: text.unwrap_or(StringLit { parts: vec![], span }),
+        name: name.unwrap_or(Ident {
+            name: String::new(),
+            span,
+        }),
+        text: text.unwrap_or(StringLit {
+            parts: vec![],
+            span,
+        }),
         after,
         span,
     })
@@ -344,8 +404,14 @@ fn build_output(pair: Pair<'_, Rule>) -> Result<Output, ParseError> {
     }
     Ok(Output {
         docs,
-        name: name.unwrap_or(Ident { name: String::new(), span }),
-        value: value.unwrap_or(Value { kind: ValueKind::List(vec![]), span }),
+        name: name.unwrap_or(Ident {
+            name: String::new(),
+            span,
+        }),
+        value: value.unwrap_or(Value {
+            kind: ValueKind::List(vec![]),
+            span,
+        }),
         span,
     })
 }
@@ -354,7 +420,11 @@ fn build_value(pair: Pair<'_, Rule>) -> Result<Value, ParseError> {
     let span = span_of(&pair);
     let kind = match pair.as_rule() {
         Rule::string => ValueKind::Str(build_string(pair)?),
-        Rule::list => ValueKind::List(pair.into_inner().map(build_value).collect::<Result<_, _>>()?),
+        Rule::list => ValueKind::List(
+            pair.into_inner()
+                .map(build_value)
+                .collect::<Result<_, _>>()?,
+        ),
         Rule::boolean => ValueKind::Bool(pair.as_str() == "true"),
         Rule::number => {
             let text: String = pair.as_str().chars().filter(|c| *c != '_').collect();
@@ -378,7 +448,9 @@ fn build_value(pair: Pair<'_, Rule>) -> Result<Value, ParseError> {
 }
 
 fn split_number(text: &str) -> (Option<u64>, &str) {
-    let end = text.find(|c: char| !(c.is_ascii_digit() || c == '_')).unwrap_or(text.len());
+    let end = text
+        .find(|c: char| !(c.is_ascii_digit() || c == '_'))
+        .unwrap_or(text.len());
     let digits: String = text[..end].chars().filter(|c| *c != '_').collect();
     (digits.parse().ok(), &text[end..])
 }
@@ -417,10 +489,10 @@ pub fn parse_duration(text: &str) -> Option<u64> {
 fn build_reference(pair: Pair<'_, Rule>) -> Reference {
     let span = span_of(&pair);
     let mut inner = pair.into_inner();
-    let root = inner
-        .next()
-        .map(ident)
-        .unwrap_or(Ident { name: String::new(), span });
+    let root = inner.next().map(ident).unwrap_or(Ident {
+        name: String::new(),
+        span,
+    });
     let mut path = Vec::new();
     for part in inner {
         match part.as_rule() {
@@ -431,8 +503,16 @@ fn build_reference(pair: Pair<'_, Rule>) -> Reference {
             }
             Rule::index => {
                 let s = span_of(&part);
-                let n = part.as_str().trim_matches(['[', ']']).parse().unwrap_or(u64::MAX);
-                path.push(Accessor::Index(n, s));
+                match part.into_inner().next() {
+                    Some(inner) if inner.as_rule() == Rule::ident => {
+                        path.push(Accessor::IndexParam(ident(inner)));
+                    }
+                    Some(inner) => {
+                        let n = inner.as_str().parse().unwrap_or(u64::MAX);
+                        path.push(Accessor::Index(n, s));
+                    }
+                    None => {}
+                }
             }
             _ => {}
         }

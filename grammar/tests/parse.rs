@@ -29,17 +29,30 @@ fn design_sketch_parses() {
     assert_eq!(file.blocks.len(), 1);
     let block = &file.blocks[0];
     assert_eq!(block.name.name, "rescue-failing-root-disk");
-    let steps = block.body.iter().filter(|s| matches!(s, Stmt::Step(_))).count();
+    let steps = block
+        .body
+        .iter()
+        .filter(|s| matches!(s, Stmt::Step(_)))
+        .count();
     assert_eq!(steps, 7);
-    assert!(block.body.iter().any(|s| matches!(s, Stmt::Manual(m) if m.name.name == "confirm_root")));
+    assert!(
+        block
+            .body
+            .iter()
+            .any(|s| matches!(s, Stmt::Manual(m) if m.name.name == "confirm_root"))
+    );
 }
 
 #[test]
 fn sizes_and_durations() {
     let src = r#"runbook "x" { step a = exec(argv: ["x"], n: [512, 4KiB, 5G, 5GB, 1_000, 30s, 5min, 100ms, true]) }"#;
     let file = parse(src).expect("parses");
-    let Stmt::Step(step) = &file.blocks[0].body[0] else { panic!("not a step") };
-    let ValueKind::List(items) = &step.args[1].value.kind else { panic!("not a list") };
+    let Stmt::Step(step) = &file.blocks[0].body[0] else {
+        panic!("not a step")
+    };
+    let ValueKind::List(items) = &step.args[1].value.kind else {
+        panic!("not a list")
+    };
     let kinds: Vec<_> = items.iter().map(|v| v.kind.clone()).collect();
     assert_eq!(
         kinds,
@@ -59,17 +72,34 @@ fn sizes_and_durations() {
 
 #[test]
 fn deep_nesting_is_refused_not_overflowed() {
-    let src = format!("runbook \"x\" {{ step a = exec(argv: {}) }}", "[".repeat(10_000));
+    let src = format!(
+        "runbook \"x\" {{ step a = exec(argv: {}) }}",
+        "[".repeat(10_000)
+    );
     let err = parse(&src).expect_err("must fail");
-    assert!(matches!(err.kind, ParseErrorKind::TooDeep { .. }), "{err:?}");
+    assert!(
+        matches!(err.kind, ParseErrorKind::TooDeep { .. }),
+        "{err:?}"
+    );
 }
 
 #[test]
 fn garbage_gives_an_error_with_a_position() {
-    for src in ["", "}}}", "runbook", "runbook \"x\" {", "step a = b(", "\u{0}\u{1}\u{2}", "runbook \"x\" { param : }"] {
+    for src in [
+        "",
+        "}}}",
+        "runbook",
+        "runbook \"x\" {",
+        "step a = b(",
+        "\u{0}\u{1}\u{2}",
+        "runbook \"x\" { param : }",
+    ] {
         let result = parse(src);
         if src.is_empty() {
-            assert!(result.is_ok(), "an empty file is an empty AST; the checker complains");
+            assert!(
+                result.is_ok(),
+                "an empty file is an empty AST; the checker complains"
+            );
             continue;
         }
         let err = result.expect_err(src);
@@ -90,5 +120,8 @@ fn missing_equals_names_the_token() {
 fn long_single_line_is_linear_and_errors() {
     let src = format!("runbook \"x\" {{ about \"{}\" ", "a".repeat(10 << 20));
     let err = parse(&src).expect_err("unclosed brace");
-    assert!(matches!(err.kind, ParseErrorKind::Unclosed { open: '{' }), "{err:?}");
+    assert!(
+        matches!(err.kind, ParseErrorKind::Unclosed { open: '{' }),
+        "{err:?}"
+    );
 }

@@ -32,16 +32,20 @@ pub fn load_and_check(path: &Path, params: Option<&[(String, String)]>) -> Check
             let name = path.display().to_string();
             let diag = match e {
                 LoadError::Io(error) => Diagnostic::bare(DiagnosticKind::Io { path: name, error }),
-                LoadError::TooLarge(size) => {
-                    Diagnostic::bare(DiagnosticKind::TooLarge { size, limit: MAX_SOURCE_BYTES })
-                }
+                LoadError::TooLarge(size) => Diagnostic::bare(DiagnosticKind::TooLarge {
+                    size,
+                    limit: MAX_SOURCE_BYTES,
+                }),
                 LoadError::NotUtf8 { offset, prefix } => {
                     let file = Arc::new(SourceFile::new(name, prefix));
                     let at = file.text.len();
                     Diagnostic::error(&file, Span::new(at, at), DiagnosticKind::NotUtf8 { offset })
                 }
             };
-            Checked { plans: Vec::new(), diagnostics: vec![diag] }
+            Checked {
+                plans: Vec::new(),
+                diagnostics: vec![diag],
+            }
         }
     }
 }
@@ -59,6 +63,8 @@ pub fn print_diagnostics(diags: &[Diagnostic]) {
 pub fn parse_param(s: &str) -> Result<(String, String), String> {
     match s.split_once('=') {
         Some((k, v)) if !k.is_empty() => Ok((k.to_string(), v.to_string())),
-        _ => Err(format!("`{s}`: write it as NAME=VALUE, e.g. --param disk=/dev/sdb")),
+        _ => Err(format!(
+            "`{s}`: write it as NAME=VALUE, e.g. --param disk=/dev/sdb"
+        )),
     }
 }

@@ -46,7 +46,11 @@ pub fn command(args: &PlanArgs) -> i32 {
     }
     if args.format == Format::Json {
         let plans: Vec<_> = checked.plans.iter().map(crate::plan_json::render).collect();
-        let out = if plans.len() == 1 { plans[0].clone() } else { serde_json::Value::Array(plans) };
+        let out = if plans.len() == 1 {
+            plans[0].clone()
+        } else {
+            serde_json::Value::Array(plans)
+        };
         println!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
     }
     0
@@ -62,7 +66,10 @@ fn device_warnings(plans: &[Plan]) -> Vec<Diagnostic> {
             }
             if let Some(path) = p.value.as_ref().and_then(|v| v.known_text()) {
                 if !std::path::Path::new(&path).exists() {
-                    let mut d = Diagnostic::bare(DiagnosticKind::DeviceMissing { name: p.name.clone(), path });
+                    let mut d = Diagnostic::bare(DiagnosticKind::DeviceMissing {
+                        name: p.name.clone(),
+                        path,
+                    });
                     d.severity = crate::diagnostic::Severity::Warning;
                     out.push(d);
                 }
