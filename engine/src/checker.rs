@@ -50,6 +50,8 @@ pub fn check(
         defines: BTreeMap::new(),
         generic: BTreeMap::new(),
         in_progress: Vec::new(),
+        poisoned: BTreeSet::new(),
+        depth: 0,
     };
     let ast = match salvage_grammar::parse(&file.text) {
         Ok(ast) => ast,
@@ -121,6 +123,10 @@ struct Cx {
     defines: BTreeMap<String, DefineEntry>,
     generic: BTreeMap<String, Option<DefineInfo>>,
     in_progress: Vec<String>,
+    /// Definitions found to call themselves: never expanded.
+    poisoned: BTreeSet<String>,
+    /// How deep definition instances are nested right now.
+    depth: usize,
 }
 
 /// One name declared in a block.
@@ -277,8 +283,10 @@ impl Cx {
         let (file, block) = self.defines.get(name)?.clone();
         if self.in_progress.iter().any(|n| n == name) || self.in_progress.len() >= MAX_DEFINE_DEPTH
         {
-            let mut chain = self.in_progress.clone();
+            let from = self.in_progress.iter().position(|n| n == name).unwrap_or(0);
+            let mut chain = self.in_progress[from..].to_vec();
             chain.push(name.to_string());
+            self.poisoned.extend(chain.iter().cloned());
             self.err(&file, block.name.span, K::DefineRecursion { chain });
             return None;
         }
@@ -303,6 +311,10 @@ impl Cx {
         let mut steps = Vec::new();
         let outputs = self.expand(&file, &block, "", Some(bindings), &mut steps);
         self.in_progress.pop();
+        if self.poisoned.contains(name) {
+            self.generic.insert(name.to_string(), None);
+            return None;
+        }
         let info = DefineInfo {
             params,
             outputs: outputs.into_iter().map(|(k, (t, _))| (k, t)).collect(),
@@ -753,7 +765,17 @@ impl Cx {
             }
         }
         for (name, ty, default) in &info.params {
-            if bindings.contains_key(name) || given.contains(name) {
+            if given.contains(name) && !bindings.contains_key(name) {
+                // Reported at the call; bind it symbolically so the expansion says nothing more.
+                bindings.insert(
+                    name.clone(),
+                    ParamBinding {
+                        ty: ty.clone(),
+                        value: Expr::Param(name.clone()),
+                    },
+                );
+            }
+            if bindings.contains_key(name) {
                 continue;
             }
             match default {
@@ -774,20 +796,41 @@ impl Cx {
                         );
                     }
                 }
-                None => self.err(
-                    &file,
-                    s.op.span,
-                    K::MissingArg {
-                        op: define.clone(),
-                        arg: name.clone(),
-                        about: format!("a {ty}"),
-                    },
-                ),
+                None => {
+                    self.err(
+                        &file,
+                        s.op.span,
+                        K::MissingArg {
+                            op: define.clone(),
+                            arg: name.clone(),
+                            about: format!("a {ty}"),
+                        },
+                    );
+                    bindings.insert(
+                        name.clone(),
+                        ParamBinding {
+                            ty: ty.clone(),
+                            value: Expr::Param(name.clone()),
+                        },
+                    );
+                }
             }
         }
         let prefix = format!("{}{}/", scope.prefix, s.name.name);
         let start = steps.len();
+        if self.depth >= MAX_DEFINE_DEPTH {
+            self.err(
+                &file,
+                s.op.span,
+                K::DefineRecursion {
+                    chain: vec![define.clone(), "…".into()],
+                },
+            );
+            return;
+        }
+        self.depth += 1;
         let outs = self.expand(&dfile, &dblock, &prefix, Some(bindings), steps);
+        self.depth -= 1;
         let ids: Vec<String> = steps[start..].iter().map(|st| st.id.clone()).collect();
         if !after.is_empty() {
             for st in &mut steps[start..] {
@@ -918,7 +961,6 @@ impl Cx {
         }
         deps.sort();
         deps.dedup();
-        deps.retain(|d| d != id);
         let args = sig
             .args
             .iter()

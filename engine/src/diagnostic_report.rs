@@ -24,8 +24,6 @@ struct Shown {
     /// The real (0-based) line and column of `text`'s first byte.
     line: usize,
     col: usize,
-    /// Whether `text` is the whole file (context lines may be shown).
-    whole: bool,
 }
 
 impl SourceCode for Shown {
@@ -35,7 +33,6 @@ impl SourceCode for Shown {
         before: usize,
         after: usize,
     ) -> Result<Box<dyn SpanContents<'a> + 'a>, MietteError> {
-        let (before, after) = if self.whole { (before, after) } else { (0, 0) };
         let inner = self.text.as_str().read_span(span, before, after)?;
         let col = if inner.line() == 0 {
             self.col + inner.column()
@@ -125,7 +122,6 @@ fn view(diag: &Diagnostic) -> View {
             text: text.to_string(),
             line: 0,
             col: 0,
-            whole: true,
         });
         v.labels.push(LabeledSpan::new_primary_with_span(
             Some(label_text(diag)),
@@ -153,7 +149,8 @@ fn view(diag: &Diagnostic) -> View {
     if w_end < line_end {
         window.push('…');
     }
-    let col = (col - 1).saturating_sub(usize::from(w_start > line_start));
+    // miette counts the window's columns in bytes, the ellipsis included.
+    let col = (col - 1).saturating_sub(offset);
     let s = start - w_start + offset;
     let len = (end.min(w_end) - start.min(w_end)).max(usize::from(start < w_end));
     v.shown = Some(Shown {
@@ -161,7 +158,6 @@ fn view(diag: &Diagnostic) -> View {
         text: window,
         line: line - 1,
         col,
-        whole: false,
     });
     v.labels.push(LabeledSpan::new_primary_with_span(
         Some(label_text(diag)),

@@ -289,6 +289,9 @@ impl Expr {
     /// The JSON form for machine-readable plans: known values as JSON, unknowns described.
     pub fn to_json(&self) -> serde_json::Value {
         use serde_json::json;
+        if self.is_secret() && !matches!(self, Expr::List(_)) {
+            return json!({ "secret": true, "shown": self.shown() });
+        }
         match self {
             Expr::Str(s) => json!(s),
             Expr::Int(i) => json!(i),
@@ -322,6 +325,15 @@ impl Expr {
 pub fn format_size(bytes: u64) -> String {
     const UNITS: [&str; 6] = ["KiB", "MiB", "GiB", "TiB", "PiB", "EiB"];
     if bytes < 1024 || bytes % 1024 != 0 {
+        for (unit, div) in [
+            ("TB", 1_000_000_000_000u64),
+            ("GB", 1_000_000_000),
+            ("MB", 1_000_000),
+        ] {
+            if bytes >= div && bytes % div == 0 {
+                return format!("{}{unit}", bytes / div);
+            }
+        }
         return bytes.to_string();
     }
     let mut v = bytes;
