@@ -8,12 +8,14 @@ use std::sync::Arc;
 pub const MAX_SOURCE_BYTES: u64 = 64 << 20;
 
 /// One source file's name and text.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct SourceFile {
     /// The name diagnostics print (the path as given, or `stdlib/NAME.salvage`).
     pub name: String,
     /// The text.
     pub text: Arc<str>,
+    /// Byte offsets where lines start, for line/column lookups in O(log n).
+    line_starts: Arc<[usize]>,
 }
 
 /// Why a source could not be loaded.
@@ -35,10 +37,11 @@ pub enum LoadError {
 impl SourceFile {
     /// A source from a name and text (tests, the embedded stdlib).
     pub fn new(name: impl Into<String>, text: impl Into<Arc<str>>) -> Self {
-        SourceFile {
-            name: name.into(),
-            text: text.into(),
-        }
+        let text: Arc<str> = text.into();
+        let line_starts = std::iter::once(0)
+            .chain(text.bytes().enumerate().filter(|(_, b)| *b == b'\n').map(|(i, _)| i + 1))
+            .collect();
+        SourceFile { name: name.into(), text, line_starts }
     }
 
     /// Reads a file, refusing one too large or not UTF-8.
@@ -61,10 +64,7 @@ impl SourceFile {
             return Err(LoadError::TooLarge(bytes.len() as u64));
         }
         match String::from_utf8(bytes) {
-            Ok(text) => Ok(SourceFile {
-                name,
-                text: text.into(),
-            }),
+            Ok(text) => Ok(SourceFile::new(name, text)),
             Err(e) => {
                 let offset = e.utf8_error().valid_up_to();
                 let bytes = e.into_bytes();
@@ -77,10 +77,9 @@ impl SourceFile {
     /// 1-based line and column (in characters) of a byte offset.
     pub fn line_col(&self, offset: usize) -> (usize, usize) {
         let offset = floor_char_boundary(&self.text, offset.min(self.text.len()));
-        let before = &self.text[..offset];
-        let line = before.bytes().filter(|b| *b == b'\n').count() + 1;
-        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-        let col = before[line_start..].chars().count() + 1;
+        let line = self.line_starts.partition_point(|start| *start <= offset);
+        let line_start = self.line_starts[line.saturating_sub(1)];
+        let col = self.text[line_start..offset].chars().count() + 1;
         (line, col)
     }
 }
