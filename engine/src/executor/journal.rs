@@ -1,0 +1,199 @@
+//! The journal: an append-only, fsynced record of finished steps (with the fingerprint of
+//! their inputs and their outputs), approvals, and attachments made and undone. It is what
+//! makes a rerun resume and what finds leftovers after a crash.
+//!
+//! Architecture invariant: an attachment is journaled before it is used, and its undo is
+//! journaled after it succeeded; a line torn by a crash is ignored on reading.
+
+use super::exec_error::{ExecError, ExecErrorKind};
+use super::undo::Undo;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::fs::{File, OpenOptions};
+use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+/// One journal line.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(tag = "record", rename_all = "snake_case")]
+pub enum Record {
+    /// A step finished; its inputs' fingerprint and its outputs.
+    Finished {
+        /// The step's id.
+        step: String,
+        /// Keyed hash of the op and its resolved inputs.
+        fingerprint: String,
+        /// What it produced.
+        outputs: Value,
+        /// When (RFC 3339).
+        time: String,
+    },
+    /// A step is about to run: any earlier `Finished` of it no longer holds.
+    Started {
+        /// The step's id.
+        step: String,
+    },
+    /// Something was attached; `id` names it for its `Undone`.
+    Attached {
+        /// Unique within the journal.
+        id: u64,
+        /// The step that attached it.
+        step: String,
+        /// How to undo it.
+        undo: Undo,
+        /// Undone when the step ends (`step`) or when the run ends (`run`).
+        scope: Scope,
+    },
+    /// An attachment was undone.
+    Undone {
+        /// The `Attached` id.
+        id: u64,
+    },
+}
+
+/// When an attachment is undone.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Scope {
+    /// At the end of the step that made it.
+    Step,
+    /// At the end of the run (or on failure, Ctrl-C, or after a crash).
+    Run,
+}
+
+/// A live attachment, as the journal knows it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Live {
+    /// Its id.
+    pub id: u64,
+    /// The step that attached it.
+    pub step: String,
+    /// How to undo it.
+    pub undo: Undo,
+    /// When it is undone.
+    pub scope: Scope,
+}
+
+/// The journal file, open for appending.
+#[derive(Debug)]
+pub struct Journal {
+    path: PathBuf,
+    file: Mutex<File>,
+    next_id: Mutex<u64>,
+    live: Mutex<Vec<Live>>,
+}
+
+/// What a journal says after replaying it.
+#[derive(Debug, Default, Clone)]
+pub struct Replay {
+    /// The last `Finished` of each step not since `Started` again: fingerprint and outputs.
+    pub finished: BTreeMap<String, (String, Value, String)>,
+    /// Attachments never undone, in the order they were made.
+    pub live: Vec<Live>,
+    /// The highest attachment id seen.
+    pub max_id: u64,
+}
+
+impl Journal {
+    /// Opens (creating) a journal and replays it.
+    pub fn open(path: &Path) -> Result<(Journal, Replay), ExecError> {
+        let replay = read(path)?;
+        let file = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .mode(0o600)
+            .open(path)
+            .map_err(|e| ExecError::new(ExecErrorKind::JournalWrite(e.to_string())).with_path(path))?;
+        let journal = Journal {
+            path: path.to_path_buf(),
+            file: Mutex::new(file),
+            next_id: Mutex::new(replay.max_id + 1),
+            live: Mutex::new(replay.live.clone()),
+        };
+        Ok((journal, replay))
+    }
+
+    /// Appends one record and fsyncs it before returning.
+    pub fn append(&self, record: &Record) -> Result<(), ExecError> {
+        let err = |e: String| ExecError::new(ExecErrorKind::JournalWrite(e)).with_path(&self.path);
+        let mut line = serde_json::to_string(record).map_err(|e| err(e.to_string()))?;
+        line.push('\n');
+        let mut file = self.file.lock().map_err(|_| err("journal lock poisoned".into()))?;
+        file.write_all(line.as_bytes()).map_err(|e| err(e.to_string()))?;
+        file.sync_data().map_err(|e| err(e.to_string()))?;
+        drop(file);
+        if let Ok(mut live) = self.live.lock() {
+            match record {
+                Record::Attached { id, step, undo, scope } => live.push(Live {
+                    id: *id,
+                    step: step.clone(),
+                    undo: undo.clone(),
+                    scope: *scope,
+                }),
+                Record::Undone { id } => live.retain(|l| l.id != *id),
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// Attachments not undone yet, in the order they were made.
+    pub fn live(&self) -> Vec<Live> {
+        self.live.lock().map(|l| l.clone()).unwrap_or_default()
+    }
+
+    /// Journals an attachment before it is used; returns its id.
+    pub fn attached(&self, step: &str, undo: Undo, scope: Scope) -> Result<u64, ExecError> {
+        let id = {
+            let mut next = self.next_id.lock().map_err(|_| {
+                ExecError::new(ExecErrorKind::JournalWrite("id lock poisoned".into()))
+            })?;
+            let id = *next;
+            *next += 1;
+            id
+        };
+        self.append(&Record::Attached { id, step: step.to_string(), undo, scope })?;
+        Ok(id)
+    }
+}
+
+/// Reads and replays a journal; a missing file is an empty journal, a torn last line is
+/// ignored (a crash while appending), any other bad line is an error naming it.
+pub fn read(path: &Path) -> Result<Replay, ExecError> {
+    let text = match std::fs::read(path) {
+        Ok(bytes) => bytes,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Replay::default()),
+        Err(e) => return Err(ExecError::new(ExecErrorKind::StateIo(e.to_string())).with_path(path)),
+    };
+    let mut replay = Replay::default();
+    let complete = text.ends_with(b"\n");
+    let lines: Vec<&[u8]> = text.split(|b| *b == b'\n').filter(|l| !l.is_empty()).collect();
+    let n = lines.len();
+    for (i, line) in lines.into_iter().enumerate() {
+        let record: Record = match serde_json::from_slice(line) {
+            Ok(r) => r,
+            Err(_) if i + 1 == n && !complete => break,
+            Err(e) => {
+                return Err(ExecError::new(ExecErrorKind::JournalCorrupt { line: i + 1, error: e.to_string() })
+                    .with_path(path));
+            }
+        };
+        match record {
+            Record::Finished { step, fingerprint, outputs, time } => {
+                replay.finished.insert(step, (fingerprint, outputs, time));
+            }
+            Record::Started { step } => {
+                replay.finished.remove(&step);
+            }
+            Record::Attached { id, step, undo, scope } => {
+                replay.max_id = replay.max_id.max(id);
+                replay.live.push(Live { id, step, undo, scope });
+            }
+            Record::Undone { id } => replay.live.retain(|l| l.id != id),
+        }
+    }
+    Ok(replay)
+}

@@ -1,0 +1,159 @@
+//! Resolving a step's arguments at run time: plan expressions plus the outputs of the steps
+//! already run become JSON values; secrets are collected for redaction; the fingerprint that
+//! decides resume is computed from them.
+
+use crate::plan::{Expr, PathElem, Piece, PlanStep};
+use serde_json::{Map, Value};
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+
+/// A step's arguments, resolved.
+#[derive(Debug, Clone, Default)]
+pub struct Resolved {
+    /// Argument name → value.
+    pub args: BTreeMap<String, Value>,
+    /// Secret values that must never reach the log.
+    pub secrets: Vec<(String, String)>,
+}
+
+/// Resolves every argument of `step` from the outputs of earlier steps.
+pub fn resolve_step(step: &PlanStep, outputs: &BTreeMap<String, Value>) -> Result<Resolved, String> {
+    let mut r = Resolved::default();
+    for a in &step.args {
+        let v = resolve(&a.value, outputs, &mut r.secrets)?;
+        r.args.insert(a.name.clone(), v);
+    }
+    if let crate::plan::StepKind::Manual { text } = &step.kind {
+        let v = resolve(text, outputs, &mut r.secrets)?;
+        r.args.insert("text".into(), v);
+    }
+    Ok(r)
+}
+
+/// Resolves one expression.
+pub fn resolve(e: &Expr, outputs: &BTreeMap<String, Value>, secrets: &mut Vec<(String, String)>) -> Result<Value, String> {
+    Ok(match e {
+        Expr::Str(s) => Value::String(s.clone()),
+        Expr::Int(i) => Value::from(*i),
+        Expr::Size(s) => Value::from(*s),
+        Expr::Duration(d) => Value::from(*d),
+        Expr::Bool(b) => Value::Bool(*b),
+        Expr::List(items) => Value::Array(items.iter().map(|i| resolve(i, outputs, secrets)).collect::<Result<_, _>>()?),
+        Expr::Ref(r) => {
+            if let Some(k) = &r.known {
+                return resolve(k, outputs, secrets);
+            }
+            let base = outputs
+                .get(&r.step)
+                .ok_or_else(|| format!("`{}` has not produced outputs", r.step))?;
+            walk(base, &r.path).ok_or_else(|| format!("`{}` is not in the outputs of `{}`", r.display_path(), r.step))?
+        }
+        Expr::Interp(pieces) => {
+            let mut s = String::new();
+            for p in pieces {
+                match p {
+                    Piece::Text(t) => s.push_str(t),
+                    Piece::Value(v) => s.push_str(&text_of(&resolve(v, outputs, secrets)?)),
+                }
+            }
+            Value::String(s)
+        }
+        Expr::Param(name) => return Err(format!("param `{name}` has no value")),
+        Expr::Secret { name, value } => {
+            let v = resolve(value, outputs, secrets)?;
+            let t = text_of(&v);
+            if !t.is_empty() {
+                secrets.push((name.clone(), t));
+            }
+            v
+        }
+    })
+}
+
+/// Follows an output path: fields by name; `[n]` on a list of partitions is partition number
+/// n, on any other list the n-th item (from 1).
+fn walk(base: &Value, path: &[PathElem]) -> Option<Value> {
+    let mut cur = base;
+    for p in path {
+        cur = match p {
+            PathElem::Field(f) => cur.get(f)?,
+            PathElem::Index(n) => {
+                let items = cur.as_array()?;
+                items
+                    .iter()
+                    .find(|i| i.get("number").and_then(Value::as_u64) == Some(*n))
+                    .or_else(|| {
+                        if items.iter().any(|i| i.get("number").is_some()) {
+                            None
+                        } else {
+                            items.get(usize::try_from(*n).ok()?.checked_sub(1)?)
+                        }
+                    })?
+            }
+            PathElem::Var(_) => return None,
+        };
+    }
+    Some(cur.clone())
+}
+
+/// The text a value becomes inside a string.
+pub fn text_of(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Null => String::new(),
+        Value::Object(o) => o
+            .get("path")
+            .or_else(|| o.get("source"))
+            .map(text_of)
+            .unwrap_or_else(|| v.to_string()),
+        other => other.to_string(),
+    }
+}
+
+/// The keyed fingerprint of an op and its resolved inputs (secrets included, but keyed with
+/// the state's secret key so the fingerprint reveals nothing).
+pub fn fingerprint(key: &[u8; 32], op: &str, args: &BTreeMap<String, Value>) -> String {
+    let mut h = Sha256::new();
+    h.update(key);
+    h.update(op.as_bytes());
+    h.update([0]);
+    let canonical = serde_json::to_string(&canonical(&Value::Object(args.iter().map(|(k, v)| (k.clone(), v.clone())).collect())))
+        .unwrap_or_default();
+    h.update(canonical.as_bytes());
+    hex::encode(h.finalize())
+}
+
+fn canonical(v: &Value) -> Value {
+    match v {
+        Value::Object(o) => {
+            let sorted: BTreeMap<&String, Value> = o.iter().map(|(k, v)| (k, canonical(v))).collect();
+            Value::Object(sorted.into_iter().map(|(k, v)| (k.clone(), v)).collect::<Map<_, _>>())
+        }
+        Value::Array(a) => Value::Array(a.iter().map(canonical).collect()),
+        other => other.clone(),
+    }
+}
+
+/// Replaces every secret value inside strings of `v` with `(secret NAME)`.
+pub fn redact(v: &Value, secrets: &[(String, String)]) -> Value {
+    if secrets.is_empty() {
+        return v.clone();
+    }
+    match v {
+        Value::String(s) => Value::String(redact_str(s, secrets)),
+        Value::Array(a) => Value::Array(a.iter().map(|x| redact(x, secrets)).collect()),
+        Value::Object(o) => Value::Object(o.iter().map(|(k, x)| (k.clone(), redact(x, secrets))).collect()),
+        other => other.clone(),
+    }
+}
+
+/// Replaces every secret value inside `s` with `(secret NAME)`.
+pub fn redact_str(s: &str, secrets: &[(String, String)]) -> String {
+    let mut out = s.to_string();
+    for (name, value) in secrets {
+        if !value.is_empty() {
+            out = out.replace(value.as_str(), &format!("(secret {name})"));
+        }
+    }
+    out
+}

@@ -1,0 +1,106 @@
+//! `exec`: runs a program without a shell, with a timeout, output captured into the log.
+
+use super::{OpContext, OpError, arg_list, arg_str, arg_u64, bounded};
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+use tokio::io::AsyncReadExt;
+
+/// Output kept in the log per stream.
+pub(crate) const LOG_OUTPUT_LIMIT: usize = 16 * 1024;
+/// Output kept in memory per stream (the `stdout` output is bounded too).
+const KEEP_LIMIT: usize = 1 << 20;
+
+pub(super) async fn run(args: &BTreeMap<String, Value>, ctx: &OpContext) -> Result<Value, OpError> {
+    let argv = arg_list(args, "argv");
+    let Some((prog, rest)) = argv.split_first() else {
+        return Err(OpError::new("exec: argv is empty; give the program and its arguments"));
+    };
+    let mut cmd = tokio::process::Command::new(prog);
+    cmd.args(rest).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).kill_on_drop(true);
+    if let Some(cwd) = arg_str(args, "cwd") {
+        cmd.current_dir(cwd);
+    }
+    let timeout = arg_u64(args, "timeout").map(Duration::from_millis);
+    let started = Instant::now();
+    let mut child = cmd.spawn().map_err(|e| OpError::new(format!("cannot start `{prog}`: {e}")))?;
+    let mut out_pipe = child.stdout.take().ok_or_else(|| OpError::new("no stdout pipe"))?;
+    let mut err_pipe = child.stderr.take().ok_or_else(|| OpError::new("no stderr pipe"))?;
+    let read_out = tokio::spawn(async move { read_bounded(&mut out_pipe).await });
+    let read_err = tokio::spawn(async move { read_bounded(&mut err_pipe).await });
+    let waited = tokio::select! {
+        status = child.wait() => Ok(status),
+        _ = sleep_or_forever(timeout) => Err("timed out"),
+        _ = ctx.cancel_notify.notified() => Err("interrupted"),
+    };
+    let (status, why) = match waited {
+        Ok(s) => (Some(s.map_err(|e| OpError::new(format!("waiting for `{prog}`: {e}")))?), None),
+        Err(why) => {
+            let _ = child.kill().await;
+            (child.wait().await.ok(), Some(why))
+        }
+    };
+    let stdout = read_out.await.unwrap_or_default();
+    let stderr = read_err.await.unwrap_or_default();
+    let code = status.and_then(|s| s.code());
+    use std::os::unix::process::ExitStatusExt;
+    let signal = status.and_then(|s| s.signal());
+    ctx.log(
+        "command",
+        crate::fields! {
+            "argv" => argv,
+            "exit_code" => code,
+            "signal" => signal.map(|s| format!("signal {s}")),
+            "duration_ms" => started.elapsed().as_millis() as u64,
+            "stdout" => bounded(&stdout, LOG_OUTPUT_LIMIT),
+            "stderr" => bounded(&stderr, LOG_OUTPUT_LIMIT),
+        },
+    );
+    match why {
+        Some("interrupted") => return Err(OpError::interrupted()),
+        Some(w) => {
+            return Err(OpError::new(format!(
+                "`{prog}` {w} after {}",
+                crate::plan::format_duration(timeout.map(|t| t.as_millis() as u64).unwrap_or(0))
+            )));
+        }
+        None => {}
+    }
+    if code != Some(0) {
+        let tail = String::from_utf8_lossy(&stderr);
+        let tail = tail.trim().lines().last().unwrap_or("");
+        return Err(OpError::new(match code {
+            Some(c) => format!("`{prog}` exited with {c}{}", if tail.is_empty() { String::new() } else { format!(": {tail}") }),
+            None => format!("`{prog}` was killed by signal {}", signal.unwrap_or(0)),
+        }));
+    }
+    Ok(json!({
+        "exit_code": code.unwrap_or(0),
+        "stdout": bounded(&stdout, LOG_OUTPUT_LIMIT),
+    }))
+}
+
+async fn read_bounded<R: tokio::io::AsyncRead + Unpin>(r: &mut R) -> Vec<u8> {
+    let mut kept = Vec::new();
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        match r.read(&mut buf).await {
+            Ok(0) | Err(_) => break,
+            Ok(n) => {
+                if kept.len() < KEEP_LIMIT {
+                    let room = KEEP_LIMIT - kept.len();
+                    kept.extend_from_slice(&buf[..n.min(room)]);
+                }
+            }
+        }
+    }
+    kept
+}
+
+pub(crate) async fn sleep_or_forever(d: Option<Duration>) {
+    match d {
+        Some(d) => tokio::time::sleep(d).await,
+        None => std::future::pending::<()>().await,
+    }
+}

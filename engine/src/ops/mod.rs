@@ -1,0 +1,149 @@
+//! Ops at run time: each op of the op table, given resolved arguments and a context, does its
+//! work and returns its outputs as JSON. Only ops touch devices and files.
+//!
+//! Architecture invariant: an op that attaches anything (loop device, mount, snapshot) calls
+//! [`OpContext::attach`] first, so the journal knows before the kernel does.
+
+mod exec;
+mod pipe;
+
+use crate::executor::journal::{Journal, Record, Scope};
+use crate::executor::log_sink::LogSink;
+use crate::executor::progress::Progress;
+use crate::executor::resolve::redact;
+use crate::executor::state_dir::StateDir;
+use crate::executor::undo::Undo;
+use crate::op_table::OpSig;
+use serde_json::{Map, Value};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use tokio::sync::Notify;
+
+/// Everything an op may use while it runs.
+pub struct OpContext {
+    /// The step's id.
+    pub step: String,
+    /// The run's state directory.
+    pub state: Arc<StateDir>,
+    /// The journal.
+    pub journal: Arc<Journal>,
+    /// Set when the run is interrupted: long work checks it and stops cleanly.
+    pub cancel: Arc<AtomicBool>,
+    /// Woken when `cancel` is set.
+    pub cancel_notify: Arc<Notify>,
+    /// The run log.
+    pub log: Arc<dyn LogSink>,
+    /// The progress display.
+    pub progress: Arc<Progress>,
+    /// Secret values to redact from everything logged.
+    pub secrets: Vec<(String, String)>,
+}
+
+/// Why an op failed: what the log and the operator are told.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OpError {
+    /// The message, naming the file or device and the fix where there is one.
+    pub message: String,
+    /// Whether the op stopped because the run was interrupted.
+    pub interrupted: bool,
+}
+
+impl OpError {
+    /// A failure with this message.
+    pub fn new(message: impl Into<String>) -> Self {
+        OpError { message: message.into(), interrupted: false }
+    }
+
+    /// The op stopped because the run was interrupted.
+    pub fn interrupted() -> Self {
+        OpError { message: "interrupted".into(), interrupted: true }
+    }
+}
+
+impl std::fmt::Display for OpError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl OpContext {
+    /// Logs an event for this step, secrets redacted.
+    pub fn log(&self, event: &str, mut fields: Map<String, Value>) {
+        fields.insert("step".into(), Value::String(self.step.clone()));
+        let mut ordered = Map::new();
+        ordered.insert("step".into(), Value::String(self.step.clone()));
+        for (k, v) in fields {
+            if k != "step" {
+                ordered.insert(k, redact(&v, &self.secrets));
+            }
+        }
+        self.log.event(event, ordered);
+    }
+
+    /// Journals an attachment before it is used, and logs it. Returns its id for [`undone`].
+    ///
+    /// [`undone`]: OpContext::undone
+    pub fn attach(&self, what: &str, undo: Undo, scope: Scope) -> Result<u64, OpError> {
+        let describe = undo.describe();
+        let id = self.journal.attached(&self.step, undo, scope).map_err(|e| OpError::new(e.to_string()))?;
+        self.log("attached", crate::fields! {"what" => what, "undo" => describe});
+        Ok(id)
+    }
+
+    /// Journals that an attachment was undone by the op itself.
+    pub fn undone(&self, id: u64, action: &str) -> Result<(), OpError> {
+        self.journal.append(&Record::Undone { id }).map_err(|e| OpError::new(e.to_string()))?;
+        self.log("cleanup", crate::fields! {"action" => action, "status" => "ok"});
+        Ok(())
+    }
+
+    /// Whether the run is being interrupted.
+    pub fn cancelled(&self) -> bool {
+        self.cancel.load(Ordering::SeqCst)
+    }
+}
+
+/// Runs one op with its resolved arguments; returns its outputs.
+pub async fn run(op: &'static OpSig, args: &BTreeMap<String, Value>, ctx: &OpContext) -> Result<Value, OpError> {
+    match op.name {
+        "exec" => exec::run(args, ctx).await,
+        "pipe" => pipe::run(args, ctx).await,
+        other => Err(OpError::new(format!("the `{other}` op cannot run in this build yet"))),
+    }
+}
+
+/// A string argument.
+pub(crate) fn arg_str(args: &BTreeMap<String, Value>, name: &str) -> Option<String> {
+    args.get(name).and_then(|v| match v {
+        Value::String(s) => Some(s.clone()),
+        Value::Null => None,
+        other => Some(other.to_string()),
+    })
+}
+
+/// A list-of-strings argument.
+pub(crate) fn arg_list(args: &BTreeMap<String, Value>, name: &str) -> Vec<String> {
+    args.get(name)
+        .and_then(Value::as_array)
+        .map(|a| a.iter().map(crate::executor::resolve::text_of).collect())
+        .unwrap_or_default()
+}
+
+/// An unsigned integer (or size) argument.
+pub(crate) fn arg_u64(args: &BTreeMap<String, Value>, name: &str) -> Option<u64> {
+    args.get(name).and_then(Value::as_u64)
+}
+
+/// A boolean argument.
+pub(crate) fn arg_bool(args: &BTreeMap<String, Value>, name: &str) -> bool {
+    args.get(name).and_then(Value::as_bool).unwrap_or(false)
+}
+
+/// Keeps the first `limit` bytes of output for the log, saying how much was cut.
+pub(crate) fn bounded(bytes: &[u8], limit: usize) -> String {
+    if bytes.len() <= limit {
+        return String::from_utf8_lossy(bytes).into_owned();
+    }
+    format!("{}… ({} bytes more)", String::from_utf8_lossy(&bytes[..limit]), bytes.len() - limit)
+}
