@@ -17,6 +17,9 @@ pub struct ImageArgs {
 
 /// Runs `salvage image`; returns the process exit code.
 pub fn command(args: &ImageArgs) -> i32 {
-    eprintln!("salvage image: not implemented yet ({})", args.source.display());
+    eprintln!(
+        "salvage image: not implemented yet ({})",
+        args.source.display()
+    );
     3
 }
