@@ -29,7 +29,7 @@ pub struct Inspection {
     pub os_name: Option<String>,
     pub os_id: Option<String>,
     pub os_version: Option<String>,
-    /// The newest modification time of any entry, and its path.
+    /// The newest modification time of any file or symlink (not directory), and its path.
     pub newest_mtime: Option<Timestamp>,
     /// The same as UTC text (`2012-09-08T17:23:13Z`).
     pub newest_mtime_utc: Option<String>,
@@ -130,7 +130,10 @@ pub fn inspect_tree(
                 EntryKind::Symlink => report.symlinks += 1,
                 _ => report.other += 1,
             }
-            if report.newest_mtime.is_none_or(|newest| meta.mtime > newest) {
+            // Directories do not count: lost+found and the like carry the mkfs date.
+            if meta.kind != EntryKind::Dir
+                && report.newest_mtime.is_none_or(|newest| meta.mtime > newest)
+            {
                 report.newest_mtime = Some(meta.mtime);
                 report.newest_path = Some(format!("/{}", rel.display()));
             }
