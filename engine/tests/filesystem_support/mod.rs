@@ -189,7 +189,7 @@ pub(crate) fn digest(root: &Path) -> BTreeMap<PathBuf, Node> {
 
 /// SHA-256 of a file, hex.
 pub(crate) fn sha256_file(path: &Path) -> String {
-    let data = std::fs::read(path).expect("read file");
+    let data = std::fs::read(path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
     hex::encode(Sha256::digest(&data))
 }
 
