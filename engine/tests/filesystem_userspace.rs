@@ -334,4 +334,49 @@ mod filesystem {
         assert!(ExtTree::open(&garbage).is_err());
         assert!(garbage.resolve_fs_type().is_err());
     }
+
+    #[test]
+    fn an_unreadable_file_is_recorded_and_the_copy_goes_on() {
+        let f = fixture();
+        // Break the extent header of one file (debugfs reads the image at an offset, no root).
+        let target = format!("{}?offset={}", f.disk.display(), P1_START * SECTOR);
+        run(
+            "debugfs",
+            &["-w", "-R", "sif /etc/fstab block[0] 0", &target],
+        );
+        let partition = p1(&f.disk);
+        let tree = ExtTree::open(&partition).expect("open");
+        let out = f.root.join("out");
+        let manifest_path = f.root.join("m.jsonl");
+        let report = copy_tree(
+            &tree,
+            spec(&partition),
+            &out,
+            &manifest_path,
+            &CopyOptions::default(),
+            &mut Progress::hidden(),
+        )
+        .expect("the copy goes on");
+        assert_eq!(report.summary.unreadable, 1, "{:?}", report.problems);
+        assert!(
+            report
+                .problems
+                .iter()
+                .any(|p| p.starts_with("\"etc/fstab\"")),
+            "{:?}",
+            report.problems
+        );
+        assert!(!out.join("etc/fstab").exists(), "no partial file is left");
+        assert!(out.join("etc/os-release").is_file(), "the rest was copied");
+        let manifest = Manifest::read(&manifest_path).expect("manifest");
+        let fstab = manifest
+            .entries
+            .iter()
+            .find(|e| e.rel_path() == Path::new("etc/fstab"))
+            .expect("recorded");
+        assert_eq!(fstab.status, EntryStatus::Unreadable);
+        let verified = verify(&manifest_path, None, None).expect("verify");
+        assert!(verified.ok(), "{verified:#?}");
+        assert_eq!(verified.not_copied.len(), report.problems.len());
+    }
 }
