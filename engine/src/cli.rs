@@ -22,6 +22,16 @@ enum Command {
     Image(crate::image::ImageArgs),
     /// List the partitions of an image or device, with byte offsets and filesystems.
     Partitions(crate::partition::PartitionsArgs),
+    /// Check (never writes) or repair (a copy) the filesystem inside an image.
+    Fsck(crate::filesystem::FsckArgs),
+    /// Mount a filesystem inside an image read-only (ro,noload,nosuid,nodev,noexec).
+    Mount(crate::filesystem::MountArgs),
+    /// Copy files out of a mount or an ext image safely, with a manifest of hashes.
+    Copy(crate::filesystem::CopyArgs),
+    /// Check a copy against its manifest and its source.
+    Verify(crate::filesystem::VerifyArgs),
+    /// Tell which filesystems look like an OS root, and their newest modification time.
+    Inspect(crate::filesystem::InspectArgs),
 }
 
 /// Parses the command line, runs the command and returns the process exit code.
@@ -33,5 +43,10 @@ pub fn main() -> i32 {
         Command::Ops(args) => crate::command::ops::command(args),
         Command::Image(args) => crate::image::command(args),
         Command::Partitions(args) => crate::partition::command(args),
+        Command::Fsck(args) => crate::filesystem::fsck_command(args),
+        Command::Mount(args) => crate::filesystem::mount_command(args),
+        Command::Copy(args) => crate::filesystem::copy_command(args),
+        Command::Verify(args) => crate::filesystem::verify_command(args),
+        Command::Inspect(args) => crate::filesystem::inspect_command(args),
     }
 }

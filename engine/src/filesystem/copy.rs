@@ -1,0 +1,426 @@
+//! `copy_tree`: copies a [`SourceTree`] (or chosen paths of it) into a new directory, hashing
+//! while copying and writing a manifest. Symlinks are recreated as symlinks and never followed;
+//! device nodes, FIFOs and sockets are recorded as skipped, never created; setuid and setgid
+//! bits are dropped; a file that cannot be read is recorded and the copy goes on.
+
+use std::ffi::OsStr;
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use super::dest_dir::{DestDir, STRIPPED_BITS};
+use super::error::{FsError, FsErrorKind};
+use super::manifest::{
+    EntryStatus, MANIFEST_FORMAT, ManifestEntry, ManifestHeader, ManifestRecord, ManifestSummary,
+    ManifestWriter, SourceSpec, encode_name,
+};
+use super::progress::Progress;
+use super::source_tree::{EntryKind, EntryMeta, SourceTree, clean_relative};
+
+/// Read size while copying.
+const CHUNK: usize = 1 << 20;
+
+/// What to copy and how.
+#[derive(Clone, Debug, Default)]
+pub struct CopyOptions {
+    /// Paths relative to the source's root to copy (with their parents); empty: everything.
+    pub paths: Vec<PathBuf>,
+    /// Give copies the source's owners: `None` means when running as root.
+    pub preserve_owner: Option<bool>,
+    /// Set to stop the copy between two reads (Ctrl-C); the manifest then has no summary.
+    pub cancel: Option<Arc<AtomicBool>>,
+}
+
+/// The outcome of a copy.
+#[derive(Clone, Debug, Serialize)]
+pub struct CopyReport {
+    pub dest: PathBuf,
+    pub manifest: PathBuf,
+    pub summary: ManifestSummary,
+    /// Entries skipped or unreadable, with why (`path: note`).
+    pub problems: Vec<String>,
+}
+
+/// Work left for the walker: an entry to copy, or a directory whose attributes are set once
+/// everything inside it is written (so a read-only directory can still be filled).
+enum Work {
+    Visit(PathBuf),
+    Finish(PathBuf, EntryMeta),
+}
+
+struct Copier<'a> {
+    source: &'a dyn SourceTree,
+    dest: DestDir,
+    manifest: ManifestWriter,
+    summary: ManifestSummary,
+    problems: Vec<String>,
+    progress: &'a mut Progress,
+    cancel: Option<Arc<AtomicBool>>,
+    buffer: Vec<u8>,
+}
+
+/// Copies `source` into `dest` (created; must be absent or empty) and writes the manifest to
+/// `manifest_path` (must not exist). `spec` says how to reopen the source for `verify`.
+pub fn copy_tree(
+    source: &dyn SourceTree,
+    spec: SourceSpec,
+    dest: &Path,
+    manifest_path: &Path,
+    options: &CopyOptions,
+    progress: &mut Progress,
+) -> Result<CopyReport, FsError> {
+    let paths = options
+        .paths
+        .iter()
+        .map(|p| clean_relative(p))
+        .collect::<Result<Vec<_>, _>>()?;
+    let set_owner = options
+        .preserve_owner
+        .unwrap_or_else(|| nix::unistd::geteuid().is_root());
+    let dest_dir = DestDir::create(dest, set_owner)?;
+    let dest_abs = std::fs::canonicalize(dest).map_err(|e| {
+        FsError::io(
+            FsErrorKind::Open {
+                path: dest.to_path_buf(),
+            },
+            e,
+        )
+    })?;
+    let header = ManifestHeader {
+        format: MANIFEST_FORMAT.to_string(),
+        source: spec,
+        dest: dest_abs,
+    };
+    let manifest = ManifestWriter::create(manifest_path, header)?;
+    let mut copier = Copier {
+        source,
+        dest: dest_dir,
+        manifest,
+        summary: ManifestSummary::default(),
+        problems: Vec::new(),
+        progress,
+        cancel: options.cancel.clone(),
+        buffer: vec![0; CHUNK],
+    };
+    let roots = if paths.is_empty() {
+        vec![PathBuf::new()]
+    } else {
+        paths
+    };
+    copier.progress.set_total(total_bytes(source, &roots));
+    for root in &roots {
+        copier.copy_root(root)?;
+    }
+    copier.progress.finish();
+    let Copier {
+        manifest,
+        summary,
+        problems,
+        ..
+    } = copier;
+    manifest.finish(summary.clone())?;
+    Ok(CopyReport {
+        dest: dest.to_path_buf(),
+        manifest: manifest_path.to_path_buf(),
+        summary,
+        problems,
+    })
+}
+
+/// The bytes of regular files under `roots`, for the progress display (errors count as 0).
+fn total_bytes(source: &dyn SourceTree, roots: &[PathBuf]) -> u64 {
+    let mut total = 0u64;
+    let mut stack: Vec<PathBuf> = roots.to_vec();
+    while let Some(rel) = stack.pop() {
+        match source.metadata(&rel) {
+            Ok(meta) if meta.kind == EntryKind::File => total = total.saturating_add(meta.size),
+            Ok(meta) if meta.kind == EntryKind::Dir => {
+                if let Ok(names) = source.list_dir(&rel) {
+                    stack.extend(names.into_iter().map(|n| rel.join(n)));
+                }
+            }
+            _ => {}
+        }
+    }
+    total
+}
+
+impl Copier<'_> {
+    fn check_cancel(&self) -> Result<(), FsError> {
+        match &self.cancel {
+            Some(flag) if flag.load(Ordering::Relaxed) => {
+                Err(FsError::new(FsErrorKind::Interrupted))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Copies one chosen root: its parents are created as plain directories first; each must
+    /// be a real directory in the source (a symlinked parent is refused).
+    fn copy_root(&mut self, root: &Path) -> Result<(), FsError> {
+        let mut prefix = PathBuf::new();
+        let components: Vec<_> = root.components().collect();
+        for (i, component) in components.iter().enumerate() {
+            if i + 1 == components.len() {
+                break;
+            }
+            prefix.push(component);
+            let meta = self.source.metadata(&prefix)?;
+            if meta.kind != EntryKind::Dir {
+                return Err(FsError::new(FsErrorKind::BadPath {
+                    path: root.to_path_buf(),
+                }));
+            }
+            if std::fs::symlink_metadata(self.dest_path(&prefix)).is_err() {
+                self.dest.make_dir(&prefix)?;
+                self.record(&prefix, &meta, None, None, EntryStatus::Copied, None)?;
+                self.dest.set_attributes(&prefix, &meta)?;
+            }
+        }
+        self.walk(root)
+    }
+
+    fn dest_path(&self, rel: &Path) -> PathBuf {
+        self.dest.root().join(rel)
+    }
+
+    fn walk(&mut self, start: &Path) -> Result<(), FsError> {
+        let mut work = vec![Work::Visit(start.to_path_buf())];
+        while let Some(item) = work.pop() {
+            self.check_cancel()?;
+            match item {
+                Work::Finish(rel, meta) => {
+                    if rel.as_os_str().is_empty() {
+                        self.dest.set_root_attributes(&meta)?;
+                    } else {
+                        self.dest.set_attributes(&rel, &meta)?;
+                    }
+                }
+                Work::Visit(rel) => {
+                    let meta = match self.source.metadata(&rel) {
+                        Ok(meta) => meta,
+                        Err(e) => {
+                            self.record_failure(&rel, &e)?;
+                            continue;
+                        }
+                    };
+                    if meta.kind == EntryKind::Dir {
+                        self.visit_dir(&rel, &meta, &mut work)?;
+                    } else {
+                        self.copy_entry(&rel, &meta)?;
+                    }
+                    self.progress.add_entry();
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn visit_dir(
+        &mut self,
+        rel: &Path,
+        meta: &EntryMeta,
+        work: &mut Vec<Work>,
+    ) -> Result<(), FsError> {
+        if !rel.as_os_str().is_empty() {
+            self.dest.make_dir(rel)?;
+        }
+        work.push(Work::Finish(rel.to_path_buf(), *meta));
+        match self.source.list_dir(rel) {
+            Ok(names) => {
+                self.record(rel, meta, None, None, EntryStatus::Copied, None)?;
+                // Reverse so that popping visits names in sorted order.
+                work.extend(
+                    names
+                        .into_iter()
+                        .rev()
+                        .map(|name| Work::Visit(rel.join(name))),
+                );
+            }
+            Err(e) => {
+                self.record(
+                    rel,
+                    meta,
+                    None,
+                    None,
+                    EntryStatus::Unreadable,
+                    Some(e.to_string()),
+                )?;
+            }
+        }
+        Ok(())
+    }
+
+    fn copy_entry(&mut self, rel: &Path, meta: &EntryMeta) -> Result<(), FsError> {
+        match meta.kind {
+            EntryKind::File => self.copy_file(rel, meta),
+            EntryKind::Symlink => match self.source.read_link(rel) {
+                Ok(target) => {
+                    self.dest.make_symlink(rel, &target)?;
+                    self.dest.set_attributes(rel, meta)?;
+                    self.record(rel, meta, None, Some(&target), EntryStatus::Copied, None)
+                }
+                Err(e) => self.record(
+                    rel,
+                    meta,
+                    None,
+                    None,
+                    EntryStatus::Unreadable,
+                    Some(e.to_string()),
+                ),
+            },
+            EntryKind::Dir => Ok(()),
+            EntryKind::CharDevice | EntryKind::BlockDevice => {
+                let note = "device node: not created in the copy".to_string();
+                self.record(rel, meta, None, None, EntryStatus::Skipped, Some(note))
+            }
+            EntryKind::Fifo | EntryKind::Socket => {
+                let note = "FIFO or socket: not created in the copy".to_string();
+                self.record(rel, meta, None, None, EntryStatus::Skipped, Some(note))
+            }
+        }
+    }
+
+    fn copy_file(&mut self, rel: &Path, meta: &EntryMeta) -> Result<(), FsError> {
+        let mut reader = match self.source.open_file(rel) {
+            Ok(reader) => reader,
+            Err(e) => {
+                return self.record(
+                    rel,
+                    meta,
+                    None,
+                    None,
+                    EntryStatus::Unreadable,
+                    Some(e.to_string()),
+                );
+            }
+        };
+        let mut out = self.dest.create_file(rel)?;
+        let mut hasher = Sha256::new();
+        let mut copied = 0u64;
+        loop {
+            self.check_cancel()?;
+            let n = match reader.read(&mut self.buffer) {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    drop(out);
+                    self.dest.remove_file(rel);
+                    let note = format!("read failed after {copied} bytes: {e}");
+                    return self.record(rel, meta, None, None, EntryStatus::Unreadable, Some(note));
+                }
+            };
+            hasher.update(&self.buffer[..n]);
+            out.write_all(&self.buffer[..n]).map_err(|e| {
+                FsError::io(
+                    FsErrorKind::Write {
+                        path: self.dest_path(rel),
+                    },
+                    e,
+                )
+            })?;
+            copied += n as u64;
+            self.progress.add_bytes(n as u64);
+        }
+        drop(reader);
+        out.sync_data().map_err(|e| {
+            FsError::io(
+                FsErrorKind::Write {
+                    path: self.dest_path(rel),
+                },
+                e,
+            )
+        })?;
+        drop(out);
+        self.dest.set_attributes(rel, meta)?;
+        let mut copied_meta = *meta;
+        copied_meta.size = copied;
+        let note = (meta.mode & STRIPPED_BITS != 0)
+            .then(|| format!("setuid/setgid bits dropped (source mode {:04o})", meta.mode));
+        let hash = hex::encode(hasher.finalize());
+        self.record(
+            rel,
+            &copied_meta,
+            Some(hash),
+            None,
+            EntryStatus::Copied,
+            note,
+        )
+    }
+
+    fn record_failure(&mut self, rel: &Path, error: &FsError) -> Result<(), FsError> {
+        let meta = EntryMeta {
+            kind: EntryKind::File,
+            size: 0,
+            mode: 0,
+            uid: 0,
+            gid: 0,
+            mtime: Default::default(),
+            atime: Default::default(),
+        };
+        self.record(
+            rel,
+            &meta,
+            None,
+            None,
+            EntryStatus::Unreadable,
+            Some(error.to_string()),
+        )
+    }
+
+    fn record(
+        &mut self,
+        rel: &Path,
+        meta: &EntryMeta,
+        sha256: Option<String>,
+        target: Option<&OsStr>,
+        status: EntryStatus,
+        note: Option<String>,
+    ) -> Result<(), FsError> {
+        let (path, path_hex) = encode_name(rel.as_os_str());
+        let (target, target_hex) = match target.map(encode_name) {
+            Some((text, hex_bytes)) => (Some(text), hex_bytes),
+            None => (None, None),
+        };
+        match status {
+            EntryStatus::Copied => match meta.kind {
+                EntryKind::Dir => self.summary.dirs += 1,
+                EntryKind::Symlink => self.summary.symlinks += 1,
+                _ => {
+                    self.summary.files += 1;
+                    self.summary.bytes += meta.size;
+                }
+            },
+            EntryStatus::Skipped => self.summary.skipped += 1,
+            EntryStatus::Unreadable => self.summary.unreadable += 1,
+        }
+        if status != EntryStatus::Copied {
+            self.problems.push(format!(
+                "{path:?}: {}",
+                note.as_deref().unwrap_or("not copied")
+            ));
+        }
+        let entry = ManifestEntry {
+            path,
+            path_hex,
+            kind: meta.kind,
+            size: meta.size,
+            sha256,
+            mode: format!("{:04o}", meta.mode),
+            uid: meta.uid,
+            gid: meta.gid,
+            mtime: meta.mtime.sec,
+            mtime_nsec: meta.mtime.nsec,
+            target,
+            target_hex,
+            status,
+            note,
+        };
+        self.manifest.write(&ManifestRecord::Entry(entry))
+    }
+}

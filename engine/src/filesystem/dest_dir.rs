@@ -1,0 +1,198 @@
+//! `DestDir`: the directory a copy writes into. Everything is created relative to the
+//! directory's fd with openat2(RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS) and O_EXCL, so a symlink
+//! recreated from the source can never redirect a later write outside the copy.
+
+use std::ffi::OsStr;
+use std::fs::File;
+use std::os::fd::OwnedFd;
+use std::path::{Path, PathBuf};
+
+use nix::fcntl::{AtFlags, OFlag, OpenHow, ResolveFlag, openat2};
+use nix::sys::stat::{FchmodatFlags, Mode, UtimensatFlags, fchmodat, mkdirat, utimensat};
+use nix::sys::time::TimeSpec;
+use nix::unistd::{Gid, Uid, UnlinkatFlags, fchownat, symlinkat, unlinkat};
+
+use super::error::{FsError, FsErrorKind};
+use super::source_tree::{EntryKind, EntryMeta, clean_relative};
+
+/// Permission bits a copy never carries over: setuid and setgid.
+pub(crate) const STRIPPED_BITS: u32 = 0o6000;
+
+/// The copy's destination directory.
+#[derive(Debug)]
+pub(crate) struct DestDir {
+    root: PathBuf,
+    root_fd: OwnedFd,
+    set_owner: bool,
+}
+
+impl DestDir {
+    /// Creates `root` (and its parents) or accepts it if it is an empty directory.
+    pub(crate) fn create(root: &Path, set_owner: bool) -> Result<Self, FsError> {
+        std::fs::create_dir_all(root).map_err(|e| {
+            FsError::io(
+                FsErrorKind::Write {
+                    path: root.to_path_buf(),
+                },
+                e,
+            )
+        })?;
+        let not_empty = std::fs::read_dir(root)
+            .map_err(|e| {
+                FsError::io(
+                    FsErrorKind::Open {
+                        path: root.to_path_buf(),
+                    },
+                    e,
+                )
+            })?
+            .next()
+            .is_some();
+        if not_empty {
+            return Err(FsError::new(FsErrorKind::DestNotEmpty {
+                path: root.to_path_buf(),
+            }));
+        }
+        let root_fd = nix::fcntl::open(
+            root,
+            OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC,
+            Mode::empty(),
+        )
+        .map_err(|e| {
+            FsError::io(
+                FsErrorKind::Open {
+                    path: root.to_path_buf(),
+                },
+                e,
+            )
+        })?;
+        Ok(Self {
+            root: root.to_path_buf(),
+            root_fd,
+            set_owner,
+        })
+    }
+
+    /// The destination directory.
+    pub(crate) fn root(&self) -> &Path {
+        &self.root
+    }
+
+    fn write_error(&self, rel: &Path, e: impl Into<std::io::Error>) -> FsError {
+        FsError::io(
+            FsErrorKind::Write {
+                path: self.root.join(rel),
+            },
+            e,
+        )
+    }
+
+    /// The parent directory's fd and the entry's name.
+    fn parent(&self, rel: &Path) -> Result<(OwnedFd, PathBuf), FsError> {
+        let rel = clean_relative(rel)?;
+        let name = rel
+            .file_name()
+            .map(PathBuf::from)
+            .ok_or_else(|| FsError::new(FsErrorKind::BadPath { path: rel.clone() }))?;
+        let parent = rel
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        let how = OpenHow::new()
+            .flags(OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC)
+            .resolve(ResolveFlag::RESOLVE_BENEATH | ResolveFlag::RESOLVE_NO_SYMLINKS);
+        let fd = openat2(&self.root_fd, parent, how).map_err(|e| self.write_error(&rel, e))?;
+        Ok((fd, name))
+    }
+
+    /// Creates directory `rel`, owner-only until [`DestDir::set_attributes`] gives it its mode.
+    pub(crate) fn make_dir(&self, rel: &Path) -> Result<(), FsError> {
+        let (parent, name) = self.parent(rel)?;
+        mkdirat(&parent, name.as_path(), Mode::from_bits_truncate(0o700))
+            .map_err(|e| self.write_error(rel, e))
+    }
+
+    /// Creates regular file `rel` (it must not exist), owner-only until its attributes are set.
+    pub(crate) fn create_file(&self, rel: &Path) -> Result<File, FsError> {
+        let (parent, name) = self.parent(rel)?;
+        let how = OpenHow::new()
+            .flags(
+                OFlag::O_WRONLY
+                    | OFlag::O_CREAT
+                    | OFlag::O_EXCL
+                    | OFlag::O_NOFOLLOW
+                    | OFlag::O_CLOEXEC,
+            )
+            .mode(Mode::from_bits_truncate(0o600))
+            .resolve(ResolveFlag::RESOLVE_BENEATH | ResolveFlag::RESOLVE_NO_SYMLINKS);
+        let fd = openat2(&parent, name.as_path(), how).map_err(|e| self.write_error(rel, e))?;
+        Ok(File::from(fd))
+    }
+
+    /// Removes a partly written file.
+    pub(crate) fn remove_file(&self, rel: &Path) {
+        if let Ok((parent, name)) = self.parent(rel) {
+            let _ = unlinkat(&parent, name.as_path(), UnlinkatFlags::NoRemoveDir);
+        }
+    }
+
+    /// Creates symlink `rel` pointing at `target` (never followed).
+    pub(crate) fn make_symlink(&self, rel: &Path, target: &OsStr) -> Result<(), FsError> {
+        let (parent, name) = self.parent(rel)?;
+        symlinkat(target, &parent, name.as_path()).map_err(|e| self.write_error(rel, e))
+    }
+
+    /// Gives `rel` the source's owner (when allowed), mode (without setuid/setgid) and times.
+    pub(crate) fn set_attributes(&self, rel: &Path, meta: &EntryMeta) -> Result<(), FsError> {
+        let (parent, name) = self.parent(rel)?;
+        let name = name.as_path();
+        if self.set_owner {
+            fchownat(
+                &parent,
+                name,
+                Some(Uid::from_raw(meta.uid)),
+                Some(Gid::from_raw(meta.gid)),
+                AtFlags::AT_SYMLINK_NOFOLLOW,
+            )
+            .map_err(|e| self.write_error(rel, e))?;
+        }
+        if meta.kind != EntryKind::Symlink {
+            // The entry was created by this copy as a file or directory, so it is no symlink.
+            let mode = Mode::from_bits_truncate(meta.mode & 0o7777 & !STRIPPED_BITS);
+            fchmodat(&parent, name, mode, FchmodatFlags::FollowSymlink)
+                .map_err(|e| self.write_error(rel, e))?;
+        }
+        let spec = |t: super::source_tree::Timestamp| {
+            TimeSpec::new(t.sec, i64::from(t.nsec.min(999_999_999)))
+        };
+        utimensat(
+            &parent,
+            name,
+            &spec(meta.atime),
+            &spec(meta.mtime),
+            UtimensatFlags::NoFollowSymlink,
+        )
+        .map_err(|e| self.write_error(rel, e))
+    }
+
+    /// Sets the root directory's mode and times (it was created by [`DestDir::create`]).
+    pub(crate) fn set_root_attributes(&self, meta: &EntryMeta) -> Result<(), FsError> {
+        let mode = Mode::from_bits_truncate(meta.mode & 0o7777 & !STRIPPED_BITS);
+        std::fs::set_permissions(
+            &self.root,
+            std::os::unix::fs::PermissionsExt::from_mode(mode.bits()),
+        )
+        .map_err(|e| self.write_error(Path::new(""), e))?;
+        let spec = |t: super::source_tree::Timestamp| {
+            TimeSpec::new(t.sec, i64::from(t.nsec.min(999_999_999)))
+        };
+        utimensat(
+            nix::fcntl::AT_FDCWD,
+            self.root.as_path(),
+            &spec(meta.atime),
+            &spec(meta.mtime),
+            UtimensatFlags::NoFollowSymlink,
+        )
+        .map_err(|e| self.write_error(Path::new(""), e))
+    }
+}

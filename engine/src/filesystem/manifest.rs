@@ -1,0 +1,304 @@
+//! `Manifest`: the JSON-lines record of a copy: a header (what was copied from where to where),
+//! one line per entry (path, kind, size, sha256, mode, owner, mtime, status) and a closing
+//! summary. JSON escapes names with newlines; names that are not UTF-8 also carry their bytes
+//! in hex, so every name round-trips exactly.
+
+use std::ffi::{OsStr, OsString};
+use std::fs::File;
+use std::io::{BufRead, BufReader, BufWriter, Write};
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use super::error::{FsError, FsErrorKind};
+use super::source_tree::EntryKind;
+
+/// The format tag of the header line.
+pub const MANIFEST_FORMAT: &str = "salvage-manifest/1";
+
+/// Where a copy was read from, enough to open it again for `verify`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum SourceSpec {
+    /// A directory (usually a read-only mount).
+    Directory { path: PathBuf },
+    /// An ext filesystem inside an image, read in userspace.
+    ExtImage {
+        image: PathBuf,
+        offset: u64,
+        size: Option<u64>,
+    },
+}
+
+/// The first line of a manifest.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ManifestHeader {
+    pub format: String,
+    pub source: SourceSpec,
+    /// The copy's root directory (absolute).
+    pub dest: PathBuf,
+}
+
+/// What happened to one entry.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EntryStatus {
+    /// Copied completely (symlinks recreated as symlinks, directories created).
+    Copied,
+    /// Deliberately not copied (device nodes, FIFOs, sockets).
+    Skipped,
+    /// Could not be read; nothing (or nothing usable) was written.
+    Unreadable,
+}
+
+/// One entry of the copy.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ManifestEntry {
+    /// The path relative to the copy's root (lossy UTF-8 when `path_hex` is set).
+    pub path: String,
+    /// The exact bytes of the path in hex, when the path is not UTF-8.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path_hex: Option<String>,
+    pub kind: EntryKind,
+    pub size: u64,
+    /// SHA-256 of the file's content as copied (regular files).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<String>,
+    /// The mode in the source, octal (setuid/setgid are recorded here but never copied).
+    pub mode: String,
+    pub uid: u32,
+    pub gid: u32,
+    pub mtime: i64,
+    pub mtime_nsec: u32,
+    /// A symlink's target as stored (lossy UTF-8 when `target_hex` is set).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target_hex: Option<String>,
+    pub status: EntryStatus,
+    /// Why an entry was skipped or unreadable, or what was changed (setuid stripped).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+/// The last line of a manifest: totals.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ManifestSummary {
+    pub files: u64,
+    pub dirs: u64,
+    pub symlinks: u64,
+    pub bytes: u64,
+    pub skipped: u64,
+    pub unreadable: u64,
+}
+
+/// One line of a manifest.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "record", rename_all = "snake_case")]
+pub enum ManifestRecord {
+    Header(ManifestHeader),
+    Entry(ManifestEntry),
+    Summary(ManifestSummary),
+}
+
+/// A manifest read back.
+#[derive(Clone, Debug)]
+pub struct Manifest {
+    pub header: ManifestHeader,
+    pub entries: Vec<ManifestEntry>,
+    /// Absent when the copy did not finish.
+    pub summary: Option<ManifestSummary>,
+}
+
+impl ManifestEntry {
+    /// The entry's path relative to the copy's root, exactly as in the source.
+    pub fn rel_path(&self) -> PathBuf {
+        PathBuf::from(decode_name(&self.path, self.path_hex.as_deref()))
+    }
+
+    /// A symlink's target exactly as stored.
+    pub fn link_target(&self) -> Option<OsString> {
+        self.target
+            .as_deref()
+            .map(|t| decode_name(t, self.target_hex.as_deref()))
+    }
+
+    /// The source mode as a number.
+    pub fn mode_bits(&self) -> u32 {
+        u32::from_str_radix(&self.mode, 8).unwrap_or(0)
+    }
+}
+
+/// Text for a JSON string plus the exact bytes in hex when the name is not UTF-8.
+pub(crate) fn encode_name(name: &OsStr) -> (String, Option<String>) {
+    match name.to_str() {
+        Some(text) => (text.to_string(), None),
+        None => (
+            name.to_string_lossy().into_owned(),
+            Some(hex::encode(name.as_bytes())),
+        ),
+    }
+}
+
+fn decode_name(text: &str, hex_bytes: Option<&str>) -> OsString {
+    match hex_bytes.and_then(|h| hex::decode(h).ok()) {
+        Some(bytes) => OsString::from_vec(bytes),
+        None => OsString::from(text),
+    }
+}
+
+/// Writes a manifest line by line.
+#[derive(Debug)]
+pub(crate) struct ManifestWriter {
+    out: BufWriter<File>,
+    path: PathBuf,
+}
+
+impl ManifestWriter {
+    /// Creates the manifest file (refusing to overwrite one) and writes its header.
+    pub(crate) fn create(path: &Path, header: ManifestHeader) -> Result<Self, FsError> {
+        let file = File::options()
+            .write(true)
+            .create_new(true)
+            .open(path)
+            .map_err(|e| {
+                FsError::io(
+                    FsErrorKind::Write {
+                        path: path.to_path_buf(),
+                    },
+                    e,
+                )
+            })?;
+        let mut writer = Self {
+            out: BufWriter::new(file),
+            path: path.to_path_buf(),
+        };
+        writer.write(&ManifestRecord::Header(header))?;
+        Ok(writer)
+    }
+
+    pub(crate) fn write(&mut self, record: &ManifestRecord) -> Result<(), FsError> {
+        let io = |e| {
+            FsError::io(
+                FsErrorKind::Write {
+                    path: self.path.clone(),
+                },
+                e,
+            )
+        };
+        serde_json::to_writer(&mut self.out, record).map_err(|e| io(e.into()))?;
+        self.out.write_all(b"\n").map_err(io)
+    }
+
+    /// Writes the summary, flushes and syncs.
+    pub(crate) fn finish(mut self, summary: ManifestSummary) -> Result<(), FsError> {
+        self.write(&ManifestRecord::Summary(summary))?;
+        let io = |e| {
+            FsError::io(
+                FsErrorKind::Write {
+                    path: self.path.clone(),
+                },
+                e,
+            )
+        };
+        self.out.flush().map_err(io)?;
+        self.out.get_ref().sync_all().map_err(io)
+    }
+}
+
+impl Manifest {
+    /// Reads a manifest; every malformed line is an error naming its line number.
+    pub fn read(path: &Path) -> Result<Self, FsError> {
+        let file = File::open(path).map_err(|e| {
+            FsError::io(
+                FsErrorKind::Open {
+                    path: path.to_path_buf(),
+                },
+                e,
+            )
+        })?;
+        let mut header = None;
+        let mut entries = Vec::new();
+        let mut summary = None;
+        for (index, line) in BufReader::new(file).split(b'\n').enumerate() {
+            let line = line.map_err(|e| {
+                FsError::io(
+                    FsErrorKind::Read {
+                        path: path.to_path_buf(),
+                    },
+                    e,
+                )
+            })?;
+            if line.iter().all(u8::is_ascii_whitespace) {
+                continue;
+            }
+            let record: ManifestRecord = serde_json::from_slice(&line).map_err(|e| {
+                FsError::new(FsErrorKind::ManifestLine {
+                    path: path.to_path_buf(),
+                    line: index + 1,
+                    message: e.to_string(),
+                })
+            })?;
+            match record {
+                ManifestRecord::Header(h) if header.is_none() && h.format == MANIFEST_FORMAT => {
+                    header = Some(h);
+                }
+                ManifestRecord::Entry(entry) if header.is_some() => entries.push(entry),
+                ManifestRecord::Summary(s) if header.is_some() => summary = Some(s),
+                _ => {
+                    return Err(FsError::new(FsErrorKind::ManifestLine {
+                        path: path.to_path_buf(),
+                        line: index + 1,
+                        message:
+                            "record out of place (one header first, in format salvage-manifest/1)"
+                                .to_string(),
+                    }));
+                }
+            }
+        }
+        let header = header.ok_or_else(|| {
+            FsError::new(FsErrorKind::ManifestHeader {
+                path: path.to_path_buf(),
+            })
+        })?;
+        Ok(Self {
+            header,
+            entries,
+            summary,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_with_newlines_and_invalid_utf8_round_trip() {
+        let name = OsString::from_vec(b"a\nb\xff.txt".to_vec());
+        let (text, hex_bytes) = encode_name(&name);
+        assert!(hex_bytes.is_some());
+        let entry = ManifestEntry {
+            path: text,
+            path_hex: hex_bytes,
+            kind: EntryKind::File,
+            size: 0,
+            sha256: None,
+            mode: "0644".into(),
+            uid: 0,
+            gid: 0,
+            mtime: 0,
+            mtime_nsec: 0,
+            target: None,
+            target_hex: None,
+            status: EntryStatus::Copied,
+            note: None,
+        };
+        let line = serde_json::to_string(&ManifestRecord::Entry(entry.clone())).unwrap_or_default();
+        assert!(!line.contains('\n'), "one record per line: {line:?}");
+        let back: ManifestRecord = serde_json::from_str(&line).expect("parses");
+        assert_eq!(back, ManifestRecord::Entry(entry.clone()));
+        assert_eq!(entry.rel_path(), PathBuf::from(name));
+    }
+}

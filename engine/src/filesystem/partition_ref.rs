@@ -1,0 +1,111 @@
+//! `PartitionRef`: a filesystem inside an image, named by image path, byte offset and size.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use super::error::{FsError, FsErrorKind};
+use super::fs_type::FsType;
+
+/// A partition (or a whole-image filesystem) of an image file or device: where it starts, how
+/// long it is, and its filesystem type when known.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PartitionRef {
+    /// The image file or block device holding the partition.
+    pub image: PathBuf,
+    /// Byte offset of the partition's first byte in the image.
+    pub offset: u64,
+    /// Byte size of the partition; `None` means up to the end of the image.
+    pub size: Option<u64>,
+    /// The filesystem type, if known; probed otherwise.
+    pub fs_type: Option<FsType>,
+}
+
+impl PartitionRef {
+    /// A partition of `image` at `offset`, of `size` bytes (to the end if `None`), type probed.
+    pub fn new(image: impl Into<PathBuf>, offset: u64, size: Option<u64>) -> Self {
+        Self {
+            image: image.into(),
+            offset,
+            size,
+            fs_type: None,
+        }
+    }
+
+    /// The image path.
+    pub fn image(&self) -> &Path {
+        &self.image
+    }
+
+    /// The filesystem type: the given one, or probed from the signature.
+    pub fn resolve_fs_type(&self) -> Result<FsType, FsError> {
+        if let Some(kind) = self.fs_type {
+            return Ok(kind);
+        }
+        FsType::probe(&self.image, self.offset)?.ok_or_else(|| {
+            FsError::new(FsErrorKind::UnknownFilesystem {
+                path: self.image.clone(),
+                offset: self.offset,
+            })
+        })
+    }
+
+    /// The partition's byte length: the given size, checked against the image, or the rest of
+    /// the image.
+    pub fn resolved_size(&self) -> Result<u64, FsError> {
+        let image_size = image_len(&self.image)?;
+        let out_of_range = |size| {
+            FsError::new(FsErrorKind::OutOfRange {
+                path: self.image.clone(),
+                offset: self.offset,
+                size,
+                image_size,
+            })
+        };
+        match self.size {
+            Some(size) => match self.offset.checked_add(size) {
+                Some(end) if end <= image_size && size > 0 => Ok(size),
+                _ => Err(out_of_range(size)),
+            },
+            None if self.offset < image_size => Ok(image_size - self.offset),
+            None => Err(out_of_range(0)),
+        }
+    }
+
+    /// "IMAGE at byte N (S bytes)" for reports.
+    pub fn describe(&self) -> String {
+        match self.size {
+            Some(size) => {
+                format!(
+                    "{} at byte {} ({} bytes)",
+                    self.image.display(),
+                    self.offset,
+                    size
+                )
+            }
+            None => format!("{} at byte {}", self.image.display(), self.offset),
+        }
+    }
+}
+
+/// The length of an image file or a block device, in bytes.
+pub(crate) fn image_len(path: &Path) -> Result<u64, FsError> {
+    use std::io::{Seek, SeekFrom};
+    let mut file = std::fs::File::open(path).map_err(|e| {
+        FsError::io(
+            FsErrorKind::Open {
+                path: path.to_path_buf(),
+            },
+            e,
+        )
+    })?;
+    // Seeking to the end works for regular files and block devices alike.
+    file.seek(SeekFrom::End(0)).map_err(|e| {
+        FsError::io(
+            FsErrorKind::Read {
+                path: path.to_path_buf(),
+            },
+            e,
+        )
+    })
+}

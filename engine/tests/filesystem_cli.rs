@@ -1,0 +1,80 @@
+//! The standalone commands as a person runs them: `salvage copy`, `verify`, `inspect`, `fsck`
+//! on a partitioned image, with their exit codes (0 good, 1 problems found, 2 could not run).
+
+mod filesystem_support;
+
+use std::process::Command;
+
+use filesystem_support::*;
+
+fn salvage(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_salvage"))
+        .args(args)
+        .output()
+        .expect("run salvage");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// Named `filesystem::...` so `cargo test filesystem` selects these tests.
+mod filesystem {
+    use super::*;
+
+    #[test]
+    fn copy_verify_inspect_and_fsck_from_the_command_line() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let src = tmp.path().join("src");
+        hostile_tree(&src, "Cli OS", 1_400_000_000);
+        let disk = tmp.path().join("disk.img");
+        write_mbr_disk(
+            &disk,
+            P1_START + P1_SECTORS + 2048,
+            &[(P1_START, P1_SECTORS)],
+        );
+        mkfs_ext4(&disk, &src, P1_START, P1_SECTORS);
+        let before = sha256_file(&disk);
+        let disk_arg = disk.to_str().expect("utf-8");
+        let out = tmp.path().join("out");
+        let out_arg = out.to_str().expect("utf-8");
+
+        let (code, stdout, stderr) = salvage(&["copy", disk_arg, out_arg, "--offset", "2048s"]);
+        assert_eq!(code, 0, "{stdout}{stderr}");
+        assert!(stdout.contains("manifest:"), "{stdout}");
+        assert_safe_copy_of(&src, &out);
+        let manifest = tmp.path().join("out.manifest.jsonl");
+        let manifest_arg = manifest.to_str().expect("utf-8");
+
+        let (code, stdout, stderr) = salvage(&["verify", manifest_arg]);
+        assert_eq!(code, 0, "{stdout}{stderr}");
+        assert!(stdout.contains("VERIFIED"), "{stdout}");
+
+        std::fs::write(out.join("bin/sh"), b"tampered").expect("tamper");
+        let (code, stdout, _) = salvage(&["verify", manifest_arg, "--json"]);
+        assert_eq!(code, 1, "{stdout}");
+        let report: serde_json::Value = serde_json::from_str(&stdout).expect("json");
+        assert_eq!(report["differed"][0]["path"], "\"bin/sh\"");
+
+        let (code, stdout, stderr) = salvage(&["inspect", disk_arg, "--offset", "1MiB", "--json"]);
+        assert_eq!(code, 0, "{stdout}{stderr}");
+        let report: serde_json::Value = serde_json::from_str(&stdout).expect("json");
+        assert_eq!(report["newest_root"], 0);
+        assert_eq!(report["candidates"][0]["os_name"], "Cli OS 1.0");
+
+        let (code, stdout, stderr) = salvage(&["fsck", disk_arg, "--offset", "1048576", "--json"]);
+        assert_eq!(code, 0, "{stdout}{stderr}");
+        let report: serde_json::Value = serde_json::from_str(&stdout).expect("json");
+        assert_eq!(report["clean"], true);
+        assert_eq!(report["bits"][0], "no errors");
+
+        // A copy into a directory that is not empty is refused with exit code 2.
+        let (code, _, stderr) = salvage(&["copy", disk_arg, out_arg, "--offset", "2048s"]);
+        assert_eq!(code, 2);
+        assert!(stderr.contains("not empty"), "{stderr}");
+        assert_eq!(sha256_file(&disk), before, "the evidence image was written");
+        let left = leftovers(tmp.path());
+        assert!(left.is_empty(), "left behind: {left:?}");
+    }
+}
