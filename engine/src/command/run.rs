@@ -1,0 +1,327 @@
+//! `salvage run FILE`: executes a runbook; rerunning the same command resumes. And
+//! `salvage cleanup --state DIR`: undoes what a crashed run left attached.
+
+use super::{load_and_check, parse_param, print_diagnostics};
+use crate::executor::journal::Journal;
+use crate::executor::log_sink::LogSink;
+use crate::executor::progress::{Progress, ProgressMode};
+use crate::executor::prompter::TerminalPrompter;
+use crate::executor::state_dir::StateDir;
+use crate::executor::{self, RunOptions, RunStatus, Shared};
+use crate::fields;
+use crate::plan::Plan;
+use clap::Args;
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use tokio::sync::Notify;
+
+/// `salvage run FILE [--param k=v]... [--state DIR] [--log FILE] [--jobs N] [--yes]`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The runbook.
+    pub file: PathBuf,
+    /// A param value, NAME=VALUE; repeat for each param.
+    #[arg(long = "param", short = 'p', value_parser = parse_param, value_name = "NAME=VALUE")]
+    pub params: Vec<(String, String)>,
+    /// The state directory: journal (checkpoints), lock, mounts. Rerun with the same one to
+    /// resume. Default: .salvage/RUNBOOK-NAME
+    #[arg(long)]
+    pub state: Option<PathBuf>,
+    /// The JSON-lines log (hash-chained; `salvage review` reads it). Default: STATE/log.jsonl
+    #[arg(long)]
+    pub log: Option<PathBuf>,
+    /// Independent steps run at once, up to this many.
+    #[arg(long, short = 'j', default_value_t = 2)]
+    pub jobs: usize,
+    /// Let steps that modify existing data run (they are listed by `salvage plan`).
+    #[arg(long)]
+    pub yes: bool,
+    /// Approve a manual step by name (logged with who and when); repeat for each.
+    #[arg(long, value_name = "STEP")]
+    pub approve: Vec<String>,
+    /// No progress output.
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+}
+
+/// `salvage cleanup --state DIR`.
+#[derive(Debug, Args)]
+pub struct CleanupArgs {
+    /// The state directory of the run to clean up after.
+    #[arg(long)]
+    pub state: PathBuf,
+    /// The log to record the cleanup in. Default: STATE/log.jsonl
+    #[arg(long)]
+    pub log: Option<PathBuf>,
+}
+
+/// The default state directory of a runbook.
+pub fn default_state(plan: &Plan) -> PathBuf {
+    let safe: String = plan
+        .name
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' })
+        .collect();
+    PathBuf::from(".salvage").join(safe)
+}
+
+fn user() -> String {
+    std::env::var("SUDO_USER")
+        .or_else(|_| std::env::var("USER"))
+        .unwrap_or_else(|_| format!("uid {}", nix::unistd::getuid()))
+}
+
+fn open_log(path: &Path) -> Result<Arc<dyn LogSink>, String> {
+    crate::event_log::EventLog::open_append(path)
+        .map(|l| Arc::new(l) as Arc<dyn LogSink>)
+        .map_err(|e| e.to_string())
+}
+
+/// Runs `salvage run`.
+pub fn command(args: &RunArgs) -> i32 {
+    let checked = load_and_check(&args.file, Some(&args.params));
+    print_diagnostics(&checked.diagnostics);
+    if checked.has_errors() {
+        return 2;
+    }
+    let Some(plan) = checked.plans.into_iter().next() else {
+        eprintln!("salvage run: {} holds definitions only; run a runbook that uses them", args.file.display());
+        return 2;
+    };
+    if plan.is_define {
+        eprintln!("salvage run: {} holds definitions only; run a runbook that uses them", args.file.display());
+        return 2;
+    }
+    let state_path = args.state.clone().unwrap_or_else(|| default_state(&plan));
+    let state = match StateDir::open(&state_path) {
+        Ok(s) => Arc::new(s),
+        Err(e) => {
+            eprintln!("salvage run: {e}");
+            return 4;
+        }
+    };
+    let log_path = args.log.clone().unwrap_or_else(|| state.default_log_path());
+    let log = match open_log(&log_path) {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("salvage run: {e}");
+            return 4;
+        }
+    };
+    let (journal, replay) = match Journal::open(&state.journal_path()) {
+        Ok(j) => j,
+        Err(e) => {
+            eprintln!("salvage run: {e}");
+            return 4;
+        }
+    };
+    let mode = if args.quiet {
+        ProgressMode::Quiet
+    } else if std::io::stderr().is_terminal() {
+        ProgressMode::Bars
+    } else {
+        ProgressMode::Lines
+    };
+    let shared = Shared {
+        state: state.clone(),
+        journal: Arc::new(journal),
+        log: log.clone(),
+        progress: Arc::new(Progress::new(mode)),
+        cancel: Arc::new(AtomicBool::new(false)),
+        cancel_notify: Arc::new(Notify::new()),
+        prompter: Arc::new(TerminalPrompter::default()),
+    };
+    let opts = RunOptions {
+        jobs: args.jobs,
+        yes: args.yes,
+        approve: args.approve.iter().cloned().collect(),
+        user: user(),
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("salvage run: cannot start the runtime: {e}");
+            return 4;
+        }
+    };
+    let source_hash = std::fs::read(&args.file).map(|b| hex::encode(Sha256::digest(&b))).unwrap_or_default();
+    let params: serde_json::Map<String, Value> = plan
+        .params
+        .iter()
+        .map(|p| (p.name.clone(), Value::String(p.value.as_ref().map(|v| v.shown()).unwrap_or_default())))
+        .collect();
+    log.event(
+        "run_started",
+        fields! {
+            "runbook" => plan.name,
+            "file" => args.file.display().to_string(),
+            "runbook_sha256" => source_hash,
+            "salvage_version" => env!("CARGO_PKG_VERSION"),
+            "host" => nix::unistd::gethostname().map(|h| h.to_string_lossy().into_owned()).unwrap_or_default(),
+            "user" => opts.user,
+            "params" => params,
+            "state_dir" => state_path.display().to_string(),
+            "resumed" => !replay.finished.is_empty(),
+            "jobs" => opts.jobs,
+        },
+    );
+    let started = std::time::Instant::now();
+    let outcome = runtime.block_on(async {
+        let cancel = shared.cancel.clone();
+        let notify = shared.cancel_notify.clone();
+        tokio::spawn(async move {
+            use tokio::signal::unix::{SignalKind, signal};
+            let (Ok(mut int), Ok(mut term)) = (signal(SignalKind::interrupt()), signal(SignalKind::terminate())) else {
+                return;
+            };
+            loop {
+                tokio::select! {
+                    _ = int.recv() => {}
+                    _ = term.recv() => {}
+                }
+                if cancel.swap(true, Ordering::SeqCst) {
+                    eprintln!("salvage: still cleaning up; attachments are being undone");
+                } else {
+                    eprintln!("salvage: interrupted; stopping steps and cleaning up");
+                }
+                notify.notify_waiters();
+            }
+        });
+        let recovery_failures = executor::recover(&shared);
+        for f in &recovery_failures {
+            eprintln!("salvage: could not undo a leftover of an earlier run: {f}");
+        }
+        executor::run(&plan, &opts, &shared, &replay).await
+    });
+    let outcome = match outcome {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("salvage run: {e}");
+            log.event("run_finished", fields! {"status" => "failed", "duration_ms" => started.elapsed().as_millis() as u64, "error" => e.to_string()});
+            return 4;
+        }
+    };
+    let outputs = runbook_outputs(&plan, &outcome.outputs);
+    log.event(
+        "run_finished",
+        fields! {
+            "status" => outcome.status.word(),
+            "duration_ms" => started.elapsed().as_millis() as u64,
+            "counts" => serde_json::json!({
+                "ok": outcome.ok.len(),
+                "failed": outcome.failed.len(),
+                "skipped": outcome.skipped.len(),
+                "not_run": outcome.not_run.len(),
+            }),
+            "outputs" => outputs.clone(),
+        },
+    );
+    summary(&plan, &outcome, &outputs, &log_path, &state_path);
+    outcome.status.exit_code()
+}
+
+fn runbook_outputs(plan: &Plan, outputs: &BTreeMap<String, Value>) -> serde_json::Map<String, Value> {
+    let mut m = serde_json::Map::new();
+    for (name, e) in &plan.outputs {
+        let mut secrets = Vec::new();
+        if let Ok(v) = executor::resolve::resolve(e, outputs, &mut secrets) {
+            m.insert(name.clone(), executor::resolve::redact(&v, &secrets));
+        }
+    }
+    m
+}
+
+fn summary(plan: &Plan, o: &executor::RunOutcome, outputs: &serde_json::Map<String, Value>, log: &Path, state: &Path) {
+    let mut lines = Vec::new();
+    for s in &plan.steps {
+        let word = if o.ok.contains(&s.id) {
+            "ok".to_string()
+        } else if o.skipped.contains(&s.id) {
+            "skipped (done in an earlier run)".to_string()
+        } else if let Some((_, why)) = o.failed.iter().find(|(id, _)| *id == s.id) {
+            format!("FAILED: {why}")
+        } else {
+            "not run".to_string()
+        };
+        lines.push(format!("  {:<24} {word}", s.id));
+    }
+    eprintln!("\nrunbook {:?}: {}", plan.name, o.status.word());
+    for l in lines {
+        eprintln!("{l}");
+    }
+    for (k, v) in outputs {
+        let shown = match v {
+            Value::String(s) => s.clone(),
+            other => other.to_string(),
+        };
+        println!("{k} = {shown}");
+    }
+    for f in &o.cleanup_failures {
+        eprintln!("salvage: CLEANUP FAILED, something may be left attached: {f}");
+    }
+    match &o.status {
+        RunStatus::Waiting(step) => eprintln!(
+            "\nwaiting for a person: rerun the same command with --approve {step} (logged with your name) to continue"
+        ),
+        RunStatus::Refused(why) => eprintln!("\nnothing was run: {why}"),
+        RunStatus::Failed => eprintln!("\nfix the failure and rerun the same command: finished steps are skipped"),
+        RunStatus::Interrupted => eprintln!("\ninterrupted; rerun the same command to resume"),
+        RunStatus::Ok => {}
+    }
+    eprintln!("log: {}   (salvage review {})\nstate: {}", log.display(), log.display(), state.display());
+}
+
+/// Runs `salvage cleanup`.
+pub fn cleanup_command(args: &CleanupArgs) -> i32 {
+    if !args.state.join("journal.jsonl").exists() {
+        eprintln!("salvage cleanup: {} has no journal: not a salvage state directory", args.state.display());
+        return 2;
+    }
+    let state = match StateDir::open(&args.state) {
+        Ok(s) => Arc::new(s),
+        Err(e) => {
+            eprintln!("salvage cleanup: {e}");
+            return 4;
+        }
+    };
+    let log_path = args.log.clone().unwrap_or_else(|| state.default_log_path());
+    let log = match open_log(&log_path) {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("salvage cleanup: {e}");
+            return 4;
+        }
+    };
+    let (journal, replay) = match Journal::open(&state.journal_path()) {
+        Ok(j) => j,
+        Err(e) => {
+            eprintln!("salvage cleanup: {e}");
+            return 4;
+        }
+    };
+    let shared = Shared {
+        state,
+        journal: Arc::new(journal),
+        log,
+        progress: Arc::new(Progress::new(ProgressMode::Quiet)),
+        cancel: Arc::new(AtomicBool::new(false)),
+        cancel_notify: Arc::new(Notify::new()),
+        prompter: Arc::new(crate::executor::prompter::NoPrompter),
+    };
+    let n = replay.live.len();
+    let failures = executor::recover(&shared);
+    if failures.is_empty() {
+        println!("{n} leftover attachment(s) undone; nothing of ours is attached");
+        0
+    } else {
+        for f in &failures {
+            eprintln!("salvage cleanup: {f}");
+        }
+        1
+    }
+}

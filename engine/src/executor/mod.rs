@@ -1,0 +1,559 @@
+//! The executor: runs a plan's DAG on tokio with checkpoints, resume, approvals, and cleanup
+//! that always happens.
+//!
+//! Architecture invariant: every attachment is journaled before use and undone in reverse
+//! order at the end of the run, on a failed step, on SIGINT/SIGTERM, and (from the journal) at
+//! the start of the next run after a crash.
+
+pub mod exec_error;
+pub mod journal;
+pub mod log_sink;
+pub mod progress;
+pub mod prompter;
+pub mod resolve;
+pub mod state_dir;
+pub mod undo;
+
+use crate::effect::Effect;
+use crate::fields;
+use crate::ops::{self, OpContext};
+use crate::plan::{Plan, PlanStep, StepKind};
+use crate::value_type::Type;
+use exec_error::ExecError;
+use journal::{Journal, Record, Scope};
+use log_sink::LogSink;
+use progress::Progress;
+use prompter::Prompter;
+use serde_json::Value;
+use state_dir::StateDir;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+use tokio::sync::Notify;
+use tokio::task::JoinSet;
+
+/// How a run behaves.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// Independent steps run at once, up to this many.
+    pub jobs: usize,
+    /// Steps that modify existing data may run without asking.
+    pub yes: bool,
+    /// Manual steps approved on the command line.
+    pub approve: BTreeSet<String>,
+    /// Who approves (for the log).
+    pub user: String,
+}
+
+/// How a run ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RunStatus {
+    /// Every step finished or was skipped as already done.
+    Ok,
+    /// A step failed (the others stopped; cleanup ran).
+    Failed,
+    /// A manual step waits for approval: rerun with `--approve NAME`.
+    Waiting(String),
+    /// SIGINT or SIGTERM: running steps stopped, cleanup ran.
+    Interrupted,
+    /// Refused before anything ran (e.g. modify steps without `--yes`).
+    Refused(String),
+}
+
+impl RunStatus {
+    /// The process exit code: 0 ok, 1 a step failed, 3 waiting for approval, 5 refused,
+    /// 130 interrupted.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            RunStatus::Ok => 0,
+            RunStatus::Failed => 1,
+            RunStatus::Waiting(_) => 3,
+            RunStatus::Refused(_) => 5,
+            RunStatus::Interrupted => 130,
+        }
+    }
+
+    /// The word the log uses.
+    pub fn word(&self) -> &'static str {
+        match self {
+            RunStatus::Ok => "ok",
+            RunStatus::Failed => "failed",
+            RunStatus::Waiting(_) => "waiting",
+            RunStatus::Interrupted => "interrupted",
+            RunStatus::Refused(_) => "refused",
+        }
+    }
+}
+
+/// What a run did.
+#[derive(Debug, Clone)]
+pub struct RunOutcome {
+    /// How it ended.
+    pub status: RunStatus,
+    /// Steps run to success.
+    pub ok: Vec<String>,
+    /// Steps skipped because a previous run finished them with the same inputs.
+    pub skipped: Vec<String>,
+    /// Steps that failed, with why.
+    pub failed: Vec<(String, String)>,
+    /// Steps never started.
+    pub not_run: Vec<String>,
+    /// Every step's outputs, run now or earlier.
+    pub outputs: BTreeMap<String, Value>,
+    /// Cleanup actions that failed (something may be left attached).
+    pub cleanup_failures: Vec<String>,
+}
+
+/// What the executor shares with every step.
+#[derive(Clone)]
+pub struct Shared {
+    /// The state directory.
+    pub state: Arc<StateDir>,
+    /// The journal.
+    pub journal: Arc<Journal>,
+    /// The run log.
+    pub log: Arc<dyn LogSink>,
+    /// The progress display.
+    pub progress: Arc<Progress>,
+    /// Set on SIGINT/SIGTERM.
+    pub cancel: Arc<AtomicBool>,
+    /// Woken when `cancel` is set.
+    pub cancel_notify: Arc<Notify>,
+    /// Asks the operator (a terminal, or nobody).
+    pub prompter: Arc<dyn Prompter>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum State {
+    Pending,
+    Running,
+    Done,
+    Failed,
+}
+
+/// Undoes what a crashed run left attached (from the journal, then any mount under the state
+/// directory), logging each action as `recovered`. Returns the actions that failed.
+pub fn recover(shared: &Shared) -> Vec<String> {
+    let mut failures = Vec::new();
+    let mut live = shared.journal.live();
+    live.reverse();
+    for l in live {
+        let action = l.undo.describe();
+        match l.undo.run() {
+            Ok(note) => {
+                let _ = shared.journal.append(&Record::Undone { id: l.id });
+                shared.log.event(
+                    "recovered",
+                    fields! {"step" => l.step, "action" => action, "status" => "ok", "note" => note},
+                );
+            }
+            Err(e) => {
+                shared.log.event(
+                    "recovered",
+                    fields! {"step" => l.step, "action" => action, "status" => "failed", "error" => e},
+                );
+                failures.push(format!("{action}: {e}"));
+            }
+        }
+    }
+    for m in undo::mounts_under(&shared.state.path().join("mnt")) {
+        let undo = undo::Undo::Command { argv: vec!["umount".into(), m.display().to_string()] };
+        let action = undo.describe();
+        match undo.run() {
+            Ok(_) => shared.log.event("recovered", fields! {"action" => action, "status" => "ok"}),
+            Err(e) => {
+                shared.log.event("recovered", fields! {"action" => action, "status" => "failed", "error" => e});
+                failures.push(format!("{action}: {e}"));
+            }
+        }
+    }
+    failures
+}
+
+/// Runs a plan. The journal's replay decides what is already done.
+pub async fn run(plan: &Plan, opts: &RunOptions, shared: &Shared, replay: &journal::Replay) -> Result<RunOutcome, ExecError> {
+    let steps = &plan.steps;
+    let index: BTreeMap<&str, usize> = steps.iter().enumerate().map(|(i, s)| (s.id.as_str(), i)).collect();
+    let done_before = resume_set(plan, shared.state.key(), replay);
+
+    let mut outcome = RunOutcome {
+        status: RunStatus::Ok,
+        ok: Vec::new(),
+        skipped: Vec::new(),
+        failed: Vec::new(),
+        not_run: Vec::new(),
+        outputs: BTreeMap::new(),
+        cleanup_failures: Vec::new(),
+    };
+
+    // Steps that modify existing data need --yes or an interactive yes, before anything runs.
+    let modify: Vec<&str> = steps
+        .iter()
+        .filter(|s| s.effect == Effect::Modify && !done_before.contains_key(&s.id))
+        .map(|s| s.id.as_str())
+        .collect();
+    if !modify.is_empty() && !opts.yes {
+        let question = format!(
+            "These steps modify existing data: {}. Run them? (see `salvage plan` for what they do)",
+            modify.join(", ")
+        );
+        match shared.prompter.confirm(&question) {
+            Some(true) => {}
+            Some(false) => {
+                outcome.status = RunStatus::Refused("the operator said no".into());
+                outcome.not_run = steps.iter().map(|s| s.id.clone()).collect();
+                return Ok(outcome);
+            }
+            None => {
+                outcome.status = RunStatus::Refused(format!(
+                    "steps {} modify existing data: rerun with --yes after reviewing `salvage plan`",
+                    modify.join(", ")
+                ));
+                outcome.not_run = steps.iter().map(|s| s.id.clone()).collect();
+                return Ok(outcome);
+            }
+        }
+    }
+
+    let mut state: Vec<State> = vec![State::Pending; steps.len()];
+    let mut running_keys: BTreeMap<usize, Vec<String>> = BTreeMap::new();
+    let mut tasks: JoinSet<(usize, Result<Value, ops::OpError>, Vec<(String, String)>)> = JoinSet::new();
+    let mut stop = false;
+    let jobs = opts.jobs.max(1);
+
+    loop {
+        if shared.cancel.load(Ordering::SeqCst) && outcome.status == RunStatus::Ok {
+            outcome.status = RunStatus::Interrupted;
+            stop = true;
+        }
+        // Launch what is ready.
+        if !stop {
+            for i in 0..steps.len() {
+                if state[i] != State::Pending || tasks.len() >= jobs || stop {
+                    continue;
+                }
+                let step = &steps[i];
+                let waits = step.waits_for();
+                if waits.iter().any(|w| index.get(w.as_str()).is_none_or(|j| state[*j] != State::Done)) {
+                    continue;
+                }
+                let resolved = match resolve::resolve_step(step, &outcome.outputs) {
+                    Ok(r) => r,
+                    Err(e) => {
+                        fail(step, &e, shared, &mut outcome);
+                        state[i] = State::Failed;
+                        stop = true;
+                        continue;
+                    }
+                };
+                let fp = resolve::fingerprint(shared.state.key(), step.op_name(), &resolved.args);
+                if let Some((prev_fp, outputs, time)) = replay.finished.get(&step.id) {
+                    if *prev_fp == fp && done_before.contains_key(&step.id) {
+                        shared.log.event(
+                            "step_skipped",
+                            fields! {"step" => step.id, "reason" => format!("resumed: inputs unchanged since the run that finished it at {time}")},
+                        );
+                        outcome.outputs.insert(step.id.clone(), outputs.clone());
+                        outcome.skipped.push(step.id.clone());
+                        state[i] = State::Done;
+                        continue;
+                    }
+                }
+                if let StepKind::Manual { .. } = step.kind {
+                    let text = resolved.args.get("text").map(resolve::text_of).unwrap_or_default();
+                    match approve(step, &text, opts, shared) {
+                        Approval::Yes(via) => {
+                            shared.log.event(
+                                "approval",
+                                fields! {"step" => step.id, "by" => opts.user, "via" => via, "text" => resolve::redact_str(&text, &resolved.secrets)},
+                            );
+                            let _ = shared.journal.append(&Record::Finished {
+                                step: step.id.clone(),
+                                fingerprint: fp,
+                                outputs: serde_json::json!({"approved_by": opts.user}),
+                                time: now_rfc3339(),
+                            });
+                            outcome.outputs.insert(step.id.clone(), serde_json::json!({}));
+                            outcome.ok.push(step.id.clone());
+                            state[i] = State::Done;
+                        }
+                        Approval::No => {
+                            fail(step, "not approved", shared, &mut outcome);
+                            state[i] = State::Failed;
+                            stop = true;
+                        }
+                        Approval::Waiting => {
+                            shared.log.event(
+                                "waiting",
+                                fields! {"step" => step.id, "text" => resolve::redact_str(&text, &resolved.secrets)},
+                            );
+                            outcome.status = RunStatus::Waiting(step.id.clone());
+                            stop = true;
+                        }
+                    }
+                    continue;
+                }
+                let keys = resource_keys(step, &resolved.args);
+                let busy = running_keys.values().flatten().any(|k| keys.iter().any(|m| overlaps(k, m)));
+                if busy {
+                    continue;
+                }
+                let Some(op) = step.op() else { continue };
+                shared.log.event(
+                    "step_started",
+                    fields! {
+                        "step" => step.id,
+                        "op" => op.name,
+                        "effect" => step.effect.name(),
+                        "args" => resolve::redact(&Value::Object(resolved.args.clone().into_iter().collect()), &resolved.secrets),
+                    },
+                );
+                if let Err(e) = shared.journal.append(&Record::Started { step: step.id.clone() }) {
+                    fail(step, &e.to_string(), shared, &mut outcome);
+                    state[i] = State::Failed;
+                    stop = true;
+                    continue;
+                }
+                state[i] = State::Running;
+                running_keys.insert(i, keys);
+                let ctx = OpContext {
+                    step: step.id.clone(),
+                    state: shared.state.clone(),
+                    journal: shared.journal.clone(),
+                    cancel: shared.cancel.clone(),
+                    cancel_notify: shared.cancel_notify.clone(),
+                    log: shared.log.clone(),
+                    progress: shared.progress.clone(),
+                    secrets: resolved.secrets.clone(),
+                };
+                let args = resolved.args.clone();
+                let secrets = resolved.secrets.clone();
+                let fp2 = fp.clone();
+                let started = Instant::now();
+                let journal = shared.journal.clone();
+                let step_id = step.id.clone();
+                let log = shared.log.clone();
+                tasks.spawn(async move {
+                    let result = ops::run(op, &args, &ctx).await;
+                    undo_scope(&journal, &log, Some(&step_id), Scope::Step).await;
+                    let ms = started.elapsed().as_millis() as u64;
+                    match &result {
+                        Ok(outputs) => {
+                            let record = Record::Finished {
+                                step: step_id.clone(),
+                                fingerprint: fp2,
+                                outputs: outputs.clone(),
+                                time: now_rfc3339(),
+                            };
+                            if let Err(e) = journal.append(&record) {
+                                return (i, Err(ops::OpError::new(e.to_string())), secrets);
+                            }
+                            log.event(
+                                "step_finished",
+                                fields! {"step" => step_id, "status" => "ok", "duration_ms" => ms, "outputs" => resolve::redact(outputs, &secrets)},
+                            );
+                        }
+                        Err(e) => log.event(
+                            "step_finished",
+                            fields! {"step" => step_id, "status" => "failed", "duration_ms" => ms, "error" => resolve::redact_str(&e.message, &secrets)},
+                        ),
+                    }
+                    (i, result, secrets)
+                });
+            }
+        }
+        if tasks.is_empty() {
+            break;
+        }
+        // Wait for a step to end, or for a signal.
+        let joined = tokio::select! {
+            j = tasks.join_next() => j,
+            _ = shared.cancel_notify.notified() => None,
+            _ = tokio::time::sleep(Duration::from_millis(250)) => None,
+        };
+        let Some(joined) = joined else { continue };
+        let (i, result, _secrets) = match joined {
+            Ok(v) => v,
+            Err(e) => {
+                // A panicking op: record it as a failure of an unknown step and stop.
+                outcome.failed.push(("(unknown)".into(), format!("an op panicked: {e}")));
+                stop = true;
+                continue;
+            }
+        };
+        running_keys.remove(&i);
+        match result {
+            Ok(outputs) => {
+                outcome.outputs.insert(steps[i].id.clone(), outputs);
+                outcome.ok.push(steps[i].id.clone());
+                state[i] = State::Done;
+            }
+            Err(e) => {
+                state[i] = State::Failed;
+                if e.interrupted {
+                    outcome.not_run.push(steps[i].id.clone());
+                } else {
+                    outcome.failed.push((steps[i].id.clone(), e.message.clone()));
+                }
+                stop = true;
+            }
+        }
+    }
+    for (i, s) in state.iter().enumerate() {
+        if *s == State::Pending && !outcome.not_run.contains(&steps[i].id) {
+            outcome.not_run.push(steps[i].id.clone());
+        }
+    }
+    if !outcome.failed.is_empty() && matches!(outcome.status, RunStatus::Ok) {
+        outcome.status = RunStatus::Failed;
+    }
+    if shared.cancel.load(Ordering::SeqCst) && outcome.status == RunStatus::Ok {
+        outcome.status = RunStatus::Interrupted;
+    }
+    outcome.cleanup_failures = undo_scope(&shared.journal, &shared.log, None, Scope::Run).await;
+    Ok(outcome)
+}
+
+fn fail(step: &PlanStep, why: &str, shared: &Shared, outcome: &mut RunOutcome) {
+    shared.log.event("step_finished", fields! {"step" => step.id, "status" => "failed", "duration_ms" => 0, "error" => why});
+    outcome.failed.push((step.id.clone(), why.to_string()));
+}
+
+enum Approval {
+    Yes(&'static str),
+    No,
+    Waiting,
+}
+
+fn approve(step: &PlanStep, text: &str, opts: &RunOptions, shared: &Shared) -> Approval {
+    if opts.approve.contains(&step.id) {
+        return Approval::Yes("--approve");
+    }
+    match shared.prompter.confirm(&format!("[{}] {text}\nApprove and continue?", step.id)) {
+        Some(true) => Approval::Yes("terminal"),
+        Some(false) => Approval::No,
+        None => Approval::Waiting,
+    }
+}
+
+/// Undoes live attachments: those of one step (`Some(step)`, step scope) or all that are
+/// left (`None`: the end of the run). Reverse order; each logged as `cleanup`.
+async fn undo_scope(journal: &Arc<Journal>, log: &Arc<dyn LogSink>, step: Option<&str>, scope: Scope) -> Vec<String> {
+    let mut live: Vec<_> = journal
+        .live()
+        .into_iter()
+        .filter(|l| match step {
+            Some(s) => l.step == s && l.scope == scope,
+            None => true,
+        })
+        .collect();
+    live.reverse();
+    let mut failures = Vec::new();
+    for l in live {
+        let undo = l.undo.clone();
+        let action = undo.describe();
+        let result = tokio::task::spawn_blocking(move || undo.run()).await.unwrap_or_else(|e| Err(e.to_string()));
+        match result {
+            Ok(note) => {
+                if let Err(e) = journal.append(&Record::Undone { id: l.id }) {
+                    failures.push(format!("{action}: done, but the journal could not say so: {e}"));
+                }
+                log.event("cleanup", fields! {"step" => l.step, "action" => action, "status" => "ok", "note" => note});
+            }
+            Err(e) => {
+                log.event("cleanup", fields! {"step" => l.step, "action" => action, "status" => "failed", "error" => e});
+                failures.push(format!("{action}: {e}"));
+            }
+        }
+    }
+    failures
+}
+
+/// The steps a previous run finished with the same inputs, with their outputs: they are
+/// skipped. A step that attaches something (its attachment was undone at the end of that run)
+/// is redone when a step after it still has to run.
+fn resume_set(plan: &Plan, key: &[u8; 32], replay: &journal::Replay) -> BTreeMap<String, Value> {
+    let mut done: BTreeMap<String, Value> = BTreeMap::new();
+    for step in &plan.steps {
+        let Some((fp, outputs, _)) = replay.finished.get(&step.id) else { continue };
+        if !step.waits_for().iter().all(|w| done.contains_key(w)) {
+            continue;
+        }
+        let Ok(r) = resolve::resolve_step(step, &done) else { continue };
+        if resolve::fingerprint(key, step.op_name(), &r.args) == *fp {
+            done.insert(step.id.clone(), outputs.clone());
+        }
+    }
+    // Reverse order: an attaching step is needed again when anything after it will run.
+    let mut will_run: BTreeSet<&str> = plan.steps.iter().filter(|s| !done.contains_key(&s.id)).map(|s| s.id.as_str()).collect();
+    for step in plan.steps.iter().rev() {
+        if step.effect != Effect::Attach || !done.contains_key(&step.id) {
+            continue;
+        }
+        let needed = plan.steps.iter().any(|d| will_run.contains(d.id.as_str()) && d.waits_for().contains(&step.id));
+        if needed {
+            done.remove(&step.id);
+            will_run.insert(step.id.as_str());
+        }
+    }
+    done
+}
+
+/// The paths and devices a step touches: two steps sharing one never run at once.
+fn resource_keys(step: &PlanStep, args: &BTreeMap<String, Value>) -> Vec<String> {
+    let Some(op) = step.op() else { return Vec::new() };
+    let mut keys = Vec::new();
+    for a in op.args {
+        if !matches!(a.ty, Type::Path | Type::Device | Type::Partition) {
+            continue;
+        }
+        match args.get(a.name) {
+            Some(Value::String(s)) => keys.push(s.clone()),
+            Some(Value::Object(o)) => {
+                if let Some(Value::String(s)) = o.get("source") {
+                    keys.push(s.clone());
+                }
+            }
+            Some(Value::Array(items)) => keys.extend(items.iter().filter_map(|v| v.as_str().map(String::from))),
+            _ => {}
+        }
+    }
+    keys
+}
+
+/// Whether two paths are the same or one contains the other.
+fn overlaps(a: &str, b: &str) -> bool {
+    let a = a.trim_end_matches('/');
+    let b = b.trim_end_matches('/');
+    a == b || a.starts_with(&format!("{b}/")) || b.starts_with(&format!("{a}/"))
+}
+
+/// Now as RFC 3339 UTC with milliseconds.
+pub fn now_rfc3339() -> String {
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    rfc3339(now.as_secs() as i64, now.subsec_millis())
+}
+
+/// Seconds since the epoch as RFC 3339 UTC.
+pub fn rfc3339(secs: i64, millis: u32) -> String {
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    // Civil from days (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = if m <= 2 { y + 1 } else { y };
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{millis:03}Z",
+        rem / 3600,
+        (rem / 60) % 60,
+        rem % 60
+    )
+}

@@ -1,0 +1,43 @@
+//! Asking the operator: on a terminal a yes/no question; without one, nobody is asked and the
+//! run stops where a person is needed.
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::sync::Mutex;
+
+/// Asks yes/no questions.
+pub trait Prompter: Send + Sync {
+    /// `Some(answer)`, or `None` when there is nobody to ask.
+    fn confirm(&self, question: &str) -> Option<bool>;
+}
+
+/// Asks on the terminal when stdin is one; otherwise nobody.
+#[derive(Debug, Default)]
+pub struct TerminalPrompter {
+    lock: Mutex<()>,
+}
+
+impl Prompter for TerminalPrompter {
+    fn confirm(&self, question: &str) -> Option<bool> {
+        if !std::io::stdin().is_terminal() {
+            return None;
+        }
+        let _guard = self.lock.lock().ok()?;
+        let mut err = std::io::stderr();
+        let _ = write!(err, "\n{question} [y/N] ");
+        let _ = err.flush();
+        let mut line = String::new();
+        std::io::stdin().lock().read_line(&mut line).ok()?;
+        let answer = line.trim().to_ascii_lowercase();
+        Some(answer == "y" || answer == "yes")
+    }
+}
+
+/// Nobody to ask (tests, and `--no-input`).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct NoPrompter;
+
+impl Prompter for NoPrompter {
+    fn confirm(&self, _question: &str) -> Option<bool> {
+        None
+    }
+}
