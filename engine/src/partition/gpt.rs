@@ -285,11 +285,32 @@ fn entries_to_partitions(
             bootable: attributes & (1 << 2) != 0,
             name: label16(name_bytes),
             uuid: Some(guid(&unique)),
-            attributes: (attributes != 0).then_some(attributes),
+            attrs: attrs_text(attributes),
             filesystem: None,
         });
     }
     out
+}
+
+/// GPT attribute bits as sfdisk prints them; `None` when none is set.
+fn attrs_text(bits: u64) -> Option<String> {
+    let mut parts: Vec<String> = [
+        (0, "RequiredPartition"),
+        (1, "NoBlockIOProtocol"),
+        (2, "LegacyBIOSBootable"),
+    ]
+    .iter()
+    .filter(|(b, _)| bits & (1 << b) != 0)
+    .map(|(_, n)| (*n).to_string())
+    .collect();
+    let guid: Vec<String> = (48..64)
+        .filter(|b| bits & (1u64 << b) != 0)
+        .map(|b| b.to_string())
+        .collect();
+    if !guid.is_empty() {
+        parts.push(format!("GUID:{}", guid.join(",")));
+    }
+    (!parts.is_empty()).then(|| parts.join(" "))
 }
 
 /// Disk GUID as sfdisk prints it.

@@ -130,7 +130,7 @@ fn make(number: u32, start: u64, size: u64, e: &MbrEntry, ss: u64, role: Role) -
         bootable: e.status == 0x80,
         name: None,
         uuid: None,
-        attributes: None,
+        attrs: None,
         filesystem: None,
     }
 }

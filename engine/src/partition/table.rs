@@ -91,9 +91,10 @@ pub struct Partition {
     pub name: Option<String>,
     /// gpt only: the unique partition GUID.
     pub uuid: Option<String>,
-    /// gpt only: the attribute bits.
+    /// gpt only: the attribute bits as sfdisk names them ("RequiredPartition
+    /// LegacyBIOSBootable GUID:60,63"); absent when none is set.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub attributes: Option<u64>,
+    pub attrs: Option<String>,
     /// The filesystem found at `offset`, if any.
     pub filesystem: Option<Filesystem>,
 }

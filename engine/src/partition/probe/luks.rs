@@ -19,14 +19,14 @@ pub(crate) fn probe(r: &Region<'_>) -> Option<Filesystem> {
     }
     SECONDARY_AT.iter().find_map(|&at| {
         let hdr = r.read(at, 512)?;
-        (has(&hdr, 0, SECONDARY) && (be32(&hdr, 4) >> 16) == 2)
+        (has(&hdr, 0, SECONDARY) && (be32(&hdr, 4) & 0xFFFF) == 2)
             .then(|| describe(&hdr))
             .flatten()
     })
 }
 
 fn describe(hdr: &[u8]) -> Option<Filesystem> {
-    let version = be32(hdr, 4) >> 16;
+    let version = be32(hdr, 4) & 0xFFFF;
     if version != 1 && version != 2 {
         return None;
     }
