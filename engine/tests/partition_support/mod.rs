@@ -109,8 +109,22 @@ pub fn blkid(image: &Path, offset: u64, size: u64) -> BTreeMap<String, String> {
     String::from_utf8_lossy(&out.stdout)
         .lines()
         .filter_map(|l| l.split_once('='))
-        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .map(|(k, v)| (k.to_string(), unescape(v)))
         .collect()
+}
+
+/// `blkid -o export` escapes shell-special characters with a backslash.
+fn unescape(v: &str) -> String {
+    let mut out = String::new();
+    let mut chars = v.chars();
+    while let Some(c) = chars.next() {
+        if c == '\\' {
+            out.extend(chars.next());
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 pub fn read(image: &Path) -> PartitionTable {
@@ -249,8 +263,9 @@ pub fn make_fs(dir: &Path, image: &Path, at: u64, size: u64, kind: &str, label: 
             if kind == "luks2" {
                 c.args(["--pbkdf", "pbkdf2", "--label", label]);
             }
-            c.args(["--key-file", "-"]);
-            c.stdin(Stdio::null());
+            let key = dir.join("luks.key");
+            std::fs::write(&key, b"salvage-test-passphrase").expect("key file");
+            c.arg("--key-file").arg(key);
             c
         }
         other => panic!("unknown filesystem kind {other}"),

@@ -42,6 +42,10 @@ fn v090(r: &Region<'_>) -> Option<Filesystem> {
     let mut uuid = [0u8; 16];
     uuid[..4].copy_from_slice(&sb[20..24]);
     uuid[4..].copy_from_slice(&sb[52..64]);
+    // The four uuid words are native (little-endian) u32s; blkid prints each big-endian.
+    for word in uuid.chunks_mut(4) {
+        word.reverse();
+    }
     fs.uuid = uuid_be(&uuid);
     Some(fs)
 }
