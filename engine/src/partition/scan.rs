@@ -65,7 +65,20 @@ pub fn scan(src: &dyn ByteSource, sector_size: u32, table: &[Partition]) -> Vec<
             visit(p.offset);
         }
     }
-    let mut out: Vec<ScanHit> = hits.into_values().collect();
+    let mut out: Vec<ScanHit> = Vec::new();
+    for hit in hits.into_values() {
+        // A copy of a superblock inside the filesystem it describes (xfs secondary
+        // superblocks, ext backups already placed) is not another filesystem.
+        let copy = out.iter().any(|h| {
+            h.filesystem.uuid.is_some()
+                && h.filesystem.uuid == hit.filesystem.uuid
+                && h.filesystem.fs_type == hit.filesystem.fs_type
+                && hit.offset < h.offset.saturating_add(h.size_bytes.unwrap_or(0))
+        });
+        if !copy {
+            out.push(hit);
+        }
+    }
     for hit in &mut out {
         hit.partition = table
             .iter()
