@@ -11,7 +11,15 @@ use partition_support::{Rng, compare_with_tools, make_fs, need, read, sparse, tr
 
 const DOS_TYPES: [&str; 9] = ["83", "82", "7", "c", "8e", "fd", "b", "ef", "a5"];
 const EXTENDED: [&str; 3] = ["5", "f", "85"];
-const GPT_TYPES: [&str; 7] = ["L", "S", "U", "H", "R", "V", "C12A7328-F81F-11D2-BA4B-00A0C93EC93B"];
+const GPT_TYPES: [&str; 7] = [
+    "L",
+    "S",
+    "U",
+    "H",
+    "R",
+    "V",
+    "C12A7328-F81F-11D2-BA4B-00A0C93EC93B",
+];
 const LAYOUTS: usize = 40;
 const FS: [&str; 4] = ["ext2", "ext3", "ext4", "swap"];
 
@@ -25,7 +33,11 @@ fn dos_layout(rng: &mut Rng) -> (String, u64, Vec<(u64, u64)>) {
     for i in 0..primaries {
         let size = 2048 + rng.below(20000);
         let boot = if rng.below(4) == 0 { ", bootable" } else { "" };
-        let _ = writeln!(s, "start={cursor}, size={size}, type={}{boot}", rng.pick(&DOS_TYPES));
+        let _ = writeln!(
+            s,
+            "start={cursor}, size={size}, type={}{boot}",
+            rng.pick(&DOS_TYPES)
+        );
         if i == 0 || rng.below(2) == 0 {
             places.push((cursor, size));
         }
@@ -39,14 +51,21 @@ fn dos_layout(rng: &mut Rng) -> (String, u64, Vec<(u64, u64)>) {
         for _ in 0..logicals {
             c += 1 + rng.below(2) * 2047 + rng.below(3);
             let size = 2048 + rng.below(10000);
-            inner.push(format!("start={c}, size={size}, type={}", rng.pick(&DOS_TYPES)));
+            inner.push(format!(
+                "start={c}, size={size}, type={}",
+                rng.pick(&DOS_TYPES)
+            ));
             if rng.below(3) == 0 {
                 places.push((c, size));
             }
             c += size;
         }
         let ext_size = c - ext_start + rng.below(4096);
-        let _ = writeln!(s, "start={ext_start}, size={ext_size}, type={}", rng.pick(&EXTENDED));
+        let _ = writeln!(
+            s,
+            "start={ext_start}, size={ext_size}, type={}",
+            rng.pick(&EXTENDED)
+        );
         for l in inner {
             let _ = writeln!(s, "{l}");
         }
@@ -61,7 +80,11 @@ fn gpt_layout(rng: &mut Rng) -> (String, u64, Vec<(u64, u64)>) {
     if rng.below(3) == 0 {
         let _ = writeln!(s, "table-length: {}", *rng.pick(&[4u64, 56, 128, 256]));
     }
-    let max = if s.contains("table-length: 4\n") { 4 } else { 24 };
+    let max = if s.contains("table-length: 4\n") {
+        4
+    } else {
+        24
+    };
     let count = 1 + rng.below(max);
     let mut cursor = 2048 + rng.below(2) * rng.below(100);
     let mut places = Vec::new();
@@ -77,7 +100,11 @@ fn gpt_layout(rng: &mut Rng) -> (String, u64, Vec<(u64, u64)>) {
             1 => ", attrs=\"LegacyBIOSBootable\"",
             _ => "",
         };
-        let _ = writeln!(s, "start={cursor}, size={size}, type={}{name}{attrs}", rng.pick(&GPT_TYPES));
+        let _ = writeln!(
+            s,
+            "start={cursor}, size={size}, type={}{name}{attrs}",
+            rng.pick(&GPT_TYPES)
+        );
         if rng.below(3) == 0 {
             places.push((cursor, size));
         }
@@ -105,7 +132,14 @@ fn check_layout(
     for &(start, sectors) in fs {
         let kind = *rng.pick(&FS);
         let label = format!("L{n}x{start}");
-        make_fs(dir, &img, start * 512, sectors.min(8192) * 512, kind, &label[..label.len().min(12)]);
+        make_fs(
+            dir,
+            &img,
+            start * 512,
+            sectors.min(8192) * 512,
+            kind,
+            &label[..label.len().min(12)],
+        );
     }
     let t = read(&img);
     let fields = compare_with_tools(&img, &t);
@@ -123,9 +157,16 @@ fn partition_generated_layouts_match_sfdisk_and_blkid() {
     let (mut layouts, mut refused, mut fields, mut filesystems) = (0, 0, 0, 0);
     let mut n = 0;
     while layouts < LAYOUTS {
-        assert!(refused <= LAYOUTS, "sfdisk refused {refused} generated layouts");
+        assert!(
+            refused <= LAYOUTS,
+            "sfdisk refused {refused} generated layouts"
+        );
         n += 1;
-        let (script, size, places) = if n % 2 == 0 { dos_layout(&mut rng) } else { gpt_layout(&mut rng) };
+        let (script, size, places) = if n % 2 == 0 {
+            dos_layout(&mut rng)
+        } else {
+            gpt_layout(&mut rng)
+        };
         // Filesystems in every third layout keep the suite fast.
         let fs: Vec<(u64, u64)> = if n % 3 == 0 { places } else { Vec::new() };
         match check_layout(dir.path(), n, &script, size, &fs, &mut rng) {

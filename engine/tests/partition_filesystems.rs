@@ -31,8 +31,16 @@ fn partition_every_filesystem_matches_blkid() {
         ("lvm", 8),
     ];
     for tool in [
-        "sfdisk", "blkid", "mkfs.ext4", "mkfs.xfs", "mkfs.btrfs", "mkswap", "mkfs.vfat",
-        "mkfs.exfat", "mkntfs", "cryptsetup",
+        "sfdisk",
+        "blkid",
+        "mkfs.ext4",
+        "mkfs.xfs",
+        "mkfs.btrfs",
+        "mkswap",
+        "mkfs.vfat",
+        "mkfs.exfat",
+        "mkntfs",
+        "cryptsetup",
     ] {
         need(tool);
     }
@@ -56,12 +64,18 @@ fn partition_every_filesystem_matches_blkid() {
         let p = &t.partitions[i];
         match kind {
             "md" => {
-                let uuid = |n: u8| [n, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88, 0x99, 0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff];
+                let uuid = |n: u8| {
+                    [
+                        n, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88, 0x99, 0xaa, 0xbb, 0xcc,
+                        0xdd, 0xee, 0xff,
+                    ]
+                };
                 let (at, sb) = md_v090(p.size_bytes, uuid(0x90));
                 poke(&img, p.offset + at, &sb);
                 for (j, v) in ["1.0", "1.1", "1.2"].iter().enumerate() {
                     let q = &t.partitions[i + 1 + j];
-                    let (at, sb) = md_v1(q.size_bytes, v, uuid(j as u8 + 1), &format!("host:md{j}"));
+                    let (at, sb) =
+                        md_v1(q.size_bytes, v, uuid(j as u8 + 1), &format!("host:md{j}"));
                     poke(&img, q.offset + at, &sb);
                 }
                 i += 4;
@@ -88,16 +102,40 @@ fn partition_every_filesystem_matches_blkid() {
     assert_eq!(
         types,
         [
-            "ext2", "ext3", "ext4", "xfs", "btrfs", "swap", "vfat", "vfat", "vfat", "exfat",
-            "ntfs", "crypto_LUKS", "crypto_LUKS", "linux_raid_member", "linux_raid_member",
-            "linux_raid_member", "linux_raid_member", "LVM2_member"
+            "ext2",
+            "ext3",
+            "ext4",
+            "xfs",
+            "btrfs",
+            "swap",
+            "vfat",
+            "vfat",
+            "vfat",
+            "exfat",
+            "ntfs",
+            "crypto_LUKS",
+            "crypto_LUKS",
+            "linux_raid_member",
+            "linux_raid_member",
+            "linux_raid_member",
+            "linux_raid_member",
+            "LVM2_member"
         ]
     );
-    let versions: Vec<Option<&str>> = t.partitions.iter().map(|p| p.filesystem.as_ref().and_then(|f| f.version.as_deref())).collect();
+    let versions: Vec<Option<&str>> = t
+        .partitions
+        .iter()
+        .map(|p| p.filesystem.as_ref().and_then(|f| f.version.as_deref()))
+        .collect();
     for (p, v) in t.partitions.iter().zip(&versions) {
         let b = blkid(&img, p.offset, p.size_bytes);
         if p.filesystem.as_ref().is_some_and(|f| f.fs_type != "swap") {
-            assert_eq!(b.get("VERSION").map(String::as_str), *v, "VERSION of partition {}", p.number);
+            assert_eq!(
+                b.get("VERSION").map(String::as_str),
+                *v,
+                "VERSION of partition {}",
+                p.number
+            );
         }
     }
     // Every probe found a label where the tool sets one.
@@ -106,5 +144,8 @@ fn partition_every_filesystem_matches_blkid() {
         let b = blkid(&img, p.offset, p.size_bytes);
         compare_fs(&format!("partition {}", p.number), Some(fs), &b);
     }
-    eprintln!("compared {fields} fields over {} filesystems", t.partitions.len());
+    eprintln!(
+        "compared {fields} fields over {} filesystems",
+        t.partitions.len()
+    );
 }

@@ -7,11 +7,14 @@ mod partition_support;
 use std::path::Path;
 use std::process::Command;
 
-use partition_support::{compare_with_tools, make_fs, need, poke, read, run, sfdisk, sfdisk_json, sparse};
+use partition_support::{
+    compare_with_tools, make_fs, need, poke, read, run, sfdisk, sfdisk_json, sparse,
+};
 use salvage::partition::{GptHeaderUsed, Label, ProtectiveMbr, ReadOptions, read_table};
 
 const MIB: u64 = 1 << 20;
-const SCRIPT: &str = "label: gpt\nsize=4MiB, name=\"boot\"\nsize=8MiB, name=\"root\"\nsize=2MiB, type=S\n";
+const SCRIPT: &str =
+    "label: gpt\nsize=4MiB, name=\"boot\"\nsize=8MiB, name=\"root\"\nsize=2MiB, type=S\n";
 
 fn gpt_image(dir: &Path, name: &str) -> std::path::PathBuf {
     need("sfdisk");
@@ -25,7 +28,16 @@ fn same_partitions(a: &salvage::partition::PartitionTable, b: &salvage::partitio
     let key = |t: &salvage::partition::PartitionTable| {
         t.partitions
             .iter()
-            .map(|p| (p.number, p.start, p.size, p.type_code.clone(), p.uuid.clone(), p.name.clone()))
+            .map(|p| {
+                (
+                    p.number,
+                    p.start,
+                    p.size,
+                    p.type_code.clone(),
+                    p.uuid.clone(),
+                    p.name.clone(),
+                )
+            })
             .collect::<Vec<_>>()
     };
     assert_eq!(key(a), key(b));
@@ -48,7 +60,9 @@ fn partition_gpt_truncated_image_reads_primary_and_warns() {
     assert_eq!(t.gpt_header, Some(GptHeaderUsed::Primary));
     same_partitions(&whole, &t);
     assert!(
-        t.warnings.iter().any(|w| w.contains("truncated") && w.contains(&(32 * MIB - 512).to_string())),
+        t.warnings
+            .iter()
+            .any(|w| w.contains("truncated") && w.contains(&(32 * MIB - 512).to_string())),
         "no truncation warning naming the backup's byte offset: {:?}",
         t.warnings
     );
@@ -67,7 +81,9 @@ fn partition_gpt_corrupt_primary_header_falls_back_to_backup() {
     assert_eq!(t.gpt_header, Some(GptHeaderUsed::Backup));
     same_partitions(&whole, &t);
     assert!(
-        t.warnings.iter().any(|w| w.contains("primary") && w.contains("CRC32") && w.contains("byte 512")),
+        t.warnings
+            .iter()
+            .any(|w| w.contains("primary") && w.contains("CRC32") && w.contains("byte 512")),
         "{:?}",
         t.warnings
     );
@@ -84,7 +100,11 @@ fn partition_gpt_corrupt_primary_entries_fall_back_to_backup() {
     let t = read(&img);
     assert_eq!(t.gpt_header, Some(GptHeaderUsed::Backup));
     same_partitions(&whole, &t);
-    assert!(t.warnings.iter().any(|w| w.contains("entry array CRC32")), "{:?}", t.warnings);
+    assert!(
+        t.warnings.iter().any(|w| w.contains("entry array CRC32")),
+        "{:?}",
+        t.warnings
+    );
     compare_with_tools(&img, &t);
 }
 
@@ -98,7 +118,13 @@ fn partition_gpt_both_headers_corrupt_shows_protective_mbr_and_says_why() {
     assert_eq!(t.label, Label::Dos);
     assert_eq!(t.partitions.len(), 1);
     assert_eq!(t.partitions[0].type_code, "ee");
-    assert!(t.warnings.iter().any(|w| w.contains("protective") && w.contains("--scan")), "{:?}", t.warnings);
+    assert!(
+        t.warnings
+            .iter()
+            .any(|w| w.contains("protective") && w.contains("--scan")),
+        "{:?}",
+        t.warnings
+    );
 }
 
 #[test]
@@ -131,7 +157,9 @@ impl Drop for Loop {
 }
 
 fn attach_4k(img: &Path) -> Loop {
-    let dev = run(Command::new("losetup").args(["-f", "--show", "-b", "4096"]).arg(img));
+    let dev = run(Command::new("losetup")
+        .args(["-f", "--show", "-b", "4096"])
+        .arg(img));
     Loop(dev.trim().to_string())
 }
 
@@ -148,7 +176,8 @@ fn partition_gpt_4096_byte_sectors() {
         let lo = attach_4k(&img);
         sfdisk(Path::new(&lo.0), SCRIPT);
         let sf = sfdisk_json(Path::new(&lo.0)).expect("sfdisk -J on the loop device");
-        let dev_table = read_table(Path::new(&lo.0), &ReadOptions::default()).expect("read loop device");
+        let dev_table =
+            read_table(Path::new(&lo.0), &ReadOptions::default()).expect("read loop device");
         (sf, dev_table)
     };
     assert_eq!(sf["sectorsize"], 4096);
@@ -168,9 +197,19 @@ fn partition_gpt_4096_byte_sectors() {
     same_partitions(&dev_table, &t);
     // A filesystem at the 4K offset is found there.
     need("mkfs.ext4");
-    make_fs(dir.path(), &img, t.partitions[1].offset, t.partitions[1].size_bytes, "ext4", "ROOT4K");
+    make_fs(
+        dir.path(),
+        &img,
+        t.partitions[1].offset,
+        t.partitions[1].size_bytes,
+        "ext4",
+        "ROOT4K",
+    );
     let t = read(&img);
-    let fs = t.partitions[1].filesystem.as_ref().expect("ext4 in partition 2");
+    let fs = t.partitions[1]
+        .filesystem
+        .as_ref()
+        .expect("ext4 in partition 2");
     assert_eq!(fs.label.as_deref(), Some("ROOT4K"));
 }
 
@@ -186,7 +225,10 @@ fn partition_dos_4096_byte_sectors_decided_by_filesystems() {
     sparse(&img, 64 * MIB);
     {
         let lo = attach_4k(&img);
-        sfdisk(Path::new(&lo.0), "label: dos\nstart=256, size=2048, type=83\nstart=2304, size=4096, type=83\n");
+        sfdisk(
+            Path::new(&lo.0),
+            "label: dos\nstart=256, size=2048, type=83\nstart=2304, size=4096, type=83\n",
+        );
     }
     // MBR LBAs are in 4096-byte units: partition 2 starts at byte 2304 * 4096.
     make_fs(dir.path(), &img, 2304 * 4096, 4096 * 4096, "ext4", "DOS4K");
@@ -194,11 +236,20 @@ fn partition_dos_4096_byte_sectors_decided_by_filesystems() {
     assert_eq!(t.sector_size, 4096, "{:?}", t.warnings);
     assert_eq!(t.partitions[1].offset, 2304 * 4096);
     assert_eq!(
-        t.partitions[1].filesystem.as_ref().and_then(|f| f.label.as_deref()),
+        t.partitions[1]
+            .filesystem
+            .as_ref()
+            .and_then(|f| f.label.as_deref()),
         Some("DOS4K")
     );
-    let forced = read_table(&img, &ReadOptions { sector_size: Some(512), ..ReadOptions::default() })
-        .expect("forced 512");
+    let forced = read_table(
+        &img,
+        &ReadOptions {
+            sector_size: Some(512),
+            ..ReadOptions::default()
+        },
+    )
+    .expect("forced 512");
     assert_eq!(forced.sector_size, 512);
     assert_eq!(forced.partitions[1].offset, 2304 * 512);
 }

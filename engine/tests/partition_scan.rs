@@ -13,7 +13,14 @@ const MIB: u64 = 1 << 20;
 
 #[test]
 fn partition_scan_finds_filesystems_after_the_table_is_wiped() {
-    for tool in ["sfdisk", "mkfs.ext4", "mkfs.xfs", "mkfs.btrfs", "mkfs.vfat", "blkid"] {
+    for tool in [
+        "sfdisk",
+        "mkfs.ext4",
+        "mkfs.xfs",
+        "mkfs.btrfs",
+        "mkfs.vfat",
+        "blkid",
+    ] {
         need(tool);
     }
     let dir = tempfile::tempdir().expect("tempdir");
@@ -36,13 +43,28 @@ fn partition_scan_finds_filesystems_after_the_table_is_wiped() {
     }
     // Wipe the MBR.
     poke(&img, 0, &[0u8; 512]);
-    let t = read_table(&img, &ReadOptions { scan: true, ..ReadOptions::default() }).expect("read");
+    let t = read_table(
+        &img,
+        &ReadOptions {
+            scan: true,
+            ..ReadOptions::default()
+        },
+    )
+    .expect("read");
     assert_eq!(t.label, Label::None);
     let hits = t.scan.expect("scan results");
-    let found: Vec<(u64, &str)> = hits.iter().map(|h| (h.offset, h.filesystem.fs_type.as_str())).collect();
+    let found: Vec<(u64, &str)> = hits
+        .iter()
+        .map(|h| (h.offset, h.filesystem.fs_type.as_str()))
+        .collect();
     assert_eq!(
         found,
-        [(63 * 512, "ext4"), (16128 * 512, "vfat"), (34816 * 512, "xfs"), (167_936 * 512, "btrfs")]
+        [
+            (63 * 512, "ext4"),
+            (16128 * 512, "vfat"),
+            (34816 * 512, "xfs"),
+            (167_936 * 512, "btrfs")
+        ]
     );
     for h in &hits {
         let b = blkid(&img, h.offset, 400 * MIB - h.offset);
@@ -59,7 +81,10 @@ fn partition_scan_finds_filesystems_after_the_table_is_wiped() {
         .expect("run salvage");
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success());
-    assert!(text.contains("32256") && text.contains("LABEL=\"fourth\""), "{text}");
+    assert!(
+        text.contains("32256") && text.contains("LABEL=\"fourth\""),
+        "{text}"
+    );
 }
 
 #[test]
@@ -71,15 +96,36 @@ fn partition_scan_places_ext_from_a_backup_superblock() {
     let fs = dir.path().join("fs.img");
     sparse(&fs, 48 * MIB);
     // 1 KiB blocks: backup superblocks at 8 MiB + 1 KiB steps, found by the 1 MiB probes.
-    partition_support::run(Command::new("mkfs.ext4").args(["-q", "-F", "-b", "1024", "-L", "lost"]).arg(&fs));
+    partition_support::run(
+        Command::new("mkfs.ext4")
+            .args(["-q", "-F", "-b", "1024", "-L", "lost"])
+            .arg(&fs),
+    );
     partition_support::copy_in(&fs, &img, 4 * MIB);
     let before = blkid(&img, 4 * MIB, 48 * MIB);
     poke(&img, 4 * MIB + 1024, &[0u8; 1024]);
-    assert!(blkid(&img, 4 * MIB, 48 * MIB).is_empty(), "primary superblock still found");
-    let t = read_table(&img, &ReadOptions { scan: true, ..ReadOptions::default() }).expect("read");
+    assert!(
+        blkid(&img, 4 * MIB, 48 * MIB).is_empty(),
+        "primary superblock still found"
+    );
+    let t = read_table(
+        &img,
+        &ReadOptions {
+            scan: true,
+            ..ReadOptions::default()
+        },
+    )
+    .expect("read");
     let hits = t.scan.expect("scan");
-    let hit = hits.iter().find(|h| h.offset == 4 * MIB).expect("placed at 4 MiB from a backup");
-    assert!(hit.found_by.starts_with("backup superblock"), "{}", hit.found_by);
+    let hit = hits
+        .iter()
+        .find(|h| h.offset == 4 * MIB)
+        .expect("placed at 4 MiB from a backup");
+    assert!(
+        hit.found_by.starts_with("backup superblock"),
+        "{}",
+        hit.found_by
+    );
     assert_eq!(hit.filesystem.uuid.as_ref(), before.get("UUID"));
     assert_eq!(hit.filesystem.label.as_deref(), Some("lost"));
 }

@@ -16,14 +16,23 @@ fn partition_seed_dd_image_partition_at_sector_63() {
     let dir = tempfile::tempdir().expect("tempdir");
     let img = dir.path().join("harddrive.img");
     sparse(&img, (63 + 33_640_047) * 512);
-    sfdisk(&img, "label: dos\nstart=63, size=33640047, type=83, bootable\n");
+    sfdisk(
+        &img,
+        "label: dos\nstart=63, size=33640047, type=83, bootable\n",
+    );
     make_fs(dir.path(), &img, 63 * 512, 64 << 20, "ext3", "root");
     let t = read(&img);
     compare_with_tools(&img, &t);
     let p = &t.partitions[0];
-    assert_eq!((p.number, p.start, p.size, p.offset), (1, 63, 33_640_047, 32_256));
+    assert_eq!(
+        (p.number, p.start, p.size, p.offset),
+        (1, 63, 33_640_047, 32_256)
+    );
     assert!(p.bootable);
-    assert_eq!(p.filesystem.as_ref().map(|f| f.fs_type.as_str()), Some("ext3"));
+    assert_eq!(
+        p.filesystem.as_ref().map(|f| f.fs_type.as_str()),
+        Some("ext3")
+    );
 }
 
 #[test]
@@ -41,9 +50,23 @@ fn partition_seed_logical_volume_boot_root_swap() {
          start=1026048, size=101799936, type=83\n\
          start=102825984, size=2031616, type=82\n",
     );
-    make_fs(dir.path(), &img, 2048 * 512, 1_024_000 * 512, "ext4", "boot");
+    make_fs(
+        dir.path(),
+        &img,
+        2048 * 512,
+        1_024_000 * 512,
+        "ext4",
+        "boot",
+    );
     make_fs(dir.path(), &img, 1_026_048 * 512, 256 << 20, "ext4", "root");
-    make_fs(dir.path(), &img, 102_825_984 * 512, 2_031_616 * 512, "swap", "swap");
+    make_fs(
+        dir.path(),
+        &img,
+        102_825_984 * 512,
+        2_031_616 * 512,
+        "swap",
+        "swap",
+    );
     let t = read(&img);
     let fields = compare_with_tools(&img, &t);
     assert!(fields > 30);
@@ -75,7 +98,11 @@ fn partition_seed_logical_volume_boot_root_swap() {
         .arg(&img)
         .output()
         .expect("run salvage");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
     assert_eq!(v["partitions"][1]["offset"], 525_336_576u64);
     assert_eq!(v["partitions"][1]["filesystem"]["type"], "ext4");
@@ -88,5 +115,8 @@ fn partition_seed_logical_volume_boot_root_swap() {
         .output()
         .expect("run salvage");
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("525336576") && text.contains("LABEL=\"root\""), "{text}");
+    assert!(
+        text.contains("525336576") && text.contains("LABEL=\"root\""),
+        "{text}"
+    );
 }

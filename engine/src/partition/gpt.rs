@@ -160,7 +160,9 @@ impl Gpt {
         let ss = u64::from(sector_size);
         let lbas = src.size_bytes() / ss;
         if lbas < 3 {
-            return Err(format!("the image is too small for a GPT with {ss}-byte sectors"));
+            return Err(format!(
+                "the image is too small for a GPT with {ss}-byte sectors"
+            ));
         }
         let last = lbas - 1;
         let mut warnings = Vec::new();

@@ -74,7 +74,9 @@ impl Mbr {
     /// True when every entry's boot flag is 0x00 or 0x80 (a FAT boot sector also ends in
     /// 0x55AA but holds code there; blkid refuses such a table the same way).
     pub(crate) fn plausible(&self) -> bool {
-        self.entries.iter().all(|e| e.status == 0 || e.status == 0x80)
+        self.entries
+            .iter()
+            .all(|e| e.status == 0 || e.status == 0x80)
     }
 
     /// The partitions: used primaries (numbered 1-4) and the logical partitions of the first

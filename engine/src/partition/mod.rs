@@ -12,6 +12,8 @@ mod render;
 mod scan;
 mod source;
 mod table;
+#[cfg(test)]
+mod tests;
 mod types;
 
 use clap::Args;

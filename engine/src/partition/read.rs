@@ -28,7 +28,8 @@ pub struct ReadOptions {
 
 /// Reads the partition table of the image or block device at `path`, opened read-only.
 pub fn read_table(path: &Path, opts: &ReadOptions) -> Result<PartitionTable, PartitionError> {
-    let disk = Disk::open(path).map_err(|e| PartitionError::new(path, PartitionErrorKind::Open(e)))?;
+    let disk =
+        Disk::open(path).map_err(|e| PartitionError::new(path, PartitionErrorKind::Open(e)))?;
     read_table_from(&disk, path, opts)
 }
 

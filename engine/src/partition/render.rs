@@ -62,7 +62,15 @@ pub(crate) fn render_text(t: &PartitionTable) -> String {
             })
             .collect();
         let head = [
-            "#", "Boot", "Start", "End", "Sectors", "Size", "Offset", "Type", "Filesystem",
+            "#",
+            "Boot",
+            "Start",
+            "End",
+            "Sectors",
+            "Size",
+            "Offset",
+            "Type",
+            "Filesystem",
         ]
         .map(str::to_string);
         table(&mut s, &head, &rows);
@@ -82,8 +90,15 @@ pub(crate) fn render_text(t: &PartitionTable) -> String {
                 ]
             })
             .collect();
-        let head = ["Offset", "Sector", "Size", "Partition", "Filesystem", "Found by"]
-            .map(str::to_string);
+        let head = [
+            "Offset",
+            "Sector",
+            "Size",
+            "Partition",
+            "Filesystem",
+            "Found by",
+        ]
+        .map(str::to_string);
         table(&mut s, &head, &rows);
     }
     s

@@ -111,8 +111,7 @@ fn probe_at(src: &dyn ByteSource, offset: u64, ss: u64, hits: &mut BTreeMap<u64,
     let Ok(head) = read_zero_padded(src, offset, 8192) else {
         return;
     };
-    let btrfs = read_zero_padded(src, offset + 65536 + 0x40, 8)
-        .is_ok_and(|m| m == b"_BHRfS_M");
+    let btrfs = read_zero_padded(src, offset + 65536 + 0x40, 8).is_ok_and(|m| m == b"_BHRfS_M");
     if worth_probing(&head) || btrfs {
         let region = Region::new(src, offset, size - offset);
         if let Some(fs) = region.probe(Scope::StartOnly) {
@@ -141,7 +140,10 @@ fn probe_at(src: &dyn ByteSource, offset: u64, ss: u64, hits: &mut BTreeMap<u64,
             continue;
         };
         if let Some(fs) = super::probe::ext_describe(sb) {
-            let how = format!("backup superblock (group {}) at byte {}", info.group, offset);
+            let how = format!(
+                "backup superblock (group {}) at byte {}",
+                info.group, offset
+            );
             add(hits, start, ss, fs, how);
         }
         return;

@@ -12,25 +12,25 @@ use std::process::{Command, Stdio};
 use salvage::partition::{Filesystem, Label, PartitionTable, ReadOptions, read_table};
 
 /// xorshift64*: deterministic layouts from a seed.
-pub struct Rng(pub u64);
+pub(crate) struct Rng(pub(crate) u64);
 
 impl Rng {
-    pub fn next(&mut self) -> u64 {
+    pub(crate) fn next(&mut self) -> u64 {
         self.0 ^= self.0 >> 12;
         self.0 ^= self.0 << 25;
         self.0 ^= self.0 >> 27;
         self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
     }
-    pub fn below(&mut self, n: u64) -> u64 {
+    pub(crate) fn below(&mut self, n: u64) -> u64 {
         self.next() % n.max(1)
     }
-    pub fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
+    pub(crate) fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
         &items[self.below(items.len() as u64) as usize]
     }
 }
 
 /// Fails the test when a tool the suite compares against is missing (CI installs them).
-pub fn need(tool: &str) {
+pub(crate) fn need(tool: &str) {
     let found = std::env::var_os("PATH")
         .into_iter()
         .flat_map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
@@ -39,12 +39,12 @@ pub fn need(tool: &str) {
     assert!(found, "{tool} is needed by this test (.ci/run installs it)");
 }
 
-pub fn sparse(path: &Path, size: u64) {
+pub(crate) fn sparse(path: &Path, size: u64) {
     let f = File::create(path).expect("create image");
     f.set_len(size).expect("size image");
 }
 
-pub fn run(cmd: &mut Command) -> String {
+pub(crate) fn run(cmd: &mut Command) -> String {
     let out = cmd.output().unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
     assert!(
         out.status.success(),
@@ -56,16 +56,24 @@ pub fn run(cmd: &mut Command) -> String {
 }
 
 /// Writes a table with sfdisk from a script.
-pub fn sfdisk(image: &Path, script: &str) {
+pub(crate) fn sfdisk(image: &Path, script: &str) {
     if let Err(e) = try_sfdisk(image, script) {
         panic!("sfdisk failed on script:\n{script}\n{e}");
     }
 }
 
 /// Writes a table with sfdisk from a script; `Err` with sfdisk's message when it refuses.
-pub fn try_sfdisk(image: &Path, script: &str) -> Result<(), String> {
+pub(crate) fn try_sfdisk(image: &Path, script: &str) -> Result<(), String> {
     let mut child = Command::new("sfdisk")
-        .args(["-q", "--no-reread", "--no-tell-kernel", "-w", "never", "-W", "never"])
+        .args([
+            "-q",
+            "--no-reread",
+            "--no-tell-kernel",
+            "-w",
+            "never",
+            "-W",
+            "never",
+        ])
         .arg(image)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -87,8 +95,12 @@ pub fn try_sfdisk(image: &Path, script: &str) -> Result<(), String> {
 }
 
 /// `sfdisk -J image` as JSON (None when sfdisk sees no table).
-pub fn sfdisk_json(image: &Path) -> Option<serde_json::Value> {
-    let out = Command::new("sfdisk").arg("-J").arg(image).output().expect("sfdisk -J");
+pub(crate) fn sfdisk_json(image: &Path) -> Option<serde_json::Value> {
+    let out = Command::new("sfdisk")
+        .arg("-J")
+        .arg(image)
+        .output()
+        .expect("sfdisk -J");
     if !out.status.success() {
         return None;
     }
@@ -97,7 +109,7 @@ pub fn sfdisk_json(image: &Path) -> Option<serde_json::Value> {
 }
 
 /// `blkid -p -o export --offset O --size S image` as a map (empty when nothing is found).
-pub fn blkid(image: &Path, offset: u64, size: u64) -> BTreeMap<String, String> {
+pub(crate) fn blkid(image: &Path, offset: u64, size: u64) -> BTreeMap<String, String> {
     let out = Command::new("blkid")
         .args(["-p", "-o", "export", "--offset"])
         .arg(offset.to_string())
@@ -127,12 +139,16 @@ fn unescape(v: &str) -> String {
     out
 }
 
-pub fn read(image: &Path) -> PartitionTable {
+pub(crate) fn read(image: &Path) -> PartitionTable {
     read_table(image, &ReadOptions::default()).unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// Compares our filesystem with blkid's TYPE, LABEL and UUID; returns fields compared.
-pub fn compare_fs(what: &str, ours: Option<&Filesystem>, theirs: &BTreeMap<String, String>) -> usize {
+pub(crate) fn compare_fs(
+    what: &str,
+    ours: Option<&Filesystem>,
+    theirs: &BTreeMap<String, String>,
+) -> usize {
     let their_type = theirs.get("TYPE");
     assert_eq!(
         ours.map(|f| f.fs_type.as_str()),
@@ -140,14 +156,22 @@ pub fn compare_fs(what: &str, ours: Option<&Filesystem>, theirs: &BTreeMap<Strin
         "{what}: filesystem type differs from blkid ({theirs:?})"
     );
     let Some(fs) = ours else { return 1 };
-    assert_eq!(fs.label.as_ref(), theirs.get("LABEL"), "{what}: LABEL differs from blkid");
-    assert_eq!(fs.uuid.as_ref(), theirs.get("UUID"), "{what}: UUID differs from blkid");
+    assert_eq!(
+        fs.label.as_ref(),
+        theirs.get("LABEL"),
+        "{what}: LABEL differs from blkid"
+    );
+    assert_eq!(
+        fs.uuid.as_ref(),
+        theirs.get("UUID"),
+        "{what}: UUID differs from blkid"
+    );
     3
 }
 
 /// Compares a table with `sfdisk -J` and every partition's filesystem with blkid; returns the
 /// number of fields compared.
-pub fn compare_with_tools(image: &Path, t: &PartitionTable) -> usize {
+pub(crate) fn compare_with_tools(image: &Path, t: &PartitionTable) -> usize {
     let sf = sfdisk_json(image).unwrap_or_else(|| panic!("sfdisk sees no table on {image:?}"));
     let mut fields = 0;
     assert_eq!(sf["label"], t.label.as_str(), "label");
@@ -160,25 +184,49 @@ pub fn compare_with_tools(image: &Path, t: &PartitionTable) -> usize {
         fields += 2;
     }
     let theirs = sf["partitions"].as_array().cloned().unwrap_or_default();
-    assert_eq!(theirs.len(), t.partitions.len(), "partition count: sfdisk {theirs:#?}\nours {:#?}", t.partitions);
+    assert_eq!(
+        theirs.len(),
+        t.partitions.len(),
+        "partition count: sfdisk {theirs:#?}\nours {:#?}",
+        t.partitions
+    );
     let dev = sf["device"].as_str().unwrap_or_default().to_string();
     for (s, p) in theirs.iter().zip(&t.partitions) {
         let node = s["node"].as_str().unwrap_or_default();
-        let number: u32 = node[dev.len()..].trim_start_matches('p').parse().expect("node number");
+        let number: u32 = node[dev.len()..]
+            .trim_start_matches('p')
+            .parse()
+            .expect("node number");
         let what = format!("{image:?} partition {number}");
         assert_eq!(number, p.number, "{what}: number");
         assert_eq!(s["start"], p.start, "{what}: start");
         assert_eq!(s["size"], p.size, "{what}: size");
-        assert_eq!(s["type"].as_str(), Some(p.type_code.as_str()), "{what}: type");
+        assert_eq!(
+            s["type"].as_str(),
+            Some(p.type_code.as_str()),
+            "{what}: type"
+        );
         assert_eq!(s["uuid"].as_str(), p.uuid.as_deref(), "{what}: uuid");
         assert_eq!(s["name"].as_str(), p.name.as_deref(), "{what}: name");
         if t.label == Label::Dos {
-            assert_eq!(s["bootable"].as_bool().unwrap_or(false), p.bootable, "{what}: bootable");
+            assert_eq!(
+                s["bootable"].as_bool().unwrap_or(false),
+                p.bootable,
+                "{what}: bootable"
+            );
         } else {
             assert_eq!(s["attrs"].as_str(), p.attrs.as_deref(), "{what}: attrs");
         }
-        assert_eq!(p.offset, p.start * u64::from(t.sector_size), "{what}: offset");
-        assert_eq!(p.size_bytes, p.size * u64::from(t.sector_size), "{what}: size_bytes");
+        assert_eq!(
+            p.offset,
+            p.start * u64::from(t.sector_size),
+            "{what}: offset"
+        );
+        assert_eq!(
+            p.size_bytes,
+            p.size * u64::from(t.sector_size),
+            "{what}: size_bytes"
+        );
         fields += 9;
         if p.role != Some(salvage::partition::Role::Extended) {
             let b = blkid(image, p.offset, p.size_bytes);
@@ -190,10 +238,13 @@ pub fn compare_with_tools(image: &Path, t: &PartitionTable) -> usize {
 
 /// Copies the data extents of the sparse file `from` into `to` at byte `at` (SEEK_DATA /
 /// SEEK_HOLE skip the holes, so `to` stays sparse and big filesystems copy fast).
-pub fn copy_in(from: &Path, to: &Path, at: u64) {
+pub(crate) fn copy_in(from: &Path, to: &Path, at: u64) {
     use std::os::fd::AsRawFd;
     let src = File::open(from).expect("open fs image");
-    let dst = OpenOptions::new().write(true).open(to).expect("open disk image");
+    let dst = OpenOptions::new()
+        .write(true)
+        .open(to)
+        .expect("open disk image");
     let len = src.metadata().expect("stat").len() as i64;
     let fd = src.as_raw_fd();
     let mut buf = vec![0u8; 1 << 20];
@@ -209,8 +260,10 @@ pub fn copy_in(from: &Path, to: &Path, at: u64) {
         let mut p = data;
         while p < hole {
             let n = ((hole - p) as usize).min(buf.len());
-            src.read_exact_at(&mut buf[..n], p as u64).expect("read fs image");
-            dst.write_all_at(&buf[..n], at + p as u64).expect("write disk image");
+            src.read_exact_at(&mut buf[..n], p as u64)
+                .expect("read fs image");
+            dst.write_all_at(&buf[..n], at + p as u64)
+                .expect("write disk image");
             p += n as i64;
         }
         pos = hole;
@@ -218,15 +271,18 @@ pub fn copy_in(from: &Path, to: &Path, at: u64) {
 }
 
 /// Writes `bytes` at byte `at` of `image`.
-pub fn poke(image: &Path, at: u64, bytes: &[u8]) {
-    let mut f = OpenOptions::new().write(true).open(image).expect("open image");
+pub(crate) fn poke(image: &Path, at: u64, bytes: &[u8]) {
+    let mut f = OpenOptions::new()
+        .write(true)
+        .open(image)
+        .expect("open image");
     f.seek(SeekFrom::Start(at)).expect("seek");
     f.write_all(bytes).expect("poke");
 }
 
 /// Makes a filesystem of `kind` with `label` in a separate sparse file of `size` bytes and
 /// copies it into `image` at byte `at`.
-pub fn make_fs(dir: &Path, image: &Path, at: u64, size: u64, kind: &str, label: &str) {
+pub(crate) fn make_fs(dir: &Path, image: &Path, at: u64, size: u64, kind: &str, label: &str) {
     let f = dir.join(format!("fs-{at}.img"));
     sparse(&f, size);
     let mut cmd = match kind {
@@ -270,7 +326,14 @@ pub fn make_fs(dir: &Path, image: &Path, at: u64, size: u64, kind: &str, label: 
         }
         "luks1" | "luks2" => {
             let mut c = Command::new("cryptsetup");
-            c.args(["luksFormat", "-q", "--type", kind, "--pbkdf-force-iterations", "1000"]);
+            c.args([
+                "luksFormat",
+                "-q",
+                "--type",
+                kind,
+                "--pbkdf-force-iterations",
+                "1000",
+            ]);
             if kind == "luks2" {
                 c.args(["--pbkdf", "pbkdf2", "--label", label]);
             }
@@ -288,7 +351,7 @@ pub fn make_fs(dir: &Path, image: &Path, at: u64, size: u64, kind: &str, label: 
 }
 
 /// md v1.x superblock for `kind` ("1.0", "1.1", "1.2") of a member of `size` bytes.
-pub fn md_v1(size: u64, version: &str, uuid: [u8; 16], name: &str) -> (u64, Vec<u8>) {
+pub(crate) fn md_v1(size: u64, version: &str, uuid: [u8; 16], name: &str) -> (u64, Vec<u8>) {
     let at = match version {
         "1.0" => (((size >> 9) - 16) & !7) << 9,
         "1.1" => 0,
@@ -314,7 +377,7 @@ pub fn md_v1(size: u64, version: &str, uuid: [u8; 16], name: &str) -> (u64, Vec<
 }
 
 /// md v0.90 superblock of a member of `size` bytes.
-pub fn md_v090(size: u64, uuid: [u8; 16]) -> (u64, Vec<u8>) {
+pub(crate) fn md_v090(size: u64, uuid: [u8; 16]) -> (u64, Vec<u8>) {
     let at = (size & !0xFFFF) - 0x10000;
     let mut sb = vec![0u8; 4096];
     let words: [(usize, u32); 8] = [
@@ -342,7 +405,7 @@ pub fn md_v090(size: u64, uuid: [u8; 16]) -> (u64, Vec<u8>) {
 }
 
 /// An LVM2 PV label in sector 1 with `pv_uuid` (32 characters) and LVM's CRC.
-pub fn lvm_label(pv_uuid: &str, dev_size: u64) -> (u64, Vec<u8>) {
+pub(crate) fn lvm_label(pv_uuid: &str, dev_size: u64) -> (u64, Vec<u8>) {
     let mut s = vec![0u8; 512];
     s[0..8].copy_from_slice(b"LABELONE");
     s[8..16].copy_from_slice(&1u64.to_le_bytes());
@@ -354,7 +417,11 @@ pub fn lvm_label(pv_uuid: &str, dev_size: u64) -> (u64, Vec<u8>) {
     for &b in &s[20..] {
         crc ^= u32::from(b);
         for _ in 0..8 {
-            crc = if crc & 1 != 0 { (crc >> 1) ^ 0xEDB8_8320 } else { crc >> 1 };
+            crc = if crc & 1 != 0 {
+                (crc >> 1) ^ 0xEDB8_8320
+            } else {
+                crc >> 1
+            };
         }
     }
     s[16..20].copy_from_slice(&crc.to_le_bytes());

@@ -18,7 +18,8 @@ pub(crate) fn probe(r: &Region<'_>) -> Option<Filesystem> {
         || has(&bs, 0x36, b"FAT12   ")
         || has(&bs, 0x36, b"FAT     ");
     let jump = matches!(bs[0], 0xEB | 0xE9) && has(&bs, 510, &[0x55, 0xAA]);
-    if !magic && !(jump && !has(&bs, 0x36, b"JFS     ") && !has(&bs, 0x36, b"HPFS    ")) {
+    let pseudo = has(&bs, 0x36, b"JFS     ") || has(&bs, 0x36, b"HPFS    ");
+    if !(magic || (jump && !pseudo)) {
         return None;
     }
     let sector = u64::from(le16(&bs, 0x0B));
@@ -30,8 +31,7 @@ pub(crate) fn probe(r: &Region<'_>) -> Option<Filesystem> {
     if fats == 0 || reserved == 0 || !(media >= 0xF8 || media == 0xF0) {
         return None;
     }
-    if !cluster.is_power_of_two() || !sector.is_power_of_two() || !(512..=4096).contains(&sector)
-    {
+    if !cluster.is_power_of_two() || !sector.is_power_of_two() || !(512..=4096).contains(&sector) {
         return None;
     }
     let mut sectors = u64::from(le16(&bs, 0x13));
@@ -60,7 +60,11 @@ pub(crate) fn probe(r: &Region<'_>) -> Option<Filesystem> {
     } else if fat_len != 0 {
         fs.version = Some("FAT32".to_string());
         let first = reserved + fats * fat_len;
-        (0x43, 0x47, fat32_root(r, &bs, sector, cluster, reserved, first))
+        (
+            0x43,
+            0x47,
+            fat32_root(r, &bs, sector, cluster, reserved, first),
+        )
     } else {
         return None;
     };
