@@ -42,7 +42,11 @@ impl ExecError {
 
 impl fmt::Display for ExecError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let p = self.path.as_ref().map(|p| p.display().to_string()).unwrap_or_default();
+        let p = self
+            .path
+            .as_ref()
+            .map(|p| p.display().to_string())
+            .unwrap_or_default();
         match &self.kind {
             ExecErrorKind::StateIo(e) => write!(f, "state directory {p}: {e}"),
             ExecErrorKind::Locked => write!(

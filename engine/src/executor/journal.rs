@@ -106,7 +106,9 @@ impl Journal {
             .append(true)
             .mode(0o600)
             .open(path)
-            .map_err(|e| ExecError::new(ExecErrorKind::JournalWrite(e.to_string())).with_path(path))?;
+            .map_err(|e| {
+                ExecError::new(ExecErrorKind::JournalWrite(e.to_string())).with_path(path)
+            })?;
         let journal = Journal {
             path: path.to_path_buf(),
             file: Mutex::new(file),
@@ -121,13 +123,22 @@ impl Journal {
         let err = |e: String| ExecError::new(ExecErrorKind::JournalWrite(e)).with_path(&self.path);
         let mut line = serde_json::to_string(record).map_err(|e| err(e.to_string()))?;
         line.push('\n');
-        let mut file = self.file.lock().map_err(|_| err("journal lock poisoned".into()))?;
-        file.write_all(line.as_bytes()).map_err(|e| err(e.to_string()))?;
+        let mut file = self
+            .file
+            .lock()
+            .map_err(|_| err("journal lock poisoned".into()))?;
+        file.write_all(line.as_bytes())
+            .map_err(|e| err(e.to_string()))?;
         file.sync_data().map_err(|e| err(e.to_string()))?;
         drop(file);
         if let Ok(mut live) = self.live.lock() {
             match record {
-                Record::Attached { id, step, undo, scope } => live.push(Live {
+                Record::Attached {
+                    id,
+                    step,
+                    undo,
+                    scope,
+                } => live.push(Live {
                     id: *id,
                     step: step.clone(),
                     undo: undo.clone(),
@@ -155,7 +166,12 @@ impl Journal {
             *next += 1;
             id
         };
-        self.append(&Record::Attached { id, step: step.to_string(), undo, scope })?;
+        self.append(&Record::Attached {
+            id,
+            step: step.to_string(),
+            undo,
+            scope,
+        })?;
         Ok(id)
     }
 }
@@ -170,27 +186,48 @@ pub fn read(path: &Path) -> Result<Replay, ExecError> {
     };
     let mut replay = Replay::default();
     let complete = text.ends_with(b"\n");
-    let lines: Vec<&[u8]> = text.split(|b| *b == b'\n').filter(|l| !l.is_empty()).collect();
+    let lines: Vec<&[u8]> = text
+        .split(|b| *b == b'\n')
+        .filter(|l| !l.is_empty())
+        .collect();
     let n = lines.len();
     for (i, line) in lines.into_iter().enumerate() {
         let record: Record = match serde_json::from_slice(line) {
             Ok(r) => r,
             Err(_) if i + 1 == n && !complete => break,
             Err(e) => {
-                return Err(ExecError::new(ExecErrorKind::JournalCorrupt { line: i + 1, error: e.to_string() })
-                    .with_path(path));
+                return Err(ExecError::new(ExecErrorKind::JournalCorrupt {
+                    line: i + 1,
+                    error: e.to_string(),
+                })
+                .with_path(path));
             }
         };
         match record {
-            Record::Finished { step, fingerprint, outputs, time } => {
+            Record::Finished {
+                step,
+                fingerprint,
+                outputs,
+                time,
+            } => {
                 replay.finished.insert(step, (fingerprint, outputs, time));
             }
             Record::Started { step } => {
                 replay.finished.remove(&step);
             }
-            Record::Attached { id, step, undo, scope } => {
+            Record::Attached {
+                id,
+                step,
+                undo,
+                scope,
+            } => {
                 replay.max_id = replay.max_id.max(id);
-                replay.live.push(Live { id, step, undo, scope });
+                replay.live.push(Live {
+                    id,
+                    step,
+                    undo,
+                    scope,
+                });
             }
             Record::Undone { id } => replay.live.retain(|l| l.id != id),
         }

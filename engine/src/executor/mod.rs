@@ -158,12 +158,19 @@ pub fn recover(shared: &Shared) -> Vec<String> {
         }
     }
     for m in undo::mounts_under(&shared.state.path().join("mnt")) {
-        let undo = undo::Undo::Command { argv: vec!["umount".into(), m.display().to_string()] };
+        let undo = undo::Undo::Command {
+            argv: vec!["umount".into(), m.display().to_string()],
+        };
         let action = undo.describe();
         match undo.run() {
-            Ok(_) => shared.log.event("recovered", fields! {"action" => action, "status" => "ok"}),
+            Ok(_) => shared
+                .log
+                .event("recovered", fields! {"action" => action, "status" => "ok"}),
             Err(e) => {
-                shared.log.event("recovered", fields! {"action" => action, "status" => "failed", "error" => e});
+                shared.log.event(
+                    "recovered",
+                    fields! {"action" => action, "status" => "failed", "error" => e},
+                );
                 failures.push(format!("{action}: {e}"));
             }
         }
@@ -172,9 +179,18 @@ pub fn recover(shared: &Shared) -> Vec<String> {
 }
 
 /// Runs a plan. The journal's replay decides what is already done.
-pub async fn run(plan: &Plan, opts: &RunOptions, shared: &Shared, replay: &journal::Replay) -> Result<RunOutcome, ExecError> {
+pub async fn run(
+    plan: &Plan,
+    opts: &RunOptions,
+    shared: &Shared,
+    replay: &journal::Replay,
+) -> Result<RunOutcome, ExecError> {
     let steps = &plan.steps;
-    let index: BTreeMap<&str, usize> = steps.iter().enumerate().map(|(i, s)| (s.id.as_str(), i)).collect();
+    let index: BTreeMap<&str, usize> = steps
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (s.id.as_str(), i))
+        .collect();
     let done_before = resume_set(plan, shared.state.key(), replay);
 
     let mut outcome = RunOutcome {
@@ -218,7 +234,8 @@ pub async fn run(plan: &Plan, opts: &RunOptions, shared: &Shared, replay: &journ
 
     let mut state: Vec<State> = vec![State::Pending; steps.len()];
     let mut running_keys: BTreeMap<usize, Vec<String>> = BTreeMap::new();
-    let mut tasks: JoinSet<(usize, Result<Value, ops::OpError>, Vec<(String, String)>)> = JoinSet::new();
+    let mut tasks: JoinSet<(usize, Result<Value, ops::OpError>, Vec<(String, String)>)> =
+        JoinSet::new();
     let mut stop = false;
     let jobs = opts.jobs.max(1);
 
@@ -235,7 +252,11 @@ pub async fn run(plan: &Plan, opts: &RunOptions, shared: &Shared, replay: &journ
                 }
                 let step = &steps[i];
                 let waits = step.waits_for();
-                if waits.iter().any(|w| index.get(w.as_str()).is_none_or(|j| state[*j] != State::Done)) {
+                if waits.iter().any(|w| {
+                    index
+                        .get(w.as_str())
+                        .is_none_or(|j| state[*j] != State::Done)
+                }) {
                     continue;
                 }
                 let resolved = match resolve::resolve_step(step, &outcome.outputs) {
@@ -261,7 +282,11 @@ pub async fn run(plan: &Plan, opts: &RunOptions, shared: &Shared, replay: &journ
                     }
                 }
                 if let StepKind::Manual { .. } = step.kind {
-                    let text = resolved.args.get("text").map(resolve::text_of).unwrap_or_default();
+                    let text = resolved
+                        .args
+                        .get("text")
+                        .map(resolve::text_of)
+                        .unwrap_or_default();
                     match approve(step, &text, opts, shared) {
                         Approval::Yes(via) => {
                             shared.log.event(
@@ -274,7 +299,9 @@ pub async fn run(plan: &Plan, opts: &RunOptions, shared: &Shared, replay: &journ
                                 outputs: serde_json::json!({"approved_by": opts.user}),
                                 time: now_rfc3339(),
                             });
-                            outcome.outputs.insert(step.id.clone(), serde_json::json!({}));
+                            outcome
+                                .outputs
+                                .insert(step.id.clone(), serde_json::json!({}));
                             outcome.ok.push(step.id.clone());
                             state[i] = State::Done;
                         }
@@ -295,7 +322,10 @@ pub async fn run(plan: &Plan, opts: &RunOptions, shared: &Shared, replay: &journ
                     continue;
                 }
                 let keys = resource_keys(step, &resolved.args);
-                let busy = running_keys.values().flatten().any(|k| keys.iter().any(|m| overlaps(k, m)));
+                let busy = running_keys
+                    .values()
+                    .flatten()
+                    .any(|k| keys.iter().any(|m| overlaps(k, m)));
                 if busy {
                     continue;
                 }
@@ -309,7 +339,9 @@ pub async fn run(plan: &Plan, opts: &RunOptions, shared: &Shared, replay: &journ
                         "args" => resolve::redact(&Value::Object(resolved.args.clone().into_iter().collect()), &resolved.secrets),
                     },
                 );
-                if let Err(e) = shared.journal.append(&Record::Started { step: step.id.clone() }) {
+                if let Err(e) = shared.journal.append(&Record::Started {
+                    step: step.id.clone(),
+                }) {
                     fail(step, &e.to_string(), shared, &mut outcome);
                     state[i] = State::Failed;
                     stop = true;
@@ -377,7 +409,9 @@ pub async fn run(plan: &Plan, opts: &RunOptions, shared: &Shared, replay: &journ
             Ok(v) => v,
             Err(e) => {
                 // A panicking op: record it as a failure of an unknown step and stop.
-                outcome.failed.push(("(unknown)".into(), format!("an op panicked: {e}")));
+                outcome
+                    .failed
+                    .push(("(unknown)".into(), format!("an op panicked: {e}")));
                 stop = true;
                 continue;
             }
@@ -394,7 +428,9 @@ pub async fn run(plan: &Plan, opts: &RunOptions, shared: &Shared, replay: &journ
                 if e.interrupted {
                     outcome.not_run.push(steps[i].id.clone());
                 } else {
-                    outcome.failed.push((steps[i].id.clone(), e.message.clone()));
+                    outcome
+                        .failed
+                        .push((steps[i].id.clone(), e.message.clone()));
                 }
                 stop = true;
             }
@@ -416,7 +452,10 @@ pub async fn run(plan: &Plan, opts: &RunOptions, shared: &Shared, replay: &journ
 }
 
 fn fail(step: &PlanStep, why: &str, shared: &Shared, outcome: &mut RunOutcome) {
-    shared.log.event("step_finished", fields! {"step" => step.id, "status" => "failed", "duration_ms" => 0, "error" => why});
+    shared.log.event(
+        "step_finished",
+        fields! {"step" => step.id, "status" => "failed", "duration_ms" => 0, "error" => why},
+    );
     outcome.failed.push((step.id.clone(), why.to_string()));
 }
 
@@ -430,7 +469,10 @@ fn approve(step: &PlanStep, text: &str, opts: &RunOptions, shared: &Shared) -> A
     if opts.approve.contains(&step.id) {
         return Approval::Yes("--approve");
     }
-    match shared.prompter.confirm(&format!("[{}] {text}\nApprove and continue?", step.id)) {
+    match shared
+        .prompter
+        .confirm(&format!("[{}] {text}\nApprove and continue?", step.id))
+    {
         Some(true) => Approval::Yes("terminal"),
         Some(false) => Approval::No,
         None => Approval::Waiting,
@@ -439,7 +481,12 @@ fn approve(step: &PlanStep, text: &str, opts: &RunOptions, shared: &Shared) -> A
 
 /// Undoes live attachments: those of one step (`Some(step)`, step scope) or all that are
 /// left (`None`: the end of the run). Reverse order; each logged as `cleanup`.
-async fn undo_scope(journal: &Arc<Journal>, log: &Arc<dyn LogSink>, step: Option<&str>, scope: Scope) -> Vec<String> {
+async fn undo_scope(
+    journal: &Arc<Journal>,
+    log: &Arc<dyn LogSink>,
+    step: Option<&str>,
+    scope: Scope,
+) -> Vec<String> {
     let mut live: Vec<_> = journal
         .live()
         .into_iter()
@@ -453,11 +500,15 @@ async fn undo_scope(journal: &Arc<Journal>, log: &Arc<dyn LogSink>, step: Option
     for l in live {
         let undo = l.undo.clone();
         let action = undo.describe();
-        let result = tokio::task::spawn_blocking(move || undo.run()).await.unwrap_or_else(|e| Err(e.to_string()));
+        let result = tokio::task::spawn_blocking(move || undo.run())
+            .await
+            .unwrap_or_else(|e| Err(e.to_string()));
         match result {
             Ok(note) => {
                 if let Err(e) = journal.append(&Record::Undone { id: l.id }) {
-                    failures.push(format!("{action}: done, but the journal could not say so: {e}"));
+                    failures.push(format!(
+                        "{action}: done, but the journal could not say so: {e}"
+                    ));
                 }
                 log.event("cleanup", fields! {"step" => l.step, "action" => action, "status" => "ok", "note" => note});
             }
@@ -476,22 +527,34 @@ async fn undo_scope(journal: &Arc<Journal>, log: &Arc<dyn LogSink>, step: Option
 fn resume_set(plan: &Plan, key: &[u8; 32], replay: &journal::Replay) -> BTreeMap<String, Value> {
     let mut done: BTreeMap<String, Value> = BTreeMap::new();
     for step in &plan.steps {
-        let Some((fp, outputs, _)) = replay.finished.get(&step.id) else { continue };
+        let Some((fp, outputs, _)) = replay.finished.get(&step.id) else {
+            continue;
+        };
         if !step.waits_for().iter().all(|w| done.contains_key(w)) {
             continue;
         }
-        let Ok(r) = resolve::resolve_step(step, &done) else { continue };
+        let Ok(r) = resolve::resolve_step(step, &done) else {
+            continue;
+        };
         if resolve::fingerprint(key, step.op_name(), &r.args) == *fp {
             done.insert(step.id.clone(), outputs.clone());
         }
     }
     // Reverse order: an attaching step is needed again when anything after it will run.
-    let mut will_run: BTreeSet<&str> = plan.steps.iter().filter(|s| !done.contains_key(&s.id)).map(|s| s.id.as_str()).collect();
+    let mut will_run: BTreeSet<&str> = plan
+        .steps
+        .iter()
+        .filter(|s| !done.contains_key(&s.id))
+        .map(|s| s.id.as_str())
+        .collect();
     for step in plan.steps.iter().rev() {
         if step.effect != Effect::Attach || !done.contains_key(&step.id) {
             continue;
         }
-        let needed = plan.steps.iter().any(|d| will_run.contains(d.id.as_str()) && d.waits_for().contains(&step.id));
+        let needed = plan
+            .steps
+            .iter()
+            .any(|d| will_run.contains(d.id.as_str()) && d.waits_for().contains(&step.id));
         if needed {
             done.remove(&step.id);
             will_run.insert(step.id.as_str());
@@ -502,7 +565,9 @@ fn resume_set(plan: &Plan, key: &[u8; 32], replay: &journal::Replay) -> BTreeMap
 
 /// The paths and devices a step touches: two steps sharing one never run at once.
 fn resource_keys(step: &PlanStep, args: &BTreeMap<String, Value>) -> Vec<String> {
-    let Some(op) = step.op() else { return Vec::new() };
+    let Some(op) = step.op() else {
+        return Vec::new();
+    };
     let mut keys = Vec::new();
     for a in op.args {
         if !matches!(a.ty, Type::Path | Type::Device | Type::Partition) {
@@ -515,7 +580,9 @@ fn resource_keys(step: &PlanStep, args: &BTreeMap<String, Value>) -> Vec<String>
                     keys.push(s.clone());
                 }
             }
-            Some(Value::Array(items)) => keys.extend(items.iter().filter_map(|v| v.as_str().map(String::from))),
+            Some(Value::Array(items)) => {
+                keys.extend(items.iter().filter_map(|v| v.as_str().map(String::from)))
+            }
             _ => {}
         }
     }
@@ -531,7 +598,9 @@ fn overlaps(a: &str, b: &str) -> bool {
 
 /// Now as RFC 3339 UTC with milliseconds.
 pub fn now_rfc3339() -> String {
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
     rfc3339(now.as_secs() as i64, now.subsec_millis())
 }
 

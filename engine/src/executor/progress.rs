@@ -97,7 +97,9 @@ impl Task {
                 }
             }
             ProgressMode::Lines => {
-                let Ok(mut last) = self.last_line.lock() else { return };
+                let Ok(mut last) = self.last_line.lock() else {
+                    return;
+                };
                 if last.elapsed() < LINE_EVERY {
                     return;
                 }
@@ -113,7 +115,11 @@ impl Task {
         let rate = done as f64 / secs;
         let mut s = format!("[{}] {}", self.name, human(done));
         if let Some(t) = self.total {
-            let pct = if t == 0 { 100.0 } else { done as f64 * 100.0 / t as f64 };
+            let pct = if t == 0 {
+                100.0
+            } else {
+                done as f64 * 100.0 / t as f64
+            };
             s.push_str(&format!(" / {} ({pct:.1}%)", human(t)));
             if rate > 0.0 && done < t {
                 let eta = (t - done) as f64 / rate;
@@ -149,7 +155,11 @@ pub fn human(bytes: u64) -> String {
         v /= 1024.0;
         u += 1;
     }
-    if u == 0 { format!("{bytes} B") } else { format!("{v:.1} {}", UNITS[u]) }
+    if u == 0 {
+        format!("{bytes} B")
+    } else {
+        format!("{v:.1} {}", UNITS[u])
+    }
 }
 
 fn clock(secs: f64) -> String {

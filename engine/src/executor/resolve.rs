@@ -17,7 +17,10 @@ pub struct Resolved {
 }
 
 /// Resolves every argument of `step` from the outputs of earlier steps.
-pub fn resolve_step(step: &PlanStep, outputs: &BTreeMap<String, Value>) -> Result<Resolved, String> {
+pub fn resolve_step(
+    step: &PlanStep,
+    outputs: &BTreeMap<String, Value>,
+) -> Result<Resolved, String> {
     let mut r = Resolved::default();
     for a in &step.args {
         let v = resolve(&a.value, outputs, &mut r.secrets)?;
@@ -31,14 +34,23 @@ pub fn resolve_step(step: &PlanStep, outputs: &BTreeMap<String, Value>) -> Resul
 }
 
 /// Resolves one expression.
-pub fn resolve(e: &Expr, outputs: &BTreeMap<String, Value>, secrets: &mut Vec<(String, String)>) -> Result<Value, String> {
+pub fn resolve(
+    e: &Expr,
+    outputs: &BTreeMap<String, Value>,
+    secrets: &mut Vec<(String, String)>,
+) -> Result<Value, String> {
     Ok(match e {
         Expr::Str(s) => Value::String(s.clone()),
         Expr::Int(i) => Value::from(*i),
         Expr::Size(s) => Value::from(*s),
         Expr::Duration(d) => Value::from(*d),
         Expr::Bool(b) => Value::Bool(*b),
-        Expr::List(items) => Value::Array(items.iter().map(|i| resolve(i, outputs, secrets)).collect::<Result<_, _>>()?),
+        Expr::List(items) => Value::Array(
+            items
+                .iter()
+                .map(|i| resolve(i, outputs, secrets))
+                .collect::<Result<_, _>>()?,
+        ),
         Expr::Ref(r) => {
             if let Some(k) = &r.known {
                 return resolve(k, outputs, secrets);
@@ -46,7 +58,13 @@ pub fn resolve(e: &Expr, outputs: &BTreeMap<String, Value>, secrets: &mut Vec<(S
             let base = outputs
                 .get(&r.step)
                 .ok_or_else(|| format!("`{}` has not produced outputs", r.step))?;
-            walk(base, &r.path).ok_or_else(|| format!("`{}` is not in the outputs of `{}`", r.display_path(), r.step))?
+            walk(base, &r.path).ok_or_else(|| {
+                format!(
+                    "`{}` is not in the outputs of `{}`",
+                    r.display_path(),
+                    r.step
+                )
+            })?
         }
         Expr::Interp(pieces) => {
             let mut s = String::new();
@@ -117,8 +135,10 @@ pub fn fingerprint(key: &[u8; 32], op: &str, args: &BTreeMap<String, Value>) -> 
     h.update(key);
     h.update(op.as_bytes());
     h.update([0]);
-    let canonical = serde_json::to_string(&canonical(&Value::Object(args.iter().map(|(k, v)| (k.clone(), v.clone())).collect())))
-        .unwrap_or_default();
+    let canonical = serde_json::to_string(&canonical(&Value::Object(
+        args.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+    )))
+    .unwrap_or_default();
     h.update(canonical.as_bytes());
     hex::encode(h.finalize())
 }
@@ -126,8 +146,14 @@ pub fn fingerprint(key: &[u8; 32], op: &str, args: &BTreeMap<String, Value>) -> 
 fn canonical(v: &Value) -> Value {
     match v {
         Value::Object(o) => {
-            let sorted: BTreeMap<&String, Value> = o.iter().map(|(k, v)| (k, canonical(v))).collect();
-            Value::Object(sorted.into_iter().map(|(k, v)| (k.clone(), v)).collect::<Map<_, _>>())
+            let sorted: BTreeMap<&String, Value> =
+                o.iter().map(|(k, v)| (k, canonical(v))).collect();
+            Value::Object(
+                sorted
+                    .into_iter()
+                    .map(|(k, v)| (k.clone(), v))
+                    .collect::<Map<_, _>>(),
+            )
         }
         Value::Array(a) => Value::Array(a.iter().map(canonical).collect()),
         other => other.clone(),
@@ -142,7 +168,11 @@ pub fn redact(v: &Value, secrets: &[(String, String)]) -> Value {
     match v {
         Value::String(s) => Value::String(redact_str(s, secrets)),
         Value::Array(a) => Value::Array(a.iter().map(|x| redact(x, secrets)).collect()),
-        Value::Object(o) => Value::Object(o.iter().map(|(k, x)| (k.clone(), redact(x, secrets))).collect()),
+        Value::Object(o) => Value::Object(
+            o.iter()
+                .map(|(k, x)| (k.clone(), redact(x, secrets)))
+                .collect(),
+        ),
         other => other.clone(),
     }
 }

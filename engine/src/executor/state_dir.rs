@@ -37,8 +37,13 @@ impl StateDir {
             .map_err(|e| err(ExecErrorKind::StateIo(e.to_string())))?;
         let lock = Flock::lock(lock_file, FlockArg::LockExclusiveNonblock)
             .map_err(|_| err(ExecErrorKind::Locked))?;
-        let key = load_or_create_key(&path.join("key")).map_err(|e| err(ExecErrorKind::StateIo(e.to_string())))?;
-        Ok(StateDir { path: path.to_path_buf(), key, _lock: lock })
+        let key = load_or_create_key(&path.join("key"))
+            .map_err(|e| err(ExecErrorKind::StateIo(e.to_string())))?;
+        Ok(StateDir {
+            path: path.to_path_buf(),
+            key,
+            _lock: lock,
+        })
     }
 
     /// The directory.
@@ -81,7 +86,12 @@ fn load_or_create_key(path: &Path) -> std::io::Result<[u8; 32]> {
     }
     File::open("/dev/urandom")?.read_exact(&mut key)?;
     let tmp = path.with_extension("tmp");
-    let mut f = OpenOptions::new().create(true).truncate(true).write(true).mode(0o600).open(&tmp)?;
+    let mut f = OpenOptions::new()
+        .create(true)
+        .truncate(true)
+        .write(true)
+        .mode(0o600)
+        .open(&tmp)?;
     f.write_all(&key)?;
     f.sync_all()?;
     std::fs::rename(&tmp, path)?;

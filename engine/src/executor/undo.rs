@@ -27,9 +27,11 @@ impl Undo {
     pub fn describe(&self) -> String {
         match self {
             Undo::Fs { attachment } => attachment.undo_command(),
-            Undo::Command { argv } => {
-                argv.iter().map(|a| crate::op_table::shell_quote(a)).collect::<Vec<_>>().join(" ")
-            }
+            Undo::Command { argv } => argv
+                .iter()
+                .map(|a| crate::op_table::shell_quote(a))
+                .collect::<Vec<_>>()
+                .join(" "),
         }
     }
 
@@ -40,13 +42,15 @@ impl Undo {
             Undo::Fs { attachment } => match attachment.undo() {
                 Ok(UndoOutcome::Undone) => Ok(None),
                 Ok(UndoOutcome::AlreadyGone) => Ok(Some("already gone".into())),
-                Ok(UndoOutcome::NotOurs { found }) => {
-                    Ok(Some(format!("left alone: now used by {found}, not by salvage")))
-                }
+                Ok(UndoOutcome::NotOurs { found }) => Ok(Some(format!(
+                    "left alone: now used by {found}, not by salvage"
+                ))),
                 Err(e) => Err(e.to_string()),
             },
             Undo::Command { argv } => {
-                let Some((prog, args)) = argv.split_first() else { return Ok(None) };
+                let Some((prog, args)) = argv.split_first() else {
+                    return Ok(None);
+                };
                 let out = std::process::Command::new(prog)
                     .args(args)
                     .output()
@@ -68,7 +72,9 @@ impl Undo {
 
 /// Mount points under `dir`, deepest first (crash recovery's second look, beside the journal).
 pub fn mounts_under(dir: &Path) -> Vec<PathBuf> {
-    let Ok(info) = std::fs::read_to_string("/proc/self/mountinfo") else { return Vec::new() };
+    let Ok(info) = std::fs::read_to_string("/proc/self/mountinfo") else {
+        return Vec::new();
+    };
     let prefix = format!("{}/", dir.to_string_lossy());
     let mut found: Vec<PathBuf> = info
         .lines()

@@ -15,18 +15,32 @@ const KEEP_LIMIT: usize = 1 << 20;
 pub(super) async fn run(args: &BTreeMap<String, Value>, ctx: &OpContext) -> Result<Value, OpError> {
     let argv = arg_list(args, "argv");
     let Some((prog, rest)) = argv.split_first() else {
-        return Err(OpError::new("exec: argv is empty; give the program and its arguments"));
+        return Err(OpError::new(
+            "exec: argv is empty; give the program and its arguments",
+        ));
     };
     let mut cmd = tokio::process::Command::new(prog);
-    cmd.args(rest).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).kill_on_drop(true);
+    cmd.args(rest)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
     if let Some(cwd) = arg_str(args, "cwd") {
         cmd.current_dir(cwd);
     }
     let timeout = arg_u64(args, "timeout").map(Duration::from_millis);
     let started = Instant::now();
-    let mut child = cmd.spawn().map_err(|e| OpError::new(format!("cannot start `{prog}`: {e}")))?;
-    let mut out_pipe = child.stdout.take().ok_or_else(|| OpError::new("no stdout pipe"))?;
-    let mut err_pipe = child.stderr.take().ok_or_else(|| OpError::new("no stderr pipe"))?;
+    let mut child = cmd
+        .spawn()
+        .map_err(|e| OpError::new(format!("cannot start `{prog}`: {e}")))?;
+    let mut out_pipe = child
+        .stdout
+        .take()
+        .ok_or_else(|| OpError::new("no stdout pipe"))?;
+    let mut err_pipe = child
+        .stderr
+        .take()
+        .ok_or_else(|| OpError::new("no stderr pipe"))?;
     let read_out = tokio::spawn(async move { read_bounded(&mut out_pipe).await });
     let read_err = tokio::spawn(async move { read_bounded(&mut err_pipe).await });
     let waited = tokio::select! {
@@ -35,7 +49,10 @@ pub(super) async fn run(args: &BTreeMap<String, Value>, ctx: &OpContext) -> Resu
         _ = ctx.cancel_notify.notified() => Err("interrupted"),
     };
     let (status, why) = match waited {
-        Ok(s) => (Some(s.map_err(|e| OpError::new(format!("waiting for `{prog}`: {e}")))?), None),
+        Ok(s) => (
+            Some(s.map_err(|e| OpError::new(format!("waiting for `{prog}`: {e}")))?),
+            None,
+        ),
         Err(why) => {
             let _ = child.kill().await;
             (child.wait().await.ok(), Some(why))
@@ -71,7 +88,14 @@ pub(super) async fn run(args: &BTreeMap<String, Value>, ctx: &OpContext) -> Resu
         let tail = String::from_utf8_lossy(&stderr);
         let tail = tail.trim().lines().last().unwrap_or("");
         return Err(OpError::new(match code {
-            Some(c) => format!("`{prog}` exited with {c}{}", if tail.is_empty() { String::new() } else { format!(": {tail}") }),
+            Some(c) => format!(
+                "`{prog}` exited with {c}{}",
+                if tail.is_empty() {
+                    String::new()
+                } else {
+                    format!(": {tail}")
+                }
+            ),
             None => format!("`{prog}` was killed by signal {}", signal.unwrap_or(0)),
         }));
     }

@@ -4,7 +4,9 @@
 //! Architecture invariant: an op that attaches anything (loop device, mount, snapshot) calls
 //! [`OpContext::attach`] first, so the journal knows before the kernel does.
 
+mod disk;
 mod exec;
+mod partition_value;
 mod pipe;
 
 use crate::executor::journal::{Journal, Record, Scope};
@@ -21,6 +23,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use tokio::sync::Notify;
 
 /// Everything an op may use while it runs.
+#[derive(Clone)]
 pub struct OpContext {
     /// The step's id.
     pub step: String,
@@ -52,12 +55,18 @@ pub struct OpError {
 impl OpError {
     /// A failure with this message.
     pub fn new(message: impl Into<String>) -> Self {
-        OpError { message: message.into(), interrupted: false }
+        OpError {
+            message: message.into(),
+            interrupted: false,
+        }
     }
 
     /// The op stopped because the run was interrupted.
     pub fn interrupted() -> Self {
-        OpError { message: "interrupted".into(), interrupted: true }
+        OpError {
+            message: "interrupted".into(),
+            interrupted: true,
+        }
     }
 }
 
@@ -86,15 +95,26 @@ impl OpContext {
     /// [`undone`]: OpContext::undone
     pub fn attach(&self, what: &str, undo: Undo, scope: Scope) -> Result<u64, OpError> {
         let describe = undo.describe();
-        let id = self.journal.attached(&self.step, undo, scope).map_err(|e| OpError::new(e.to_string()))?;
-        self.log("attached", crate::fields! {"what" => what, "undo" => describe});
+        let id = self
+            .journal
+            .attached(&self.step, undo, scope)
+            .map_err(|e| OpError::new(e.to_string()))?;
+        self.log(
+            "attached",
+            crate::fields! {"what" => what, "undo" => describe},
+        );
         Ok(id)
     }
 
     /// Journals that an attachment was undone by the op itself.
     pub fn undone(&self, id: u64, action: &str) -> Result<(), OpError> {
-        self.journal.append(&Record::Undone { id }).map_err(|e| OpError::new(e.to_string()))?;
-        self.log("cleanup", crate::fields! {"action" => action, "status" => "ok"});
+        self.journal
+            .append(&Record::Undone { id })
+            .map_err(|e| OpError::new(e.to_string()))?;
+        self.log(
+            "cleanup",
+            crate::fields! {"action" => action, "status" => "ok"},
+        );
         Ok(())
     }
 
@@ -105,11 +125,47 @@ impl OpContext {
 }
 
 /// Runs one op with its resolved arguments; returns its outputs.
-pub async fn run(op: &'static OpSig, args: &BTreeMap<String, Value>, ctx: &OpContext) -> Result<Value, OpError> {
+pub async fn run(
+    op: &'static OpSig,
+    args: &BTreeMap<String, Value>,
+    ctx: &OpContext,
+) -> Result<Value, OpError> {
     match op.name {
         "exec" => exec::run(args, ctx).await,
         "pipe" => pipe::run(args, ctx).await,
-        other => Err(OpError::new(format!("the `{other}` op cannot run in this build yet"))),
+        "partitions" => disk::partitions(args, ctx).await,
+        "inspect" => disk::inspect(args, ctx).await,
+        "fsck" => disk::fsck(args, ctx).await,
+        "mount" => disk::mount(args, ctx).await,
+        "copy" => disk::copy(args, ctx).await,
+        "verify" => disk::verify(args, ctx).await,
+        other => Err(OpError::new(format!(
+            "the `{other}` op cannot run in this build yet"
+        ))),
+    }
+}
+
+/// Undoes this step's step-scoped attachments now, newest first (between the filesystems an
+/// op looks into one after another). Blocking.
+pub(crate) fn undo_step_now(ctx: &OpContext) {
+    let mut live: Vec<_> = ctx
+        .journal
+        .live()
+        .into_iter()
+        .filter(|l| l.step == ctx.step && l.scope == Scope::Step)
+        .collect();
+    live.reverse();
+    for l in live {
+        let action = l.undo.describe();
+        match l.undo.run() {
+            Ok(_) => {
+                let _ = ctx.undone(l.id, &action);
+            }
+            Err(e) => ctx.log(
+                "cleanup",
+                crate::fields! {"action" => action, "status" => "failed", "error" => e},
+            ),
+        }
     }
 }
 
@@ -145,5 +201,9 @@ pub(crate) fn bounded(bytes: &[u8], limit: usize) -> String {
     if bytes.len() <= limit {
         return String::from_utf8_lossy(bytes).into_owned();
     }
-    format!("{}… ({} bytes more)", String::from_utf8_lossy(&bytes[..limit]), bytes.len() - limit)
+    format!(
+        "{}… ({} bytes more)",
+        String::from_utf8_lossy(&bytes[..limit]),
+        bytes.len() - limit
+    )
 }

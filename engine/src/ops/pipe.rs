@@ -13,7 +13,9 @@ pub(super) async fn run(args: &BTreeMap<String, Value>, ctx: &OpContext) -> Resu
     let from = arg_str(args, "from").ok_or_else(|| OpError::new("pipe: `from` is missing"))?;
     let argv = arg_list(args, "into");
     let Some((prog, rest)) = argv.split_first() else {
-        return Err(OpError::new("pipe: `into` is empty; give the program and its arguments"));
+        return Err(OpError::new(
+            "pipe: `into` is empty; give the program and its arguments",
+        ));
     };
     let mut file = tokio::fs::File::open(&from)
         .await
@@ -27,9 +29,18 @@ pub(super) async fn run(args: &BTreeMap<String, Value>, ctx: &OpContext) -> Resu
         .kill_on_drop(true)
         .spawn()
         .map_err(|e| OpError::new(format!("cannot start `{prog}`: {e}")))?;
-    let mut stdin = child.stdin.take().ok_or_else(|| OpError::new("no stdin pipe"))?;
-    let mut out_pipe = child.stdout.take().ok_or_else(|| OpError::new("no stdout pipe"))?;
-    let mut err_pipe = child.stderr.take().ok_or_else(|| OpError::new("no stderr pipe"))?;
+    let mut stdin = child
+        .stdin
+        .take()
+        .ok_or_else(|| OpError::new("no stdin pipe"))?;
+    let mut out_pipe = child
+        .stdout
+        .take()
+        .ok_or_else(|| OpError::new("no stdout pipe"))?;
+    let mut err_pipe = child
+        .stderr
+        .take()
+        .ok_or_else(|| OpError::new("no stderr pipe"))?;
     let read_out = tokio::spawn(async move {
         let mut v = Vec::new();
         let _ = (&mut out_pipe).take(1 << 20).read_to_end(&mut v).await;
@@ -47,7 +58,10 @@ pub(super) async fn run(args: &BTreeMap<String, Value>, ctx: &OpContext) -> Resu
         let mut buf = vec![0u8; 256 * 1024];
         let mut sent: u64 = 0;
         loop {
-            let n = file.read(&mut buf).await.map_err(|e| format!("reading {from}: {e}"))?;
+            let n = file
+                .read(&mut buf)
+                .await
+                .map_err(|e| format!("reading {from}: {e}"))?;
             if n == 0 {
                 break;
             }
@@ -74,7 +88,10 @@ pub(super) async fn run(args: &BTreeMap<String, Value>, ctx: &OpContext) -> Resu
             return Err(e);
         }
     };
-    let status = child.wait().await.map_err(|e| OpError::new(format!("waiting for `{prog}`: {e}")))?;
+    let status = child
+        .wait()
+        .await
+        .map_err(|e| OpError::new(format!("waiting for `{prog}`: {e}")))?;
     task.finish(sent);
     let stdout = read_out.await.unwrap_or_default();
     let stderr = read_err.await.unwrap_or_default();
@@ -94,12 +111,21 @@ pub(super) async fn run(args: &BTreeMap<String, Value>, ctx: &OpContext) -> Resu
         let tail = String::from_utf8_lossy(&stderr);
         return Err(OpError::new(format!(
             "`{prog}` exited with {} after {sent} bytes{}",
-            status.code().map(|c| c.to_string()).unwrap_or_else(|| "a signal".into()),
-            tail.trim().lines().last().map(|l| format!(": {l}")).unwrap_or_default()
+            status
+                .code()
+                .map(|c| c.to_string())
+                .unwrap_or_else(|| "a signal".into()),
+            tail.trim()
+                .lines()
+                .last()
+                .map(|l| format!(": {l}"))
+                .unwrap_or_default()
         )));
     }
     if let Some(e) = broken {
-        return Err(OpError::new(format!("`{prog}` stopped reading after {sent} bytes: {e}")));
+        return Err(OpError::new(format!(
+            "`{prog}` stopped reading after {sent} bytes: {e}"
+        )));
     }
     Ok(json!({ "bytes": sent, "exit_code": 0 }))
 }
