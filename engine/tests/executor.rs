@@ -303,3 +303,64 @@ fn state_is_locked_against_a_second_run() {
     let second = StateDir::open(dir.path());
     assert!(second.is_err_and(|e| e.to_string().contains("locked")));
 }
+
+#[test]
+fn snapshot_qcow2_overlay_and_reflink_fallback() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let base = dir.path().join("disk.img");
+    std::fs::write(&base, vec![7u8; 1 << 20]).expect("image");
+    let src = format!(
+        r#"runbook "snaps" {{
+  step q = snapshot(backend: "qcow2", source: "{b}", dest: "{d}/overlay.qcow2")
+  step r = snapshot(backend: "reflink", source: "{b}", dest: "{d}/clone.img", allow_copy: true)
+}}"#,
+        b = base.display(),
+        d = dir.path().display()
+    );
+    let r = run(&src, &[], &dir.path().join("state"), false, &[]);
+    assert_eq!(r.outcome.status, RunStatus::Ok, "{:?}", r.outcome.failed);
+    let info = std::process::Command::new("qemu-img")
+        .args(["info", "--output=json"])
+        .arg(dir.path().join("overlay.qcow2"))
+        .output()
+        .expect("qemu-img");
+    let info: serde_json::Value = serde_json::from_slice(&info.stdout).expect("qemu-img json");
+    assert_eq!(info["format"], "qcow2");
+    assert_eq!(info["backing-filename"], base.display().to_string());
+    assert_eq!(
+        std::fs::read(dir.path().join("clone.img")).expect("clone"),
+        std::fs::read(&base).expect("base")
+    );
+    // A second snapshot onto the same dest is refused, never an overwrite.
+    let again = run(&src, &[], &dir.path().join("state2"), false, &[]);
+    assert_eq!(again.outcome.status, RunStatus::Failed);
+}
+
+#[test]
+fn snapshot_reflink_without_fallback_refuses_on_a_filesystem_without_reflink() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let base = dir.path().join("disk.img");
+    std::fs::write(&base, b"data").expect("image");
+    let dest = dir.path().join("clone.img");
+    let src = format!(
+        r#"runbook "snaps" {{ step r = snapshot(backend: "reflink", source: "{}", dest: "{}") }}"#,
+        base.display(),
+        dest.display()
+    );
+    let r = run(&src, &[], &dir.path().join("state"), false, &[]);
+    // tmpfs and ext4 cannot reflink; btrfs and xfs can. Either way the result must be honest.
+    match r.outcome.status {
+        RunStatus::Ok => assert_eq!(std::fs::read(&dest).expect("clone"), b"data"),
+        _ => {
+            assert!(
+                r.outcome.failed[0].1.contains("allow_copy"),
+                "{:?}",
+                r.outcome.failed
+            );
+            assert!(
+                !dest.exists(),
+                "a failed reflink must not leave a partial file"
+            );
+        }
+    }
+}

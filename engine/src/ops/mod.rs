@@ -8,6 +8,7 @@ mod disk;
 mod exec;
 mod partition_value;
 mod pipe;
+mod snapshot;
 
 use crate::executor::journal::{Journal, Record, Scope};
 use crate::executor::log_sink::LogSink;
@@ -139,6 +140,7 @@ pub async fn run(
         "mount" => disk::mount(args, ctx).await,
         "copy" => disk::copy(args, ctx).await,
         "verify" => disk::verify(args, ctx).await,
+        "snapshot" => snapshot::run(args, ctx).await,
         other => Err(OpError::new(format!(
             "the `{other}` op cannot run in this build yet"
         ))),

@@ -1,0 +1,253 @@
+//! `snapshot`: freeze a volume or image before touching it. LVM (`lvcreate -s`, undone with
+//! `lvremove -f`), btrfs (read-only subvolume snapshot, undone with `subvolume delete`),
+//! reflink copy (FICLONE, a plain copy only when asked), qcow2 overlay (`qemu-img create -b`).
+
+use super::{OpContext, OpError, arg_bool, arg_str, arg_u64};
+use crate::executor::journal::Scope;
+use crate::executor::undo::Undo;
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+pub(super) async fn run(args: &BTreeMap<String, Value>, ctx: &OpContext) -> Result<Value, OpError> {
+    let args = args.clone();
+    let ctx = ctx.clone();
+    tokio::task::spawn_blocking(move || snapshot(&args, &ctx))
+        .await
+        .unwrap_or_else(|e| Err(OpError::new(format!("snapshot stopped unexpectedly: {e}"))))
+}
+
+fn snapshot(args: &BTreeMap<String, Value>, ctx: &OpContext) -> Result<Value, OpError> {
+    let backend = arg_str(args, "backend").unwrap_or_default();
+    let source =
+        arg_str(args, "source").ok_or_else(|| OpError::new("snapshot: `source` is missing"))?;
+    let name = arg_str(args, "name").unwrap_or_else(|| "salvage-snap".into());
+    let keep = arg_bool(args, "keep");
+    match backend.as_str() {
+        "lvm" => lvm(ctx, &source, &name, arg_u64(args, "size"), keep),
+        "btrfs" => {
+            let dest = arg_str(args, "dest")
+                .map(PathBuf::from)
+                .unwrap_or_else(|| sibling(&source, &name));
+            run_cmd(
+                ctx,
+                &[
+                    "btrfs",
+                    "subvolume",
+                    "snapshot",
+                    "-r",
+                    &source,
+                    &dest.display().to_string(),
+                ],
+            )?;
+            if !keep {
+                let undo = Undo::Command {
+                    argv: vec![
+                        "btrfs".into(),
+                        "subvolume".into(),
+                        "delete".into(),
+                        dest.display().to_string(),
+                    ],
+                };
+                ctx.attach(
+                    &format!("btrfs snapshot {}", dest.display()),
+                    undo,
+                    Scope::Run,
+                )?;
+            }
+            Ok(json!({ "path": dest.display().to_string() }))
+        }
+        "reflink" => {
+            let dest = PathBuf::from(
+                arg_str(args, "dest")
+                    .ok_or_else(|| OpError::new("snapshot reflink: give `dest:`"))?,
+            );
+            let how = reflink(Path::new(&source), &dest, arg_bool(args, "allow_copy"))?;
+            ctx.log("command", crate::fields! {"argv" => [format!("ioctl(FICLONE) {source} -> {}", dest.display())], "exit_code" => 0, "stdout" => how});
+            Ok(json!({ "path": dest.display().to_string(), "method": how }))
+        }
+        "qcow2" => {
+            let dest = arg_str(args, "dest")
+                .ok_or_else(|| OpError::new("snapshot qcow2: give `dest:`"))?;
+            let base = std::fs::canonicalize(&source)
+                .map_err(|e| OpError::new(format!("{source}: {e}")))?;
+            if Path::new(&dest).exists() {
+                return Err(OpError::new(format!(
+                    "{dest} exists; a snapshot never overwrites a file"
+                )));
+            }
+            run_cmd(
+                ctx,
+                &[
+                    "qemu-img",
+                    "create",
+                    "-q",
+                    "-f",
+                    "qcow2",
+                    "-b",
+                    &base.display().to_string(),
+                    "-F",
+                    "raw",
+                    &dest,
+                ],
+            )?;
+            Ok(json!({ "path": dest }))
+        }
+        other => Err(OpError::new(format!("unknown snapshot backend `{other}`"))),
+    }
+}
+
+fn sibling(source: &str, name: &str) -> PathBuf {
+    let p = Path::new(source.trim_end_matches('/'));
+    p.parent().unwrap_or(Path::new("/")).join(name)
+}
+
+/// `/dev/VG/LV` or `/dev/mapper/VG-LV` → VG.
+fn volume_group(source: &str) -> Option<String> {
+    let rest = source.strip_prefix("/dev/")?;
+    if let Some(m) = rest.strip_prefix("mapper/") {
+        // Hyphens inside names are doubled by device-mapper.
+        let mut vg = String::new();
+        let mut chars = m.chars().peekable();
+        while let Some(c) = chars.next() {
+            if c == '-' {
+                if chars.peek() == Some(&'-') {
+                    chars.next();
+                    vg.push('-');
+                    continue;
+                }
+                return Some(vg);
+            }
+            vg.push(c);
+        }
+        return None;
+    }
+    let (vg, _) = rest.split_once('/')?;
+    Some(vg.to_string())
+}
+
+fn lvm(
+    ctx: &OpContext,
+    source: &str,
+    name: &str,
+    size: Option<u64>,
+    keep: bool,
+) -> Result<Value, OpError> {
+    if !Path::new("/dev/mapper/control").exists() {
+        return Err(OpError::new(
+            "LVM snapshots need device-mapper (/dev/mapper/control), which this machine does not have; `salvage plan` shows the exact lvcreate/lvremove commands",
+        ));
+    }
+    let vg = volume_group(source)
+        .ok_or_else(|| OpError::new(format!("{source}: not a logical volume path (/dev/VG/LV)")))?;
+    let size = size
+        .ok_or_else(|| OpError::new("snapshot lvm: give `size:` (copy-on-write space, e.g. 5G)"))?;
+    run_cmd(
+        ctx,
+        &[
+            "lvcreate",
+            "-s",
+            "-L",
+            &format!("{size}b"),
+            "-n",
+            name,
+            source,
+        ],
+    )?;
+    if !keep {
+        let undo = Undo::Command {
+            argv: vec!["lvremove".into(), "-f".into(), format!("{vg}/{name}")],
+        };
+        ctx.attach(&format!("LVM snapshot {vg}/{name}"), undo, Scope::Run)?;
+    }
+    Ok(json!({ "path": format!("/dev/{vg}/{name}") }))
+}
+
+fn run_cmd(ctx: &OpContext, argv: &[&str]) -> Result<(), OpError> {
+    let started = std::time::Instant::now();
+    let out = Command::new(argv[0])
+        .args(&argv[1..])
+        .output()
+        .map_err(|e| OpError::new(format!("cannot run {}: {e}", argv[0])))?;
+    ctx.log(
+        "command",
+        crate::fields! {
+            "argv" => argv,
+            "exit_code" => out.status.code(),
+            "duration_ms" => started.elapsed().as_millis() as u64,
+            "stdout" => super::bounded(&out.stdout, 16 * 1024),
+            "stderr" => super::bounded(&out.stderr, 16 * 1024),
+        },
+    );
+    if !out.status.success() {
+        return Err(OpError::new(format!(
+            "{} failed ({}): {}",
+            argv.join(" "),
+            out.status,
+            String::from_utf8_lossy(&out.stderr).trim()
+        )));
+    }
+    Ok(())
+}
+
+nix::ioctl_write_int!(ficlone, 0x94, 9);
+
+/// Clones `source` into a new `dest` sharing its blocks; a plain copy only when allowed.
+pub(crate) fn reflink(source: &Path, dest: &Path, allow_copy: bool) -> Result<String, OpError> {
+    use std::os::fd::AsRawFd;
+    let src = std::fs::File::open(source)
+        .map_err(|e| OpError::new(format!("{}: {e}", source.display())))?;
+    let out = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(dest)
+        .map_err(|e| {
+            OpError::new(format!(
+                "{}: {e} (a snapshot never overwrites a file)",
+                dest.display()
+            ))
+        })?;
+    // SAFETY: FICLONE takes the source fd as its argument; both fds are open and valid.
+    let cloned = unsafe { ficlone(out.as_raw_fd(), src.as_raw_fd() as u64) };
+    match cloned {
+        Ok(_) => {
+            out.sync_all()
+                .map_err(|e| OpError::new(format!("{}: {e}", dest.display())))?;
+            Ok("reflink".into())
+        }
+        Err(e) if allow_copy => {
+            drop(out);
+            std::fs::copy(source, dest)
+                .map_err(|c| OpError::new(format!("plain copy to {}: {c}", dest.display())))?;
+            Ok(format!("plain copy (reflink not possible here: {e})"))
+        }
+        Err(e) => {
+            drop(out);
+            let _ = std::fs::remove_file(dest);
+            Err(OpError::new(format!(
+                "reflink {} -> {} is not possible here ({e}); the filesystem must support it (btrfs, xfs) and both must be on it, or say allow_copy: true",
+                source.display(),
+                dest.display()
+            )))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::volume_group;
+
+    #[test]
+    fn volume_groups() {
+        assert_eq!(
+            volume_group("/dev/vg_i7tiny/vm_zoneminder").as_deref(),
+            Some("vg_i7tiny")
+        );
+        assert_eq!(
+            volume_group("/dev/mapper/vg--a-lv").as_deref(),
+            Some("vg-a")
+        );
+        assert_eq!(volume_group("/srv/disk.img"), None);
+    }
+}
