@@ -9,6 +9,7 @@ mod exec;
 mod partition_value;
 mod pipe;
 mod snapshot;
+mod synth;
 
 use crate::executor::journal::{Journal, Record, Scope};
 use crate::executor::log_sink::LogSink;
@@ -141,6 +142,7 @@ pub async fn run(
         "copy" => disk::copy(args, ctx).await,
         "verify" => disk::verify(args, ctx).await,
         "snapshot" => snapshot::run(args, ctx).await,
+        "synth" => synth::run(args, ctx).await,
         other => Err(OpError::new(format!(
             "the `{other}` op cannot run in this build yet"
         ))),
