@@ -10,6 +10,7 @@ pub mod command;
 pub mod diagnostic;
 pub mod diagnostic_report;
 pub mod effect;
+pub mod event_log;
 pub mod filesystem;
 pub mod graph;
 pub mod image;
