@@ -18,6 +18,8 @@ enum Command {
     Plan(crate::command::plan::PlanArgs),
     /// The reference of every op: arguments, types, outputs, effect class.
     Ops(crate::command::ops::OpsArgs),
+    /// The post-incident view of a run log; --verify checks its hash chain.
+    Review(crate::command::review::ReviewArgs),
     /// Image a failing disk or file with read errors tolerated (ddrescue-class).
     Image(crate::image::ImageArgs),
     /// List the partitions of an image or device, with byte offsets and filesystems.
@@ -31,6 +33,7 @@ pub fn main() -> i32 {
         Command::Check(args) => crate::command::check::command(args),
         Command::Plan(args) => crate::command::plan::command(args),
         Command::Ops(args) => crate::command::ops::command(args),
+        Command::Review(args) => crate::command::review::command(args),
         Command::Image(args) => crate::image::command(args),
         Command::Partitions(args) => crate::partition::command(args),
     }

@@ -19,6 +19,7 @@ pub mod partition;
 pub mod plan;
 pub mod plan_json;
 pub mod plan_text;
+pub mod review;
 pub mod source_file;
 pub mod stdlib;
 pub mod value_type;

@@ -3,6 +3,7 @@
 pub mod check;
 pub mod ops;
 pub mod plan;
+pub mod review;
 
 use crate::checker::{Checked, check};
 use crate::diagnostic::{Diagnostic, DiagnosticKind};
