@@ -41,6 +41,16 @@ struct State {
     prev: String,
     /// An append failed part-way: the tail may be torn, so refuse to chain onto it.
     poisoned: bool,
+    /// The `log_resumed_after_damage` event, written together with the first append (so it
+    /// carries the clock set by [`EventLog::with_clock`], and nothing is written if nothing is).
+    pending: Option<Pending>,
+}
+
+/// A `log_resumed_after_damage` event not yet written.
+struct Pending {
+    fields: Map<String, Value>,
+    /// The damaged tail has no `\n`: end it before the event.
+    newline_first: bool,
 }
 
 /// Where an existing file leaves off: the next seq and prev, or what is wrong with its end.
@@ -112,6 +122,7 @@ impl EventLog {
                 next_seq,
                 prev,
                 poisoned: false,
+                pending: None,
             }),
         };
         match tail(&data) {
@@ -144,7 +155,12 @@ impl EventLog {
                 fields.insert("damage".into(), Value::String(what));
                 fields.insert("damaged_line".into(), Value::from(line));
                 fields.insert("damaged_offset".into(), Value::from(offset));
-                this.append_inner(RESUMED_AFTER_DAMAGE, fields, needs_newline)?;
+                let mut st = this.state.lock().unwrap_or_else(|p| p.into_inner());
+                st.pending = Some(Pending {
+                    fields,
+                    newline_first: needs_newline,
+                });
+                drop(st);
                 Ok(this)
             }
         }
@@ -168,16 +184,9 @@ impl EventLog {
 
     /// Appends one event: `{"seq":N,"time":"…","event":"…",<fields…>,"prev":"…"}` and `\n`,
     /// written with one `write(2)` on the O_APPEND descriptor, then `fdatasync`ed.
+    /// After [`EventLog::open_append_after_damage`] on a damaged file, the first append writes
+    /// the `log_resumed_after_damage` event and this one in the same write.
     pub fn append(&self, event: &str, fields: Map<String, Value>) -> Result<(), LogError> {
-        self.append_inner(event, fields, false)
-    }
-
-    fn append_inner(
-        &self,
-        event: &str,
-        fields: Map<String, Value>,
-        newline_first: bool,
-    ) -> Result<(), LogError> {
         let err = |kind| LogError::new(&self.path, kind);
         if event.is_empty() || !event.bytes().all(|b| b.is_ascii_lowercase() || b == b'_') {
             return Err(err(LogErrorKind::BadEventName(event.to_string())));
@@ -195,29 +204,49 @@ impl EventLog {
             return Err(err(LogErrorKind::Poisoned));
         }
         let time = format_time(self.now());
-        let mut line = String::with_capacity(256);
-        if newline_first {
-            line.push('\n');
+        let mut out = String::with_capacity(256);
+        let (mut seq, mut prev) = (st.next_seq, st.prev.clone());
+        if let Some(p) = &st.pending {
+            if p.newline_first {
+                out.push('\n');
+            }
+            prev = push_line(&mut out, seq, &time, RESUMED_AFTER_DAMAGE, &p.fields, &prev);
+            seq += 1;
         }
-        let body_start = line.len();
-        line.push_str(&format!("{{\"seq\":{},\"time\":\"{time}\",\"event\":", st.next_seq));
-        line.push_str(&Value::String(event.to_string()).to_string());
-        for (k, v) in &fields {
-            line.push(',');
-            line.push_str(&Value::String(k.clone()).to_string());
-            line.push(':');
-            line.push_str(&v.to_string());
-        }
-        line.push_str(&format!(",\"prev\":\"{}\"}}", st.prev));
-        let hash = line_hash(&line.as_bytes()[body_start..]);
-        line.push('\n');
+        prev = push_line(&mut out, seq, &time, event, &fields, &prev);
         st.poisoned = true;
-        write_synced(&mut st.file, line.as_bytes()).map_err(|e| err(LogErrorKind::Io(e)))?;
+        write_synced(&mut st.file, out.as_bytes()).map_err(|e| err(LogErrorKind::Io(e)))?;
         st.poisoned = false;
-        st.next_seq += 1;
-        st.prev = hash;
+        st.pending = None;
+        st.next_seq = seq + 1;
+        st.prev = prev;
         Ok(())
     }
+}
+
+/// Appends one line (with its `\n`) to `out`: seq, time, event, the fields, prev. Returns the
+/// line's hash.
+fn push_line(
+    out: &mut String,
+    seq: u64,
+    time: &str,
+    event: &str,
+    fields: &Map<String, Value>,
+    prev: &str,
+) -> String {
+    let start = out.len();
+    out.push_str(&format!("{{\"seq\":{seq},\"time\":\"{time}\",\"event\":"));
+    out.push_str(&Value::String(event.to_string()).to_string());
+    for (k, v) in fields {
+        out.push(',');
+        out.push_str(&Value::String(k.clone()).to_string());
+        out.push(':');
+        out.push_str(&v.to_string());
+    }
+    out.push_str(&format!(",\"prev\":\"{prev}\"}}"));
+    let hash = line_hash(&out.as_bytes()[start..]);
+    out.push('\n');
+    hash
 }
 
 /// One `write(2)` in practice (O_APPEND, a regular file); `write_all` only loops on a short

@@ -93,7 +93,7 @@ pub enum FindingKind {
     SeqGap {
         /// This line's seq.
         seq: u64,
-        /// The seq of the event before it.
+        /// The highest seq before it.
         after: u64,
     },
     /// seq does not increase.
@@ -263,6 +263,10 @@ pub fn verify_bytes(file: String, data: &[u8]) -> VerifyReport {
     let mut prev_raw: Option<RawLine<'_>> = None;
     let mut last_event: Option<LogLine> = None;
     let mut open_run: Option<usize> = None;
+    // The highest seq so far: a line after a reordered pair continues from it.
+    let mut max_seq: Option<u64> = None;
+    // Lines since the last event that are not events: each may have held one seq.
+    let mut unreadable_since = 0;
     for raw in &raws {
         let at = Some(raw.number);
         if !raw.terminated {
@@ -271,6 +275,7 @@ pub fn verify_bytes(file: String, data: &[u8]) -> VerifyReport {
                 warnings.push(Finding::new(at, FindingKind::NoFinalNewline));
             } else {
                 problems.push(Finding::new(at, FindingKind::Torn { offset: raw.offset }));
+                unreadable_since += 1;
                 prev_raw = Some(*raw);
                 continue;
             }
@@ -280,6 +285,7 @@ pub fn verify_bytes(file: String, data: &[u8]) -> VerifyReport {
             Err(what) => {
                 let offset = raw.offset;
                 problems.push(Finding::new(at, FindingKind::NotAnEvent { offset, what }));
+                unreadable_since += 1;
                 prev_raw = Some(*raw);
                 continue;
             }
@@ -304,11 +310,11 @@ pub fn verify_bytes(file: String, data: &[u8]) -> VerifyReport {
                     event: line.event.clone(),
                 }),
             ),
-            Some(before) if line.seq > before.seq + 1 => problems.push(Finding::new(
+            Some(_) if max_seq.is_some_and(|m| line.seq > m + 1 + unreadable_since) => problems.push(Finding::new(
                 at,
                 FindingKind::SeqGap {
                     seq: line.seq,
-                    after: before.seq,
+                    after: max_seq.unwrap_or(0),
                 },
             )),
             Some(before) if line.seq <= before.seq => problems.push(Finding::new(
@@ -336,6 +342,8 @@ pub fn verify_bytes(file: String, data: &[u8]) -> VerifyReport {
             _ => {}
         }
         prev_raw = Some(*raw);
+        max_seq = Some(max_seq.map_or(line.seq, |m| m.max(line.seq)));
+        unreadable_since = 0;
         last_event = Some(line);
     }
     if let Some(last) = &last_event

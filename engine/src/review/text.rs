@@ -17,8 +17,11 @@ pub fn offset(ms: i64) -> String {
     }
 }
 
-/// A duration: `0.2s`, `4m05.2s`, `1h02m05s`.
+/// A duration: `40ms`, `3.2s`, `4m05.2s`, `1h02m05s`.
 pub fn duration(ms: i64) -> String {
+    if (0..1000).contains(&ms) {
+        return format!("{ms}ms");
+    }
     let tenths = ms.max(0) / 100;
     let (h, m, s, t) = (tenths / 36_000, tenths / 600 % 60, tenths / 10 % 60, tenths % 10);
     match (h, m) {
@@ -203,9 +206,10 @@ fn render_summary(o: &mut String, run: &Run) {
             )
         }
     };
-    let cleaned = match run.cleaned_up.len() {
-        0 => "nothing cleaned up".to_string(),
-        n => format!("{n} cleaned up"),
+    let cleaned = if run.cleaned_up.is_empty() {
+        "nothing cleaned up".to_string()
+    } else {
+        format!("cleaned up: {}", run.cleaned_up.join(", "))
     };
     let left = if run.left_attached.is_empty() {
         "nothing left attached".to_string()
