@@ -73,7 +73,9 @@ enum Tail {
 
 impl std::fmt::Debug for EventLog {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("EventLog").field("path", &self.path).finish()
+        f.debug_struct("EventLog")
+            .field("path", &self.path)
+            .finish()
     }
 }
 

@@ -72,7 +72,7 @@ pub struct Run {
     pub finished: Option<Finished>,
     /// Step counts: from `run_finished` when present, else counted from the steps seen.
     pub counts: Counts,
-    /// Cleanup actions that succeeded.
+    /// Cleanup actions that succeeded, in the order they ran.
     pub cleaned_up: Vec<String>,
     /// Attachments without a successful cleanup.
     pub left_attached: Vec<LeftAttached>,
@@ -264,7 +264,10 @@ pub struct Cleanup {
 }
 
 fn opt_str(l: &LogLine, name: &str) -> Option<String> {
-    l.fields.get(name).and_then(Value::as_str).map(str::to_string)
+    l.fields
+        .get(name)
+        .and_then(Value::as_str)
+        .map(str::to_string)
 }
 
 fn obj(l: &LogLine, name: &str) -> Map<String, Value> {
@@ -472,7 +475,12 @@ impl Run {
     }
 
     fn finish(&mut self) {
-        if self.finished.as_ref().is_none_or(|_| self.counts == Counts::default()) {
+        let mut cleaned: Vec<(usize, String)> = Vec::new();
+        if self
+            .finished
+            .as_ref()
+            .is_none_or(|_| self.counts == Counts::default())
+        {
             let n = |st| self.steps.iter().filter(|s| s.status == st).count() as i64;
             self.counts = Counts {
                 ok: n(StepStatus::Ok),
@@ -483,12 +491,8 @@ impl Run {
         }
         for s in &self.steps {
             for a in &s.attachments {
-                self.cleaned_up.extend(
-                    a.cleanups
-                        .iter()
-                        .filter(|c| c.status == "ok")
-                        .map(|c| c.action.clone()),
-                );
+                let ok = a.cleanups.iter().filter(|c| c.status == "ok");
+                cleaned.extend(ok.map(|c| (c.line, c.action.clone())));
                 if a.left_attached {
                     self.left_attached.push(LeftAttached {
                         step: s.name.clone(),
@@ -500,8 +504,10 @@ impl Run {
                 }
             }
             let others = s.other_cleanups.iter().filter(|c| c.status == "ok");
-            self.cleaned_up.extend(others.map(|c| c.action.clone()));
+            cleaned.extend(others.map(|c| (c.line, c.action.clone())));
         }
+        cleaned.sort();
+        self.cleaned_up = cleaned.into_iter().map(|(_, action)| action).collect();
     }
 }
 

@@ -3,8 +3,8 @@
 //! detection with line numbers, damage recovery, and the exit codes of the binary.
 
 use salvage::event_log::{
-    EventLog, FindingKind, LogErrorKind, VerifyReport, parse_millis, read, read_lenient,
-    verify, verify_bytes,
+    EventLog, FindingKind, LogErrorKind, VerifyReport, parse_millis, read, read_lenient, verify,
+    verify_bytes,
 };
 use salvage::review::{build, text};
 use serde_json::{Map, Value, json};
@@ -68,7 +68,11 @@ impl Script {
         let Value::Object(map) = fields else {
             panic!("fields must be an object")
         };
-        self.log.as_ref().expect("log open").append(event, map).expect("append");
+        self.log
+            .as_ref()
+            .expect("log open")
+            .append(event, map)
+            .expect("append");
         self.wait(100)
     }
 
@@ -99,13 +103,16 @@ impl Script {
     }
 
     fn command(&mut self, step: &str, argv: &[&str], exit: Option<i32>, ms: i64) -> &mut Self {
+        let failure = match argv[0] {
+            "mount" => {
+                "mount: /mnt/rescue: wrong fs type, bad option, bad superblock on /dev/loop3"
+            }
+            _ => "cp: error writing '/srv/rescue/files/var/log/syslog': No space left on device",
+        };
         let (signal, stderr) = match exit {
             None => (json!("SIGKILL"), ""),
             Some(0) => (Value::Null, ""),
-            Some(_) => (
-                Value::Null,
-                "mount: /mnt/rescue: wrong fs type, bad option, bad superblock on /dev/loop3",
-            ),
+            Some(_) => (Value::Null, failure),
         };
         self.wait(ms).ev(
             "command",
@@ -138,7 +145,10 @@ impl Script {
     }
 
     fn attached(&mut self, step: &str, what: &str, undo: &str) -> &mut Self {
-        self.ev("attached", json!({"step": step, "what": what, "undo": undo}))
+        self.ev(
+            "attached",
+            json!({"step": step, "what": what, "undo": undo}),
+        )
     }
 
     fn cleanup(&mut self, step: &str, action: &str, error: Option<&str>) -> &mut Self {
@@ -161,38 +171,105 @@ impl Script {
 
     /// The image step, complete.
     fn image(&mut self) -> &mut Self {
-        self.step("img", "image", "create",
-                json!({"source": "/dev/sdb", "dest": "/srv/rescue/root.img",
-                       "map": "/srv/rescue/root.map", "retries": 2}))
-            .command("img", &["ddrescue", "-d", "-r2", "/dev/sdb", "/srv/rescue/root.img",
-                              "/srv/rescue/root.map"], Some(0), 754_300)
-            .ok("img", 754_400, json!({"dest": "/srv/rescue/root.img", "bad_bytes": 4096}))
+        self.step(
+            "img",
+            "image",
+            "create",
+            json!({"source": "/dev/sdb", "dest": "/srv/rescue/root.img",
+                       "map": "/srv/rescue/root.map", "retries": 2}),
+        )
+        .command(
+            "img",
+            &[
+                "ddrescue",
+                "-d",
+                "-r2",
+                "/dev/sdb",
+                "/srv/rescue/root.img",
+                "/srv/rescue/root.map",
+            ],
+            Some(0),
+            754_300,
+        )
+        .ok(
+            "img",
+            754_400,
+            json!({"dest": "/srv/rescue/root.img", "bad_bytes": 4096}),
+        )
     }
 
     /// Attach the root filesystem: a loop device, then a read-only mount.
     fn mount(&mut self) -> &mut Self {
-        self.step("mnt", "mount", "attach",
-                json!({"partition": "/srv/rescue/root.img@1048576", "path": "/mnt/rescue"}))
-            .command("mnt", &["losetup", "--find", "--show", "--read-only", "--offset",
-                              "1048576", "/srv/rescue/root.img"], Some(0), 40)
-            .attached("mnt", "loop device /dev/loop3 over /srv/rescue/root.img at offset 1048576",
-                      "losetup -d /dev/loop3")
-            .command("mnt", &["mount", "-o", "ro,noload,nosuid,nodev,noexec", "/dev/loop3",
-                              "/mnt/rescue"], Some(0), 120)
-            .attached("mnt", "mount /dev/loop3 on /mnt/rescue (ro,noload)", "umount /mnt/rescue")
-            .ok("mnt", 300, json!({"path": "/mnt/rescue", "device": "/dev/loop3"}))
+        self.step(
+            "mnt",
+            "mount",
+            "attach",
+            json!({"partition": "/srv/rescue/root.img@1048576", "path": "/mnt/rescue"}),
+        )
+        .command(
+            "mnt",
+            &[
+                "losetup",
+                "--find",
+                "--show",
+                "--read-only",
+                "--offset",
+                "1048576",
+                "/srv/rescue/root.img",
+            ],
+            Some(0),
+            40,
+        )
+        .attached(
+            "mnt",
+            "loop device /dev/loop3 over /srv/rescue/root.img at offset 1048576",
+            "losetup -d /dev/loop3",
+        )
+        .command(
+            "mnt",
+            &[
+                "mount",
+                "-o",
+                "ro,noload,nosuid,nodev,noexec",
+                "/dev/loop3",
+                "/mnt/rescue",
+            ],
+            Some(0),
+            120,
+        )
+        .attached(
+            "mnt",
+            "mount /dev/loop3 on /mnt/rescue (ro,noload)",
+            "umount /mnt/rescue",
+        )
+        .ok(
+            "mnt",
+            300,
+            json!({"path": "/mnt/rescue", "device": "/dev/loop3"}),
+        )
     }
 
     fn copy(&mut self) -> &mut Self {
-        self.step("files", "copy", "create",
-                json!({"from": "/mnt/rescue", "to": "/srv/rescue/files"}))
-            .wait(61_000)
-            .ok("files", 61_100, json!({"manifest": "/srv/rescue/files.manifest", "files": 48_213}))
+        self.step(
+            "files",
+            "copy",
+            "create",
+            json!({"from": "/mnt/rescue", "to": "/srv/rescue/files"}),
+        )
+        .wait(61_000)
+        .ok(
+            "files",
+            61_100,
+            json!({"manifest": "/srv/rescue/files.manifest", "files": 48_213}),
+        )
     }
 
     fn unmount(&mut self) -> &mut Self {
-        self.cleanup("mnt", "umount /mnt/rescue", None)
-            .cleanup("mnt", "losetup -d /dev/loop3", None)
+        self.cleanup("mnt", "umount /mnt/rescue", None).cleanup(
+            "mnt",
+            "losetup -d /dev/loop3",
+            None,
+        )
     }
 }
 
@@ -200,46 +277,109 @@ const ASK: &str = "Check /srv/rescue/roots.txt before copying: is this the right
 
 fn success(s: &mut Script) {
     s.open().run_started(false).image().mount();
-    s.ev("approval", json!({"step": "confirm_root", "by": "alice", "via": "terminal", "text": ASK}))
-        .copy()
-        .unmount()
-        .finished("ok", 816_000, [4, 0, 0, 0]);
+    s.ev(
+        "approval",
+        json!({"step": "confirm_root", "by": "alice", "via": "terminal", "text": ASK}),
+    )
+    .copy()
+    .unmount()
+    .finished("ok", 816_000, [4, 0, 0, 0]);
 }
 
 fn failed_with_cleanup(s: &mut Script) {
     s.open().run_started(false).image();
-    s.step("mnt", "mount", "attach", json!({"partition": "/srv/rescue/root.img@1048576"}))
-        .command("mnt", &["losetup", "--find", "--show", "--read-only", "--offset", "1048576",
-                          "/srv/rescue/root.img"], Some(0), 40)
-        .attached("mnt", "loop device /dev/loop3 over /srv/rescue/root.img at offset 1048576",
-                  "losetup -d /dev/loop3")
-        .command("mnt", &["losetup", "--find", "--show", "/srv/rescue/overlay.img"], Some(0), 30)
-        .attached("mnt", "loop device /dev/loop4 over /srv/rescue/overlay.img",
-                  "losetup -d /dev/loop4")
-        .command("mnt", &["mount", "-o", "ro,noload,nosuid,nodev,noexec", "/dev/loop3",
-                          "/mnt/rescue"], Some(32), 90)
-        .failed("mnt", 400, "mount exited with 32: wrong fs type on /dev/loop3 (is the offset right?)")
-        .cleanup("mnt", "losetup -d /dev/loop4", Some("losetup: /dev/loop4: detach failed: Device or resource busy"))
-        .cleanup("mnt", "losetup -d /dev/loop3", None)
-        .finished("failed", 756_000, [1, 1, 0, 3]);
+    s.step(
+        "mnt",
+        "mount",
+        "attach",
+        json!({"partition": "/srv/rescue/root.img@1048576"}),
+    )
+    .command(
+        "mnt",
+        &[
+            "losetup",
+            "--find",
+            "--show",
+            "--read-only",
+            "--offset",
+            "1048576",
+            "/srv/rescue/root.img",
+        ],
+        Some(0),
+        40,
+    )
+    .attached(
+        "mnt",
+        "loop device /dev/loop3 over /srv/rescue/root.img at offset 1048576",
+        "losetup -d /dev/loop3",
+    )
+    .command(
+        "mnt",
+        &["losetup", "--find", "--show", "/srv/rescue/overlay.img"],
+        Some(0),
+        30,
+    )
+    .attached(
+        "mnt",
+        "loop device /dev/loop4 over /srv/rescue/overlay.img",
+        "losetup -d /dev/loop4",
+    )
+    .command(
+        "mnt",
+        &[
+            "mount",
+            "-o",
+            "ro,noload,nosuid,nodev,noexec",
+            "/dev/loop3",
+            "/mnt/rescue",
+        ],
+        Some(32),
+        90,
+    )
+    .failed(
+        "mnt",
+        400,
+        "mount exited with 32: wrong fs type on /dev/loop3 (is the offset right?)",
+    )
+    .cleanup(
+        "mnt",
+        "losetup -d /dev/loop4",
+        Some("losetup: /dev/loop4: detach failed: Device or resource busy"),
+    )
+    .cleanup("mnt", "losetup -d /dev/loop3", None)
+    .finished("failed", 756_000, [1, 1, 0, 3]);
 }
 
 fn resumed(s: &mut Script) {
     s.open().run_started(false).image().mount();
-    s.step("files", "copy", "create", json!({"from": "/mnt/rescue", "to": "/srv/rescue/files"}))
-        .command("files", &["cp", "-a", "/mnt/rescue/.", "/srv/rescue/files"], Some(1), 5000)
-        .failed("files", 5100, "copy: /srv/rescue/files: No space left on device")
-        .unmount()
-        .finished("failed", 760_000, [2, 1, 0, 1])
-        .close()
-        .wait(1_800_000)
-        .open()
-        .run_started(true)
-        .skipped("img")
-        .mount()
-        .copy()
-        .unmount()
-        .finished("ok", 62_000, [2, 0, 1, 0]);
+    s.step(
+        "files",
+        "copy",
+        "create",
+        json!({"from": "/mnt/rescue", "to": "/srv/rescue/files"}),
+    )
+    .command(
+        "files",
+        &["cp", "-a", "/mnt/rescue/.", "/srv/rescue/files"],
+        Some(1),
+        5000,
+    )
+    .failed(
+        "files",
+        5100,
+        "copy: /srv/rescue/files: No space left on device",
+    )
+    .unmount()
+    .finished("failed", 760_000, [2, 1, 0, 1])
+    .close()
+    .wait(1_800_000)
+    .open()
+    .run_started(true)
+    .skipped("img")
+    .mount()
+    .copy()
+    .unmount()
+    .finished("ok", 62_000, [2, 0, 1, 0]);
 }
 
 fn approval(s: &mut Script) {
@@ -251,41 +391,72 @@ fn approval(s: &mut Script) {
         .open()
         .run_started(true)
         .skipped("img")
-        .ev("approval", json!({"step": "confirm_root", "by": "alice", "via": "--approve", "text": ASK}))
+        .ev(
+            "approval",
+            json!({"step": "confirm_root", "by": "alice", "via": "--approve", "text": ASK}),
+        )
         .copy()
         .finished("ok", 61_400, [1, 0, 1, 0]);
 }
 
 fn crash_then_recovered(s: &mut Script) {
     s.open().run_started(false).image().mount();
-    s.step("files", "copy", "create", json!({"from": "/mnt/rescue", "to": "/srv/rescue/files"}))
-        .command("files", &["cp", "-a", "/mnt/rescue/.", "/srv/rescue/files"], None, 30_000)
-        .close()
-        .wait(300_000)
-        .open()
-        .run_started(true)
-        .ev("recovered", json!({"action": "umount /mnt/rescue", "status": "ok"}))
-        .ev("recovered", json!({"action": "losetup -d /dev/loop3", "status": "ok"}))
-        .skipped("img")
-        .mount()
-        .copy()
-        .unmount()
-        .finished("ok", 62_000, [2, 0, 1, 0]);
+    s.step(
+        "files",
+        "copy",
+        "create",
+        json!({"from": "/mnt/rescue", "to": "/srv/rescue/files"}),
+    )
+    .command(
+        "files",
+        &["cp", "-a", "/mnt/rescue/.", "/srv/rescue/files"],
+        None,
+        30_000,
+    )
+    .close()
+    .wait(300_000)
+    .open()
+    .run_started(true)
+    .ev(
+        "recovered",
+        json!({"action": "umount /mnt/rescue", "status": "ok"}),
+    )
+    .ev(
+        "recovered",
+        json!({"action": "losetup -d /dev/loop3", "status": "ok"}),
+    )
+    .skipped("img")
+    .mount()
+    .copy()
+    .unmount()
+    .finished("ok", 62_000, [2, 0, 1, 0]);
 }
 
 fn torn_then_continued(s: &mut Script) {
     s.open().run_started(false).image().mount().close();
     // The crash cut the next write short: half a line, no newline.
-    let mut f = std::fs::OpenOptions::new().append(true).open(&s.path).expect("open");
+    let mut f = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&s.path)
+        .expect("open");
     std::io::Write::write_all(&mut f, br#"{"seq":10,"time":"2026-11-22T05:52:5"#).expect("tear");
     drop(f);
     let err = EventLog::open_append(&s.path).expect_err("a torn tail must be refused");
-    assert!(matches!(err.kind, LogErrorKind::DamagedTail { line: 11, .. }), "{err}");
+    assert!(
+        matches!(err.kind, LogErrorKind::DamagedTail { line: 11, .. }),
+        "{err}"
+    );
     let log = EventLog::open_append_after_damage(&s.path).expect("continue after damage");
     s.log = Some(log.with_clock(s.clock()));
     s.run_started(true)
-        .ev("recovered", json!({"action": "umount /mnt/rescue", "status": "ok"}))
-        .ev("recovered", json!({"action": "losetup -d /dev/loop3", "status": "failed"}))
+        .ev(
+            "recovered",
+            json!({"action": "umount /mnt/rescue", "status": "ok"}),
+        )
+        .ev(
+            "recovered",
+            json!({"action": "losetup -d /dev/loop3", "status": "failed"}),
+        )
         .skipped("img")
         .finished("interrupted", 900, [0, 0, 1, 3]);
 }
@@ -314,7 +485,9 @@ fn fixture(name: &str) -> Vec<u8> {
     (f.1)(&mut s);
     s.close();
     let bytes = std::fs::read(&path).expect("read fixture");
-    let committed = root().join("engine/tests/logs").join(format!("{name}.jsonl"));
+    let committed = root()
+        .join("engine/tests/logs")
+        .join(format!("{name}.jsonl"));
     if std::env::var_os("SALVAGE_BLESS_LOGS").is_some() || !committed.exists() {
         // Tests run in parallel: write aside and rename, so no reader sees half a file.
         let aside = committed.with_extension(format!("tmp{}", std::process::id()));
@@ -347,7 +520,10 @@ fn review_of(name: &str, bytes: &[u8]) -> (VerifyReport, salvage::review::Review
     let path = dir.path().join("run.log");
     std::fs::write(&path, bytes).expect("write");
     let contents = read_lenient(&path).expect("read");
-    (verify_bytes(display_name(name), bytes), build(&display_name(name), &contents))
+    (
+        verify_bytes(display_name(name), bytes),
+        build(&display_name(name), &contents),
+    )
 }
 
 #[test]
@@ -375,18 +551,32 @@ fn fixture_verdicts() {
             report.problems.iter().map(|p| (p.line, &p.kind)).collect();
         if *name == "torn_then_continued" {
             assert!(!report.is_valid());
-            assert!(matches!(kinds[..], [
-                (Some(11), FindingKind::NotAnEvent { .. }),
-                (Some(12), FindingKind::SegmentBoundary { .. }),
-            ]), "{report}");
-            assert!(report.warnings.iter().any(|w| w.line == Some(13)
-                && matches!(w.kind, FindingKind::RunNeverFinished { started: 1 })), "{report}");
+            assert!(
+                matches!(
+                    kinds[..],
+                    [
+                        (Some(11), FindingKind::NotAnEvent { .. }),
+                        (Some(12), FindingKind::SegmentBoundary { .. }),
+                    ]
+                ),
+                "{report}"
+            );
+            assert!(
+                report.warnings.iter().any(|w| w.line == Some(13)
+                    && matches!(w.kind, FindingKind::RunNeverFinished { started: 1 })),
+                "{report}"
+            );
         } else {
             assert!(report.is_valid(), "{name}: {report}");
         }
         if *name == "crash_then_recovered" {
-            assert!(report.warnings.iter().any(|w| matches!(w.kind,
-                FindingKind::RunNeverFinished { started: 1 })), "{report}");
+            assert!(
+                report
+                    .warnings
+                    .iter()
+                    .any(|w| matches!(w.kind, FindingKind::RunNeverFinished { started: 1 })),
+                "{report}"
+            );
         }
     }
 }
@@ -403,7 +593,12 @@ fn review_flags_left_attached_and_links_recovery() {
     let crashed = &review.runs[0];
     assert!(crashed.finished.is_none());
     assert_eq!(crashed.left_attached.len(), 2);
-    assert!(crashed.left_attached.iter().all(|l| l.recovered_at_line.is_some()));
+    assert!(
+        crashed
+            .left_attached
+            .iter()
+            .all(|l| l.recovered_at_line.is_some())
+    );
     assert!(review.runs[1].left_attached.is_empty());
 }
 
@@ -411,17 +606,32 @@ fn review_flags_left_attached_and_links_recovery() {
 type Tamper = fn(&mut Vec<Vec<u8>>);
 
 fn lines_of(bytes: &[u8]) -> Vec<Vec<u8>> {
-    bytes.split(|&b| b == b'\n').filter(|l| !l.is_empty()).map(<[u8]>::to_vec).collect()
+    bytes
+        .split(|&b| b == b'\n')
+        .filter(|l| !l.is_empty())
+        .map(<[u8]>::to_vec)
+        .collect()
 }
 
 fn join(lines: &[Vec<u8>]) -> Vec<u8> {
-    lines.iter().flat_map(|l| l.iter().copied().chain([b'\n'])).collect()
+    lines
+        .iter()
+        .flat_map(|l| l.iter().copied().chain([b'\n']))
+        .collect()
 }
 
+#[expect(
+    clippy::ptr_arg,
+    reason = "one signature for all tampers; others insert/remove"
+)]
 fn edit_byte(lines: &mut Vec<Vec<u8>>) {
     // "/dev/loop3" -> "/dev/loop9" inside line 9 (the `attached` of the loop device).
     let l = &mut lines[8];
-    let at = l.windows(5).position(|w| w == b"loop3").expect("loop3 in line 9") + 4;
+    let at = l
+        .windows(5)
+        .position(|w| w == b"loop3")
+        .expect("loop3 in line 9")
+        + 4;
     l[at] = b'9';
 }
 
@@ -429,6 +639,10 @@ fn drop_line(lines: &mut Vec<Vec<u8>>) {
     lines.remove(6);
 }
 
+#[expect(
+    clippy::ptr_arg,
+    reason = "one signature for all tampers; others insert/remove"
+)]
 fn swap_lines(lines: &mut Vec<Vec<u8>>) {
     lines.swap(6, 7);
 }
@@ -446,6 +660,10 @@ fn garbage_line(lines: &mut Vec<Vec<u8>>) {
     lines.insert(4, b"this is not json".to_vec());
 }
 
+#[expect(
+    clippy::ptr_arg,
+    reason = "one signature for all tampers; others insert/remove"
+)]
 fn invalid_utf8(lines: &mut Vec<Vec<u8>>) {
     lines[4].extend_from_slice(&[0xff, 0xfe]);
 }
@@ -454,26 +672,61 @@ fn drop_first(lines: &mut Vec<Vec<u8>>) {
     lines.remove(0);
 }
 
-const TAMPERS: &[(&str, Tamper, &[(usize, &str)])] = &[
+/// (what, how, the (line, finding kind) pairs it must produce, in order).
+type TamperCase = (&'static str, Tamper, &'static [(usize, &'static str)]);
+
+const TAMPERS: &[TamperCase] = &[
     ("edit a byte in line 9", edit_byte, &[(10, "prev_mismatch")]),
-    ("drop line 7", drop_line, &[(7, "prev_mismatch"), (7, "seq_gap")]),
-    ("swap lines 7 and 8", swap_lines, &[
-        (7, "prev_mismatch"), (7, "seq_gap"),
-        (8, "prev_mismatch"), (8, "seq_not_increasing"),
-        (9, "prev_mismatch"),
-    ]),
-    ("insert a forged line", forge_line, &[(8, "prev_mismatch"), (8, "seq_not_increasing")]),
-    ("insert garbage", garbage_line, &[(5, "not_an_event"), (6, "prev_mismatch")]),
-    ("invalid UTF-8", invalid_utf8, &[(5, "not_an_event"), (6, "prev_mismatch")]),
-    ("drop the first line", drop_first, &[(1, "first_prev_not_zero"), (1, "first_seq_not_zero")]),
+    (
+        "drop line 7",
+        drop_line,
+        &[(7, "prev_mismatch"), (7, "seq_gap")],
+    ),
+    (
+        "swap lines 7 and 8",
+        swap_lines,
+        &[
+            (7, "prev_mismatch"),
+            (7, "seq_gap"),
+            (8, "prev_mismatch"),
+            (8, "seq_not_increasing"),
+            (9, "prev_mismatch"),
+        ],
+    ),
+    (
+        "insert a forged line",
+        forge_line,
+        &[(8, "prev_mismatch"), (8, "seq_not_increasing")],
+    ),
+    (
+        "insert garbage",
+        garbage_line,
+        &[(5, "not_an_event"), (6, "prev_mismatch")],
+    ),
+    (
+        "invalid UTF-8",
+        invalid_utf8,
+        &[(5, "not_an_event"), (6, "prev_mismatch")],
+    ),
+    (
+        "drop the first line",
+        drop_first,
+        &[(1, "first_prev_not_zero"), (1, "first_seq_not_zero")],
+    ),
 ];
 
 fn kind_tag(k: &FindingKind) -> String {
-    serde_json::to_value(k).expect("json")["kind"].as_str().unwrap_or("").to_string()
+    serde_json::to_value(k).expect("json")["kind"]
+        .as_str()
+        .unwrap_or("")
+        .to_string()
 }
 
 fn findings(r: &VerifyReport) -> Vec<(usize, String)> {
-    r.problems.iter().map(|p| (p.line.unwrap_or(0), kind_tag(&p.kind))).collect()
+    r.problems
+        .iter()
+        .map(|p| (p.line.unwrap_or(0), kind_tag(&p.kind)))
+        .collect()
 }
 
 #[test]
@@ -505,14 +758,22 @@ fn messages_name_the_line_and_the_cause() {
     let mut lines = lines_of(&fixture("success"));
     lines.drain(6..9);
     let report = verify_bytes("x".into(), &join(&lines));
-    assert!(report.problems[1].to_string().starts_with("line 7: seq 9 after 5 — lines were dropped (3 missing)"),
-        "{report}");
+    assert!(
+        report.problems[1]
+            .to_string()
+            .starts_with("line 7: seq 9 after 5 — lines were dropped (3 missing)"),
+        "{report}"
+    );
     let mut lines = lines_of(&fixture("success"));
     garbage_line(&mut lines);
     let report = verify_bytes("x".into(), &join(&lines));
     let offset: usize = lines[..4].iter().map(|l| l.len() + 1).sum();
-    assert!(report.problems[0].to_string().starts_with(&format!("line 5: not a log event (byte {offset}): not JSON")),
-        "{report}");
+    assert!(
+        report.problems[0].to_string().starts_with(&format!(
+            "line 5: not a log event (byte {offset}): not JSON"
+        )),
+        "{report}"
+    );
 }
 
 #[test]
@@ -523,8 +784,13 @@ fn a_cut_tail_is_reported() {
     let cut = &original[..original.len() - 20];
     let report = verify_bytes("x".into(), cut);
     assert_eq!(findings(&report), [(n, "torn".to_string())], "{report}");
-    assert!(report.warnings.iter().any(|w| w.line == Some(n - 1)
-        && matches!(w.kind, FindingKind::EndsUnfinished { .. })), "{report}");
+    assert!(
+        report
+            .warnings
+            .iter()
+            .any(|w| w.line == Some(n - 1) && matches!(w.kind, FindingKind::EndsUnfinished { .. })),
+        "{report}"
+    );
     // Cut whole lines: the chain holds, but the log ends without run_finished, and the head
     // hash is no longer the one recorded.
     let mut lines = lines_of(&original);
@@ -532,8 +798,13 @@ fn a_cut_tail_is_reported() {
     let report = verify_bytes("x".into(), &join(&lines));
     assert!(report.is_valid());
     assert_eq!(report.warnings.len(), 1, "{report}");
-    assert!(report.warnings[0].to_string().starts_with(&format!(
-        "line {}: the log ends without run_finished", n - 1)), "{report}");
+    assert!(
+        report.warnings[0].to_string().starts_with(&format!(
+            "line {}: the log ends without run_finished",
+            n - 1
+        )),
+        "{report}"
+    );
     let full = verify_bytes("x".into(), &original);
     assert_ne!(full.head_sha256, report.head_sha256);
     assert!(full.warnings.is_empty(), "{full}");
@@ -547,8 +818,17 @@ fn verify_is_not_a_no_op() {
     let mut edited = original.clone();
     let i = edited.iter().position(|&b| b == b'\n').expect("newline") + 30;
     edited[i] ^= 1;
-    for bad in [edited, Vec::new(), b"garbage\n".to_vec(), original[..original.len() / 2].to_vec()] {
-        assert!(!verify_bytes("x".into(), &bad).is_valid(), "{:?}", String::from_utf8_lossy(&bad));
+    for bad in [
+        edited,
+        Vec::new(),
+        b"garbage\n".to_vec(),
+        original[..original.len() / 2].to_vec(),
+    ] {
+        assert!(
+            !verify_bytes("x".into(), &bad).is_valid(),
+            "{:?}",
+            String::from_utf8_lossy(&bad)
+        );
     }
     assert!(verify_bytes("x".into(), &original).is_valid());
 }
@@ -557,7 +837,10 @@ fn verify_is_not_a_no_op() {
 fn verify_names_a_missing_file() {
     let report = verify(Path::new("/nonexistent/run.log"));
     assert!(!report.is_valid());
-    assert!(report.to_string().contains("/nonexistent/run.log"), "{report}");
+    assert!(
+        report.to_string().contains("/nonexistent/run.log"),
+        "{report}"
+    );
 }
 
 #[test]
@@ -588,14 +871,22 @@ fn writer_refuses_bad_input_and_a_second_writer() {
     let log = EventLog::open_append(&path).expect("open");
     let mut f = Map::new();
     f.insert("seq".into(), json!(3));
-    assert!(matches!(log.append("x", f).expect_err("reserved").kind, LogErrorKind::ReservedField(_)));
-    assert!(matches!(log.append("Bad Name", Map::new()).expect_err("name").kind,
-        LogErrorKind::BadEventName(_)));
+    assert!(matches!(
+        log.append("x", f).expect_err("reserved").kind,
+        LogErrorKind::ReservedField(_)
+    ));
+    assert!(matches!(
+        log.append("Bad Name", Map::new()).expect_err("name").kind,
+        LogErrorKind::BadEventName(_)
+    ));
     let second = EventLog::open_append(&path).expect_err("locked");
     assert!(matches!(second.kind, LogErrorKind::Locked), "{second}");
     assert!(second.to_string().contains("run.log"));
     let missing = EventLog::open_append(&dir.path().join("no/such/dir/run.log")).expect_err("io");
-    assert!(missing.to_string().contains("no/such/dir/run.log"), "{missing}");
+    assert!(
+        missing.to_string().contains("no/such/dir/run.log"),
+        "{missing}"
+    );
 }
 
 #[test]
@@ -627,12 +918,21 @@ fn concurrent_appends_keep_one_chain() {
 fn a_missing_final_newline_is_completed_not_refused() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("run.log");
-    EventLog::open_append(&path).expect("open").append("run_started", Map::new()).expect("append");
+    EventLog::open_append(&path)
+        .expect("open")
+        .append("run_started", Map::new())
+        .expect("append");
     let mut bytes = std::fs::read(&path).expect("read");
     bytes.pop();
     std::fs::write(&path, &bytes).expect("write");
-    assert!(matches!(verify(&path).warnings[0].kind, FindingKind::NoFinalNewline));
-    EventLog::open_append(&path).expect("reopen").append("run_finished", Map::new()).expect("append");
+    assert!(matches!(
+        verify(&path).warnings[0].kind,
+        FindingKind::NoFinalNewline
+    ));
+    EventLog::open_append(&path)
+        .expect("reopen")
+        .append("run_finished", Map::new())
+        .expect("append");
     let report = verify(&path);
     assert!(report.is_valid() && report.warnings.is_empty(), "{report}");
 }
@@ -642,7 +942,10 @@ fn garbage_logs_are_errors_not_panics() {
     let dir = tempfile::tempdir().expect("tempdir");
     for (name, bytes) in [
         ("empty", &b""[..]),
-        ("garbage", &b"\x00\x01\xff\n{not json\n\n[1,2]\n{\"seq\":-1}\n"[..]),
+        (
+            "garbage",
+            &b"\x00\x01\xff\n{not json\n\n[1,2]\n{\"seq\":-1}\n"[..],
+        ),
         ("blank", &b"\n\n"[..]),
     ] {
         let path = dir.path().join(name);
@@ -658,7 +961,9 @@ fn garbage_logs_are_errors_not_panics() {
             assert!(err.to_string().contains(&format!("{name}:1:")), "{err}");
         }
         // A damaged file can still be continued.
-        EventLog::open_append_after_damage(&path).expect("continue").append("run_started", Map::new())
+        EventLog::open_append_after_damage(&path)
+            .expect("continue")
+            .append("run_started", Map::new())
             .expect("append");
     }
 }
@@ -683,7 +988,10 @@ fn binary_exit_codes() {
     let good = good.to_str().expect("utf8");
     let (code, out, _) = salvage(&["review", good, "--verify"]);
     assert_eq!(code, 0, "{out}");
-    assert!(out.contains("VALID") && out.contains("run 1 (line 1)"), "{out}");
+    assert!(
+        out.contains("VALID") && out.contains("run 1 (line 1)"),
+        "{out}"
+    );
 
     let mut lines = lines_of(&fixture("success"));
     edit_byte(&mut lines);
@@ -692,8 +1000,14 @@ fn binary_exit_codes() {
     let bad = bad.to_str().expect("utf8");
     let (code, out, _) = salvage(&["review", bad, "--verify"]);
     assert_eq!(code, 1, "{out}");
-    assert!(out.contains("NOT VALID") && out.contains("line 10: prev does not match"), "{out}");
-    assert!(out.contains("run 1 (line 1)"), "the review is still printed: {out}");
+    assert!(
+        out.contains("NOT VALID") && out.contains("line 10: prev does not match"),
+        "{out}"
+    );
+    assert!(
+        out.contains("run 1 (line 1)"),
+        "the review is still printed: {out}"
+    );
     let (code, _, _) = salvage(&["review", bad]);
     assert_eq!(code, 0, "without --verify the review is just printed");
 

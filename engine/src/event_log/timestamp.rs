@@ -4,7 +4,10 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// Formats `t` as RFC 3339 UTC with milliseconds; times before 1970 print as the epoch.
 pub fn format(t: SystemTime) -> String {
-    let ms = t.duration_since(UNIX_EPOCH).unwrap_or(Duration::ZERO).as_millis();
+    let ms = t
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or(Duration::ZERO)
+        .as_millis();
     let ms = i64::try_from(ms).unwrap_or(i64::MAX);
     format_millis(ms)
 }
@@ -90,7 +93,15 @@ fn civil_from_days(z: i64) -> (i64, i64, i64) {
     let mp = (5 * doy + 2) / 153;
     let d = doy - (153 * mp + 2) / 5 + 1;
     let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    (if m <= 2 { yoe + era * 400 + 1 } else { yoe + era * 400 }, m, d)
+    (
+        if m <= 2 {
+            yoe + era * 400 + 1
+        } else {
+            yoe + era * 400
+        },
+        m,
+        d,
+    )
 }
 
 #[cfg(test)]
@@ -103,8 +114,18 @@ mod tests {
             assert_eq!(parse_millis(&format_millis(ms)), Some(ms), "{ms}");
         }
         assert_eq!(format_millis(1_795_239_618_123), "2026-11-21T05:40:18.123Z");
-        assert_eq!(parse_millis("2026-11-22T05:40:18.1+01:00"), parse_millis("2026-11-22T04:40:18.100Z"));
-        for bad in ["", "2026-11-22", "2026-13-22T05:40:18Z", "2026-11-22T05:40:18", "x026-11-22T05:40:18Z", "2026-11-22T05:40:18.Z"] {
+        assert_eq!(
+            parse_millis("2026-11-22T05:40:18.1+01:00"),
+            parse_millis("2026-11-22T04:40:18.100Z")
+        );
+        for bad in [
+            "",
+            "2026-11-22",
+            "2026-13-22T05:40:18Z",
+            "2026-11-22T05:40:18",
+            "x026-11-22T05:40:18Z",
+            "2026-11-22T05:40:18.Z",
+        ] {
             assert_eq!(parse_millis(bad), None, "{bad}");
         }
     }

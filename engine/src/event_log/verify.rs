@@ -173,8 +173,8 @@ impl fmt::Display for Finding {
             ),
             FindingKind::SegmentBoundary { damage } => write!(
                 f,
-                "the log was resumed after damage ({damage}); a new chain segment starts here, \
-                 and what came before the damage cannot be checked against what comes after"
+                "the log was resumed after damage; a new chain segment starts here, and what came \
+                 before the damage cannot be checked against what comes after (damage: {damage})"
             ),
             FindingKind::NoFinalNewline => write!(
                 f,
@@ -305,18 +305,20 @@ pub fn verify_bytes(file: String, data: &[u8]) -> VerifyReport {
                 at,
                 FindingKind::FirstSeqNotZero { seq: line.seq },
             )),
-            None if raw.number == 1 && line.event != "run_started" => warnings.push(
-                Finding::new(at, FindingKind::FirstNotRunStarted {
-                    event: line.event.clone(),
-                }),
-            ),
-            Some(_) if max_seq.is_some_and(|m| line.seq > m + 1 + unreadable_since) => problems.push(Finding::new(
+            None if raw.number == 1 && line.event != "run_started" => warnings.push(Finding::new(
                 at,
-                FindingKind::SeqGap {
-                    seq: line.seq,
-                    after: max_seq.unwrap_or(0),
+                FindingKind::FirstNotRunStarted {
+                    event: line.event.clone(),
                 },
             )),
+            Some(_) if max_seq.is_some_and(|m| line.seq > m + 1 + unreadable_since) => problems
+                .push(Finding::new(
+                    at,
+                    FindingKind::SeqGap {
+                        seq: line.seq,
+                        after: max_seq.unwrap_or(0),
+                    },
+                )),
             Some(before) if line.seq <= before.seq => problems.push(Finding::new(
                 at,
                 FindingKind::SeqNotIncreasing {

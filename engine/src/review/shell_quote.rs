@@ -12,7 +12,10 @@ pub fn quote_word(w: &str) -> String {
 
 /// Quotes every word and joins them with spaces.
 pub fn quote_argv(argv: &[String]) -> String {
-    argv.iter().map(|w| quote_word(w)).collect::<Vec<_>>().join(" ")
+    argv.iter()
+        .map(|w| quote_word(w))
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 #[cfg(test)]
@@ -21,9 +24,18 @@ mod tests {
 
     #[test]
     fn quotes_what_a_shell_would_split_or_expand() {
-        let argv: Vec<String> = ["mount", "-o", "ro,noload", "/mnt/my disk", "it's", "", "$HOME", "a*"]
-            .map(String::from)
-            .to_vec();
+        let argv: Vec<String> = [
+            "mount",
+            "-o",
+            "ro,noload",
+            "/mnt/my disk",
+            "it's",
+            "",
+            "$HOME",
+            "a*",
+        ]
+        .map(String::from)
+        .to_vec();
         assert_eq!(
             quote_argv(&argv),
             r#"mount -o ro,noload '/mnt/my disk' 'it'\''s' '' '$HOME' 'a*'"#

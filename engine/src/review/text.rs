@@ -9,7 +9,12 @@ use std::fmt::Write;
 pub fn offset(ms: i64) -> String {
     let sign = if ms < 0 { "-" } else { "+" };
     let tenths = ms.unsigned_abs() / 100;
-    let (h, m, s, t) = (tenths / 36_000, tenths / 600 % 60, tenths / 10 % 60, tenths % 10);
+    let (h, m, s, t) = (
+        tenths / 36_000,
+        tenths / 600 % 60,
+        tenths / 10 % 60,
+        tenths % 10,
+    );
     if h > 0 {
         format!("{sign}{h}:{m:02}:{s:02}.{t}")
     } else {
@@ -23,7 +28,12 @@ pub fn duration(ms: i64) -> String {
         return format!("{ms}ms");
     }
     let tenths = ms.max(0) / 100;
-    let (h, m, s, t) = (tenths / 36_000, tenths / 600 % 60, tenths / 10 % 60, tenths % 10);
+    let (h, m, s, t) = (
+        tenths / 36_000,
+        tenths / 600 % 60,
+        tenths / 10 % 60,
+        tenths % 10,
+    );
     match (h, m) {
         (0, 0) => format!("{s}.{t}s"),
         (0, _) => format!("{m}m{s:02}.{t}s"),
@@ -69,8 +79,15 @@ pub fn render(r: &Review) -> String {
 }
 
 fn render_run(o: &mut String, run: &Run) {
-    let how = run.finished.as_ref().map_or("DID NOT FINISH", |f| &f.status);
-    let _ = writeln!(o, "run {} (line {}): {} — {how}", run.number, run.line, run.runbook);
+    let how = run
+        .finished
+        .as_ref()
+        .map_or("DID NOT FINISH", |f| &f.status);
+    let _ = writeln!(
+        o,
+        "run {} (line {}): {} — {how}",
+        run.number, run.line, run.runbook
+    );
     let resumed = if run.resumed { "resumed" } else { "fresh run" };
     let _ = writeln!(o, "  started   {} ({resumed})", run.started);
     let _ = writeln!(o, "  runbook   {} sha256 {}", run.file, run.runbook_sha256);
@@ -119,7 +136,13 @@ fn render_step(o: &mut String, s: &Step) {
     let took = s
         .duration_ms
         .map_or_else(String::new, |d| format!(" in {}", duration(d)));
-    let _ = writeln!(o, "  {:<9} {}{kind}: {}{took}", offset(s.start_ms), s.name, status(s));
+    let _ = writeln!(
+        o,
+        "  {:<9} {}{kind}: {}{took}",
+        offset(s.start_ms),
+        s.name,
+        status(s)
+    );
     let pad = "            ";
     if let Some(reason) = &s.skip_reason {
         let _ = writeln!(o, "{pad}{reason}");
@@ -158,7 +181,10 @@ fn render_step(o: &mut String, s: &Step) {
         let _ = writeln!(o, "{pad}attached {}: {}", offset(a.at_ms), a.what);
         let _ = writeln!(o, "{pad}  undo: {}", a.undo);
         for c in &a.cleanups {
-            let err = c.error.as_deref().map_or_else(String::new, |e| format!(": {e}"));
+            let err = c
+                .error
+                .as_deref()
+                .map_or_else(String::new, |e| format!(": {e}"));
             let _ = writeln!(
                 o,
                 "{pad}  cleaned up {}: {} — {}{err}",
@@ -172,7 +198,10 @@ fn render_step(o: &mut String, s: &Step) {
         }
     }
     for c in &s.other_cleanups {
-        let err = c.error.as_deref().map_or_else(String::new, |e| format!(": {e}"));
+        let err = c
+            .error
+            .as_deref()
+            .map_or_else(String::new, |e| format!(": {e}"));
         let _ = writeln!(
             o,
             "{pad}cleanup {}: {} — {}{err}",
