@@ -4,6 +4,7 @@ use crate::event_log::{VerifyReport, read_lenient, verify};
 use crate::review::{Review, build, text};
 use clap::Args;
 use serde::Serialize;
+use std::io::Write;
 use std::path::PathBuf;
 
 /// `salvage review LOG`.
@@ -51,14 +52,14 @@ pub fn command(args: &ReviewArgs) -> i32 {
         }
     };
     let review = build(&name, &contents);
-    match args.format {
+    let out = match args.format {
         ReviewFormat::Json => {
             let doc = Document {
                 verify: report.as_ref(),
                 review: &review,
             };
             match serde_json::to_string_pretty(&doc) {
-                Ok(s) => println!("{s}"),
+                Ok(s) => s + "\n",
                 Err(e) => {
                     eprintln!("error: {name}: cannot serialize the review: {e}");
                     return 2;
@@ -66,11 +67,17 @@ pub fn command(args: &ReviewArgs) -> i32 {
             }
         }
         ReviewFormat::Text => {
-            if let Some(r) = &report {
-                println!("{r}");
-            }
-            print!("{}", text::render(&review));
+            let verdict = report.as_ref().map_or_else(String::new, |r| format!("{r}\n"));
+            verdict + &text::render(&review)
         }
+    };
+    // `salvage review LOG | head` closes the pipe early: that is not an error worth a panic.
+    let mut stdout = std::io::stdout().lock();
+    if let Err(e) = stdout.write_all(out.as_bytes()).and_then(|()| stdout.flush())
+        && e.kind() != std::io::ErrorKind::BrokenPipe
+    {
+        eprintln!("error: writing the review: {e}");
+        return 2;
     }
     if report.is_some_and(|r| !r.is_valid()) {
         return 1;
