@@ -67,13 +67,17 @@ pub fn command(args: &ReviewArgs) -> i32 {
             }
         }
         ReviewFormat::Text => {
-            let verdict = report.as_ref().map_or_else(String::new, |r| format!("{r}\n"));
+            let verdict = report
+                .as_ref()
+                .map_or_else(String::new, |r| format!("{r}\n"));
             verdict + &text::render(&review)
         }
     };
     // `salvage review LOG | head` closes the pipe early: that is not an error worth a panic.
     let mut stdout = std::io::stdout().lock();
-    if let Err(e) = stdout.write_all(out.as_bytes()).and_then(|()| stdout.flush())
+    if let Err(e) = stdout
+        .write_all(out.as_bytes())
+        .and_then(|()| stdout.flush())
         && e.kind() != std::io::ErrorKind::BrokenPipe
     {
         eprintln!("error: writing the review: {e}");
