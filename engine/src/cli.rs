@@ -16,8 +16,14 @@ enum Command {
     Check(crate::command::check::CheckArgs),
     /// The dry run: every step in order, resolved arguments, effects, commands, cleanup.
     Plan(crate::command::plan::PlanArgs),
+    /// Execute a runbook; rerunning the same command resumes from the last checkpoint.
+    Run(crate::command::run::RunArgs),
+    /// Undo what a crashed or killed run left attached (loop devices, mounts, snapshots).
+    Cleanup(crate::command::run::CleanupArgs),
     /// The reference of every op: arguments, types, outputs, effect class.
     Ops(crate::command::ops::OpsArgs),
+    /// The post-incident view of a run log; --verify checks its hash chain.
+    Review(crate::command::review::ReviewArgs),
     /// Image a failing disk or file with read errors tolerated (ddrescue-class).
     Image(crate::image::ImageArgs),
     /// List the partitions of an image or device, with byte offsets and filesystems.
@@ -41,6 +47,9 @@ pub fn main() -> i32 {
         Command::Check(args) => crate::command::check::command(args),
         Command::Plan(args) => crate::command::plan::command(args),
         Command::Ops(args) => crate::command::ops::command(args),
+        Command::Run(args) => crate::command::run::command(args),
+        Command::Cleanup(args) => crate::command::run::cleanup_command(args),
+        Command::Review(args) => crate::command::review::command(args),
         Command::Image(args) => crate::image::command(args),
         Command::Partitions(args) => crate::partition::command(args),
         Command::Fsck(args) => crate::filesystem::fsck_command(args),

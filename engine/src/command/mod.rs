@@ -3,6 +3,8 @@
 pub mod check;
 pub mod ops;
 pub mod plan;
+pub mod review;
+pub mod run;
 
 use crate::checker::{Checked, check};
 use crate::diagnostic::{Diagnostic, DiagnosticKind};

@@ -77,9 +77,15 @@ fn user() -> String {
 }
 
 fn open_log(path: &Path) -> Result<Arc<dyn LogSink>, String> {
-    crate::event_log::EventLog::open_append(path)
-        .map(|l| Arc::new(l) as Arc<dyn LogSink>)
-        .map_err(|e| e.to_string())
+    use crate::event_log::{EventLog, LogErrorKind};
+    let log = match EventLog::open_append(path) {
+        Err(e) if matches!(e.kind, LogErrorKind::DamagedTail { .. }) => {
+            eprintln!("salvage: WARNING: {e}; continuing the log after the damage (review --verify will show it)");
+            EventLog::open_append_after_damage(path)
+        }
+        other => other,
+    };
+    log.map(|l| Arc::new(l) as Arc<dyn LogSink>).map_err(|e| e.to_string())
 }
 
 /// Runs `salvage run`.

@@ -41,3 +41,11 @@ macro_rules! fields {
         m
     }};
 }
+
+impl LogSink for crate::event_log::EventLog {
+    fn event(&self, event: &str, fields: Map<String, Value>) {
+        if let Err(e) = self.append(event, fields) {
+            eprintln!("salvage: WARNING: the run log could not be written ({e}); the run goes on");
+        }
+    }
+}

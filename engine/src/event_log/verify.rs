@@ -1,0 +1,369 @@
+//! Verifying a log's hash chain and sequence: which line is wrong, and how.
+
+use super::line::{GENESIS, LogLine, RawLine, line_hash, split_lines};
+use serde::Serialize;
+use std::fmt;
+use std::path::Path;
+
+/// The event that starts a new chain segment after a damaged tail.
+pub const RESUMED_AFTER_DAMAGE: &str = "log_resumed_after_damage";
+
+/// The verdict on one log file.
+#[derive(Debug, Clone, Serialize)]
+pub struct VerifyReport {
+    /// The file, as given.
+    pub file: String,
+    /// How many lines the file has.
+    pub lines: usize,
+    /// What makes the log untrustworthy: edited, dropped, inserted, reordered or torn lines.
+    pub problems: Vec<Finding>,
+    /// What a reviewer should know but does not by itself mean tampering.
+    pub warnings: Vec<Finding>,
+    /// sha256 of the last line: nothing later in the file covers it, so record it elsewhere
+    /// (a ticket, a chat message) to make an edit of the last line or a cut tail detectable.
+    pub head_sha256: Option<String>,
+}
+
+impl VerifyReport {
+    /// True when no problem was found (warnings allowed).
+    pub fn is_valid(&self) -> bool {
+        self.problems.is_empty()
+    }
+}
+
+/// One finding, at a line when it has one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Finding {
+    /// 1-based line number, when the finding is about a line.
+    pub line: Option<usize>,
+    /// What was found.
+    pub kind: FindingKind,
+    /// The message, as [`fmt::Display`] gives it (for JSON readers).
+    pub message: String,
+}
+
+impl Finding {
+    fn new(line: Option<usize>, kind: FindingKind) -> Finding {
+        let mut f = Finding {
+            line,
+            kind,
+            message: String::new(),
+        };
+        f.message = f.to_string();
+        f
+    }
+}
+
+/// What verify found.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum FindingKind {
+    /// The file cannot be read.
+    Unreadable {
+        /// The I/O error.
+        error: String,
+    },
+    /// The file has no lines at all.
+    Empty,
+    /// The line is not a log event.
+    NotAnEvent {
+        /// Byte offset of the line.
+        offset: u64,
+        /// What is wrong with it.
+        what: String,
+    },
+    /// The file ends in the middle of a line.
+    Torn {
+        /// Byte offset of the torn line.
+        offset: u64,
+    },
+    /// The first line's prev is not 64 zeros.
+    FirstPrevNotZero,
+    /// `prev` is not the hash of the line before.
+    PrevMismatch {
+        /// The line whose hash `prev` should be.
+        previous: usize,
+    },
+    /// The first line's seq is not 0.
+    FirstSeqNotZero {
+        /// Its seq.
+        seq: u64,
+    },
+    /// seq jumps forward.
+    SeqGap {
+        /// This line's seq.
+        seq: u64,
+        /// The highest seq before it.
+        after: u64,
+    },
+    /// seq does not increase.
+    SeqNotIncreasing {
+        /// This line's seq.
+        seq: u64,
+        /// The seq of the event before it.
+        after: u64,
+    },
+    /// A new chain segment starts after damage.
+    SegmentBoundary {
+        /// What the writer said was damaged.
+        damage: String,
+    },
+    /// The last line is complete but has no newline (warning).
+    NoFinalNewline,
+    /// A run started while the one before it had not finished (warning).
+    RunNeverFinished {
+        /// The line of the unfinished run's `run_started`.
+        started: usize,
+    },
+    /// The log ends without `run_finished` (warning).
+    EndsUnfinished {
+        /// The kind of the last event.
+        last_event: String,
+    },
+    /// The first event is not `run_started` (warning).
+    FirstNotRunStarted {
+        /// Its kind.
+        event: String,
+    },
+}
+
+impl fmt::Display for Finding {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(line) = self.line {
+            write!(f, "line {line}: ")?;
+        }
+        let line = self.line.unwrap_or(0);
+        match &self.kind {
+            FindingKind::Unreadable { error } => write!(f, "cannot read the log: {error}"),
+            FindingKind::Empty => write!(
+                f,
+                "the log is empty: there is nothing to verify (a run always writes run_started \
+                 first, so an empty log was cut or never written)"
+            ),
+            FindingKind::NotAnEvent { offset, what } => {
+                write!(f, "not a log event (byte {offset}): {what}")
+            }
+            FindingKind::Torn { offset } => write!(
+                f,
+                "the file ends in the middle of this line (byte {offset}): a write was cut off \
+                 by a crash, or the file was truncated"
+            ),
+            FindingKind::FirstPrevNotZero => write!(
+                f,
+                "prev of the first line is not 64 zeros: lines before it were cut off, or this \
+                 line was edited"
+            ),
+            FindingKind::PrevMismatch { previous } => write!(
+                f,
+                "prev does not match the hash of line {previous} — line {previous} was edited, \
+                 or a line between them was dropped/inserted"
+            ),
+            FindingKind::FirstSeqNotZero { seq } => write!(
+                f,
+                "seq {seq} on the first line (expected 0): lines before it were cut off"
+            ),
+            FindingKind::SeqGap { seq, after } => {
+                let n = seq - after - 1;
+                let lines = if n == 1 { "a line was" } else { "lines were" };
+                write!(f, "seq {seq} after {after} — {lines} dropped ({n} missing)")
+            }
+            FindingKind::SeqNotIncreasing { seq, after } => write!(
+                f,
+                "seq {seq} after {after} — lines were reordered, or a line was inserted"
+            ),
+            FindingKind::SegmentBoundary { damage } => write!(
+                f,
+                "the log was resumed after damage; a new chain segment starts here, and what came \
+                 before the damage cannot be checked against what comes after (damage: {damage})"
+            ),
+            FindingKind::NoFinalNewline => write!(
+                f,
+                "the last line has no newline (the write stopped just before it)"
+            ),
+            FindingKind::RunNeverFinished { started } => write!(
+                f,
+                "a run starts here, but the run started at line {started} never finished \
+                 (it crashed or was killed)"
+            ),
+            FindingKind::EndsUnfinished { last_event } => write!(
+                f,
+                "the log ends without run_finished (the last event, line {line}, is \
+                 `{last_event}`): the run crashed, is still running, or the tail was cut"
+            ),
+            FindingKind::FirstNotRunStarted { event } => write!(
+                f,
+                "the first event is `{event}`, not run_started: the start of the log is missing"
+            ),
+        }
+    }
+}
+
+impl fmt::Display for VerifyReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.is_valid() {
+            writeln!(
+                f,
+                "verify: {}: VALID — {} lines, hash chain and sequence intact",
+                self.file, self.lines
+            )?;
+        } else {
+            writeln!(
+                f,
+                "verify: {}: NOT VALID — {} problem(s) in {} lines",
+                self.file,
+                self.problems.len(),
+                self.lines
+            )?;
+        }
+        for p in &self.problems {
+            writeln!(f, "  problem: {p}")?;
+        }
+        for w in &self.warnings {
+            writeln!(f, "  warning: {w}")?;
+        }
+        if let Some(h) = &self.head_sha256 {
+            writeln!(
+                f,
+                "  head: sha256 of the last line is {h}\n        (nothing later covers the last \
+                 line: compare with a copy recorded elsewhere to detect an edited or cut tail)"
+            )?;
+        }
+        Ok(())
+    }
+}
+
+/// Verifies the log at `path`: the hash chain, the sequence, and that every line is an event.
+pub fn verify(path: &Path) -> VerifyReport {
+    let file = path.display().to_string();
+    match std::fs::read(path) {
+        Ok(data) => verify_bytes(file, &data),
+        Err(e) => VerifyReport {
+            file,
+            lines: 0,
+            problems: vec![Finding::new(
+                None,
+                FindingKind::Unreadable {
+                    error: e.to_string(),
+                },
+            )],
+            warnings: Vec::new(),
+            head_sha256: None,
+        },
+    }
+}
+
+/// Verifies a log's bytes; `file` names it in the report.
+pub fn verify_bytes(file: String, data: &[u8]) -> VerifyReport {
+    let raws = split_lines(data);
+    let mut problems = Vec::new();
+    let mut warnings = Vec::new();
+    if raws.is_empty() {
+        problems.push(Finding::new(None, FindingKind::Empty));
+    }
+    let mut prev_raw: Option<RawLine<'_>> = None;
+    let mut last_event: Option<LogLine> = None;
+    let mut open_run: Option<usize> = None;
+    // The highest seq so far: a line after a reordered pair continues from it.
+    let mut max_seq: Option<u64> = None;
+    // Lines since the last event that are not events: each may have held one seq.
+    let mut unreadable_since = 0;
+    for raw in &raws {
+        let at = Some(raw.number);
+        if !raw.terminated {
+            // A complete event without its newline is harmless; anything else is a torn write.
+            if LogLine::parse(*raw).is_ok() {
+                warnings.push(Finding::new(at, FindingKind::NoFinalNewline));
+            } else {
+                problems.push(Finding::new(at, FindingKind::Torn { offset: raw.offset }));
+                unreadable_since += 1;
+                prev_raw = Some(*raw);
+                continue;
+            }
+        }
+        let line = match LogLine::parse(*raw) {
+            Ok(line) => line,
+            Err(what) => {
+                let offset = raw.offset;
+                problems.push(Finding::new(at, FindingKind::NotAnEvent { offset, what }));
+                unreadable_since += 1;
+                prev_raw = Some(*raw);
+                continue;
+            }
+        };
+        match prev_raw {
+            None if line.prev != GENESIS => {
+                problems.push(Finding::new(at, FindingKind::FirstPrevNotZero));
+            }
+            Some(p) if line.prev != line_hash(p.bytes) => problems.push(Finding::new(
+                at,
+                FindingKind::PrevMismatch { previous: p.number },
+            )),
+            _ => {}
+        }
+        match &last_event {
+            None if raw.number == 1 && line.seq != 0 => problems.push(Finding::new(
+                at,
+                FindingKind::FirstSeqNotZero { seq: line.seq },
+            )),
+            None if raw.number == 1 && line.event != "run_started" => warnings.push(Finding::new(
+                at,
+                FindingKind::FirstNotRunStarted {
+                    event: line.event.clone(),
+                },
+            )),
+            Some(_) if max_seq.is_some_and(|m| line.seq > m + 1 + unreadable_since) => problems
+                .push(Finding::new(
+                    at,
+                    FindingKind::SeqGap {
+                        seq: line.seq,
+                        after: max_seq.unwrap_or(0),
+                    },
+                )),
+            Some(before) if line.seq <= before.seq => problems.push(Finding::new(
+                at,
+                FindingKind::SeqNotIncreasing {
+                    seq: line.seq,
+                    after: before.seq,
+                },
+            )),
+            _ => {}
+        }
+        match line.event.as_str() {
+            RESUMED_AFTER_DAMAGE => problems.push(Finding::new(
+                at,
+                FindingKind::SegmentBoundary {
+                    damage: line.str("damage").to_string(),
+                },
+            )),
+            "run_started" => {
+                if let Some(started) = open_run.replace(raw.number) {
+                    warnings.push(Finding::new(at, FindingKind::RunNeverFinished { started }));
+                }
+            }
+            "run_finished" => open_run = None,
+            _ => {}
+        }
+        prev_raw = Some(*raw);
+        max_seq = Some(max_seq.map_or(line.seq, |m| m.max(line.seq)));
+        unreadable_since = 0;
+        last_event = Some(line);
+    }
+    if let Some(last) = &last_event
+        && last.event != "run_finished"
+    {
+        warnings.push(Finding::new(
+            Some(last.number),
+            FindingKind::EndsUnfinished {
+                last_event: last.event.clone(),
+            },
+        ));
+    }
+    let head_sha256 = raws.last().map(|r| line_hash(r.bytes));
+    VerifyReport {
+        file,
+        lines: raws.len(),
+        problems,
+        warnings,
+        head_sha256,
+    }
+}
