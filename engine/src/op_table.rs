@@ -520,13 +520,19 @@ fn pipe_commands(a: &dyn ArgView) -> Vec<String> {
 
 fn synth_commands(a: &dyn ArgView) -> Vec<String> {
     let dest = show(a, "dest");
-    let mut v = vec![
-        format!("create {dest} ({} sparse) with an MBR", show(a, "size")),
-    ];
+    let mut v = vec![format!(
+        "create {dest} ({} sparse) with an MBR",
+        show(a, "size")
+    )];
     for p in a.shown_list("partitions").unwrap_or_default() {
-        v.push(format!("mkfs.ext4 -d <generated files> -E offset=... {dest}  ({p})"));
+        v.push(format!(
+            "mkfs.ext4 -d <generated files> -E offset=... {dest}  ({p})"
+        ));
     }
-    v.push(format!("write the simulated bad areas {} to {dest}.bad", a.shown("bad").unwrap_or_else(|| "[]".into())));
+    v.push(format!(
+        "write the simulated bad areas {} to {dest}.bad",
+        a.shown("bad").unwrap_or_else(|| "[]".into())
+    ));
     v
 }
 
@@ -954,15 +960,29 @@ static OPS: &[OpSig] = &[
         args: &[
             arg("dest", Type::Path, "the image to create"),
             arg("size", Type::Size, "the disk's size"),
-            list("partitions", Type::String, true, "each START+SIZE FSTYPE [root|oldroot|data], e.g. \"1MiB+20MiB ext4 root\""),
+            list(
+                "partitions",
+                Type::String,
+                true,
+                "each START+SIZE FSTYPE [root|oldroot|data], e.g. \"1MiB+20MiB ext4 root\"",
+            ),
             def("files", Type::Int, "50", "data files per partition"),
-            list("bad", Type::String, false, "simulated bad areas, each OFFSET+SIZE in bytes"),
+            list(
+                "bad",
+                Type::String,
+                false,
+                "simulated bad areas, each OFFSET+SIZE in bytes",
+            ),
             def("seed", Type::Int, "1", "seed of the generated contents"),
         ],
         one_of: &[],
         outputs: &[
             pass("path", Type::Path, "dest", "the image"),
-            out("bad_map", Type::Path, "the simulated bad areas, as a ddrescue mapfile (for image's simulate_bad)"),
+            out(
+                "bad_map",
+                Type::Path,
+                "the simulated bad areas, as a ddrescue mapfile (for image's simulate_bad)",
+            ),
             out("bad_bytes", Type::Size, "bytes made unreadable"),
             out("count", Type::Int, "partitions written"),
         ],

@@ -29,24 +29,46 @@ fn runbook(dir: &Path) -> PathBuf {
 
 fn start(rb: &Path, state: &Path) -> Child {
     Command::new(env!("CARGO_BIN_EXE_salvage"))
-        .args(["run", rb.to_str().expect("utf-8"), "--state", state.to_str().expect("utf-8"), "-q"])
+        .args([
+            "run",
+            rb.to_str().expect("utf-8"),
+            "--state",
+            state.to_str().expect("utf-8"),
+            "-q",
+        ])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .expect("start salvage")
 }
 
-/// Waits until the log holds `needle` (an event of the run), at most 60 s.
-fn wait_for_log(state: &Path, needle: &str) {
+/// Waits until the log holds a `step_started` of `step` after line `after`, at most 60 s;
+/// returns the number of lines then.
+fn wait_for_start(state: &Path, step: &str, after: usize) -> usize {
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         let log = std::fs::read_to_string(state.join("log.jsonl")).unwrap_or_default();
-        if log.contains(needle) {
-            return;
+        let lines: Vec<&str> = log.lines().collect();
+        let found = lines.iter().skip(after).any(|l| {
+            serde_json::from_str::<serde_json::Value>(l)
+                .is_ok_and(|v| v["event"] == "step_started" && v["step"] == step)
+        });
+        if found {
+            return lines.len();
         }
-        assert!(Instant::now() < deadline, "the run never logged {needle}:\n{log}");
+        assert!(
+            Instant::now() < deadline,
+            "the run never started {step}:\n{log}"
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
+}
+
+fn log_lines(state: &Path) -> usize {
+    std::fs::read_to_string(state.join("log.jsonl"))
+        .unwrap_or_default()
+        .lines()
+        .count()
 }
 
 /// Hashes of the copied files, by path (the manifest's entries).
@@ -56,7 +78,12 @@ fn copied(work: &Path) -> Vec<(String, String)> {
         .lines()
         .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
         .filter(|e| e["record"] == "entry")
-        .map(|e| (e["path"].as_str().unwrap_or("").to_string(), e["sha256"].as_str().unwrap_or("").to_string()))
+        .map(|e| {
+            (
+                e["path"].as_str().unwrap_or("").to_string(),
+                e["sha256"].as_str().unwrap_or("").to_string(),
+            )
+        })
         .collect();
     v.sort();
     v
@@ -65,15 +92,30 @@ fn copied(work: &Path) -> Vec<(String, String)> {
 fn ours_left(root: &Path) -> Vec<String> {
     let mut left = Vec::new();
     let root_s = root.display().to_string();
-    for entry in std::fs::read_dir("/sys/block").into_iter().flatten().flatten() {
+    for entry in std::fs::read_dir("/sys/block")
+        .into_iter()
+        .flatten()
+        .flatten()
+    {
         if let Ok(b) = std::fs::read_to_string(entry.path().join("loop/backing_file")) {
             if b.trim().starts_with(&root_s) {
-                left.push(format!("loop {}: {}", entry.file_name().to_string_lossy(), b.trim()));
+                left.push(format!(
+                    "loop {}: {}",
+                    entry.file_name().to_string_lossy(),
+                    b.trim()
+                ));
             }
         }
     }
-    for line in std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default().lines() {
-        if line.split(' ').nth(4).is_some_and(|m| m.starts_with(&root_s)) {
+    for line in std::fs::read_to_string("/proc/self/mountinfo")
+        .unwrap_or_default()
+        .lines()
+    {
+        if line
+            .split(' ')
+            .nth(4)
+            .is_some_and(|m| m.starts_with(&root_s))
+        {
             left.push(format!("mount: {line}"));
         }
     }
@@ -90,45 +132,87 @@ fn kill_9_at_several_points_then_resume() {
     let rb = runbook(clean.path());
     std::fs::create_dir_all(clean.path().join("work")).expect("work");
     std::fs::write(clean.path().join("work/go"), "").expect("go");
-    let out = start(&rb, &clean.path().join("state")).wait_with_output().expect("run");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = start(&rb, &clean.path().join("state"))
+        .wait_with_output()
+        .expect("run");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let expected = copied(&clean.path().join("work"));
-    assert!(expected.len() > 60, "the copy holds the files: {}", expected.len());
-    assert!(ours_left(clean.path()).is_empty(), "{:?}", ours_left(clean.path()));
+    assert!(
+        expected.len() > 60,
+        "the copy holds the files: {}",
+        expected.len()
+    );
+    assert!(
+        ours_left(clean.path()).is_empty(),
+        "{:?}",
+        ours_left(clean.path())
+    );
 
     // Killed while the mount is live, then while copying, then resumed each time.
     let dir = tempfile::tempdir().expect("tmp");
     let rb = runbook(dir.path());
     let state = dir.path().join("state");
-    for point in ["\"step\":\"hold\"", "\"step\":\"files\""] {
+    for point in ["hold", "files"] {
+        let before = log_lines(&state);
         let mut child = start(&rb, &state);
-        wait_for_log(&state, &format!("\"event\":\"step_started\",{point}"));
-        if point.contains("files") {
+        wait_for_start(&state, point, before);
+        if point == "files" {
             // Let the copy begin for real before the kill.
             std::thread::sleep(Duration::from_millis(5));
         }
         child.kill().expect("kill -9");
         let _ = child.wait();
-        if point.contains("hold") {
-            assert!(!ours_left(dir.path()).is_empty(), "the killed run had a mount live");
+        if point == "hold" {
+            assert!(
+                !ours_left(dir.path()).is_empty(),
+                "the killed run had a mount live"
+            );
             std::fs::write(dir.path().join("work/go"), "").expect("go");
         }
-        // Clear the log's memory of this point so the next wait sees the next run's event.
-        let log = std::fs::read_to_string(state.join("log.jsonl")).expect("log");
-        assert!(log.contains("run_started"));
     }
     let out = start(&rb, &state).wait_with_output().expect("resume");
-    assert!(out.status.success(), "resume: {}", String::from_utf8_lossy(&out.stderr));
-    assert_eq!(copied(&dir.path().join("work")), expected, "the resumed copy differs");
-    assert!(ours_left(dir.path()).is_empty(), "left attached: {:?}", ours_left(dir.path()));
+    assert!(
+        out.status.success(),
+        "resume: {}\njournal:\n{}",
+        String::from_utf8_lossy(&out.stderr),
+        std::fs::read_to_string(state.join("journal.jsonl")).unwrap_or_default()
+    );
+    assert_eq!(
+        copied(&dir.path().join("work")),
+        expected,
+        "the resumed copy differs"
+    );
+    assert!(
+        ours_left(dir.path()).is_empty(),
+        "left attached: {:?}",
+        ours_left(dir.path())
+    );
     let log = std::fs::read_to_string(state.join("log.jsonl")).expect("log");
-    assert!(log.contains("\"event\":\"recovered\""), "the crash leftovers were recovered and logged");
-    assert!(log.contains("\"event\":\"step_skipped\""), "finished steps were skipped on resume");
+    assert!(
+        log.contains("\"event\":\"recovered\""),
+        "the crash leftovers were recovered and logged"
+    );
+    assert!(
+        log.contains("\"event\":\"step_skipped\""),
+        "finished steps were skipped on resume"
+    );
     let verify = Command::new(env!("CARGO_BIN_EXE_salvage"))
-        .args(["review", state.join("log.jsonl").to_str().expect("utf-8"), "--verify"])
+        .args([
+            "review",
+            state.join("log.jsonl").to_str().expect("utf-8"),
+            "--verify",
+        ])
         .output()
         .expect("review");
-    assert!(verify.status.success(), "the log of killed runs still verifies: {}", String::from_utf8_lossy(&verify.stdout));
+    assert!(
+        verify.status.success(),
+        "the log of killed runs still verifies: {}",
+        String::from_utf8_lossy(&verify.stdout)
+    );
 }
 
 #[test]
@@ -140,14 +224,25 @@ fn cleanup_command_undoes_a_killed_run() {
     let rb = runbook(dir.path());
     let state = dir.path().join("state");
     let mut child = start(&rb, &state);
-    wait_for_log(&state, "\"event\":\"step_started\",\"step\":\"hold\"");
+    wait_for_start(&state, "hold", 0);
     child.kill().expect("kill -9");
     let _ = child.wait();
-    assert!(!ours_left(dir.path()).is_empty(), "a mount was live when killed");
+    assert!(
+        !ours_left(dir.path()).is_empty(),
+        "a mount was live when killed"
+    );
     let out = Command::new(env!("CARGO_BIN_EXE_salvage"))
         .args(["cleanup", "--state", state.to_str().expect("utf-8")])
         .output()
         .expect("cleanup");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    assert!(ours_left(dir.path()).is_empty(), "left: {:?}", ours_left(dir.path()));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        ours_left(dir.path()).is_empty(),
+        "left: {:?}",
+        ours_left(dir.path())
+    );
 }

@@ -65,7 +65,13 @@ pub fn default_state(plan: &Plan) -> PathBuf {
     let safe: String = plan
         .name
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect();
     PathBuf::from(".salvage").join(safe)
 }
@@ -80,12 +86,15 @@ fn open_log(path: &Path) -> Result<Arc<dyn LogSink>, String> {
     use crate::event_log::{EventLog, LogErrorKind};
     let log = match EventLog::open_append(path) {
         Err(e) if matches!(e.kind, LogErrorKind::DamagedTail { .. }) => {
-            eprintln!("salvage: WARNING: {e}; continuing the log after the damage (review --verify will show it)");
+            eprintln!(
+                "salvage: WARNING: {e}; continuing the log after the damage (review --verify will show it)"
+            );
             EventLog::open_append_after_damage(path)
         }
         other => other,
     };
-    log.map(|l| Arc::new(l) as Arc<dyn LogSink>).map_err(|e| e.to_string())
+    log.map(|l| Arc::new(l) as Arc<dyn LogSink>)
+        .map_err(|e| e.to_string())
 }
 
 /// Runs `salvage run`.
@@ -96,11 +105,17 @@ pub fn command(args: &RunArgs) -> i32 {
         return 2;
     }
     let Some(plan) = checked.plans.into_iter().next() else {
-        eprintln!("salvage run: {} holds definitions only; run a runbook that uses them", args.file.display());
+        eprintln!(
+            "salvage run: {} holds definitions only; run a runbook that uses them",
+            args.file.display()
+        );
         return 2;
     };
     if plan.is_define {
-        eprintln!("salvage run: {} holds definitions only; run a runbook that uses them", args.file.display());
+        eprintln!(
+            "salvage run: {} holds definitions only; run a runbook that uses them",
+            args.file.display()
+        );
         return 2;
     }
     let state_path = args.state.clone().unwrap_or_else(|| default_state(&plan));
@@ -148,18 +163,28 @@ pub fn command(args: &RunArgs) -> i32 {
         approve: args.approve.iter().cloned().collect(),
         user: user(),
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(r) => r,
         Err(e) => {
             eprintln!("salvage run: cannot start the runtime: {e}");
             return 4;
         }
     };
-    let source_hash = std::fs::read(&args.file).map(|b| hex::encode(Sha256::digest(&b))).unwrap_or_default();
+    let source_hash = std::fs::read(&args.file)
+        .map(|b| hex::encode(Sha256::digest(&b)))
+        .unwrap_or_default();
     let params: serde_json::Map<String, Value> = plan
         .params
         .iter()
-        .map(|p| (p.name.clone(), Value::String(p.value.as_ref().map(|v| v.shown()).unwrap_or_default())))
+        .map(|p| {
+            (
+                p.name.clone(),
+                Value::String(p.value.as_ref().map(|v| v.shown()).unwrap_or_default()),
+            )
+        })
         .collect();
     log.event(
         "run_started",
@@ -182,7 +207,10 @@ pub fn command(args: &RunArgs) -> i32 {
         let notify = shared.cancel_notify.clone();
         tokio::spawn(async move {
             use tokio::signal::unix::{SignalKind, signal};
-            let (Ok(mut int), Ok(mut term)) = (signal(SignalKind::interrupt()), signal(SignalKind::terminate())) else {
+            let (Ok(mut int), Ok(mut term)) = (
+                signal(SignalKind::interrupt()),
+                signal(SignalKind::terminate()),
+            ) else {
                 return;
             };
             loop {
@@ -231,7 +259,10 @@ pub fn command(args: &RunArgs) -> i32 {
     outcome.status.exit_code()
 }
 
-fn runbook_outputs(plan: &Plan, outputs: &BTreeMap<String, Value>) -> serde_json::Map<String, Value> {
+fn runbook_outputs(
+    plan: &Plan,
+    outputs: &BTreeMap<String, Value>,
+) -> serde_json::Map<String, Value> {
     let mut m = serde_json::Map::new();
     for (name, e) in &plan.outputs {
         let mut secrets = Vec::new();
@@ -242,7 +273,13 @@ fn runbook_outputs(plan: &Plan, outputs: &BTreeMap<String, Value>) -> serde_json
     m
 }
 
-fn summary(plan: &Plan, o: &executor::RunOutcome, outputs: &serde_json::Map<String, Value>, log: &Path, state: &Path) {
+fn summary(
+    plan: &Plan,
+    o: &executor::RunOutcome,
+    outputs: &serde_json::Map<String, Value>,
+    log: &Path,
+    state: &Path,
+) {
     let mut lines = Vec::new();
     for s in &plan.steps {
         let word = if o.ok.contains(&s.id) {
@@ -275,17 +312,27 @@ fn summary(plan: &Plan, o: &executor::RunOutcome, outputs: &serde_json::Map<Stri
             "\nwaiting for a person: rerun the same command with --approve {step} (logged with your name) to continue"
         ),
         RunStatus::Refused(why) => eprintln!("\nnothing was run: {why}"),
-        RunStatus::Failed => eprintln!("\nfix the failure and rerun the same command: finished steps are skipped"),
+        RunStatus::Failed => {
+            eprintln!("\nfix the failure and rerun the same command: finished steps are skipped")
+        }
         RunStatus::Interrupted => eprintln!("\ninterrupted; rerun the same command to resume"),
         RunStatus::Ok => {}
     }
-    eprintln!("log: {}   (salvage review {})\nstate: {}", log.display(), log.display(), state.display());
+    eprintln!(
+        "log: {}   (salvage review {})\nstate: {}",
+        log.display(),
+        log.display(),
+        state.display()
+    );
 }
 
 /// Runs `salvage cleanup`.
 pub fn cleanup_command(args: &CleanupArgs) -> i32 {
     if !args.state.join("journal.jsonl").exists() {
-        eprintln!("salvage cleanup: {} has no journal: not a salvage state directory", args.state.display());
+        eprintln!(
+            "salvage cleanup: {} has no journal: not a salvage state directory",
+            args.state.display()
+        );
         return 2;
     }
     let state = match StateDir::open(&args.state) {

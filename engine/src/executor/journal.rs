@@ -9,7 +9,7 @@ use super::exec_error::{ExecError, ExecErrorKind};
 use super::undo::Undo;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
@@ -95,6 +95,9 @@ pub struct Replay {
     pub live: Vec<Live>,
     /// The highest attachment id seen.
     pub max_id: u64,
+    /// Steps a run started but never finished (killed, failed or interrupted): their
+    /// partial results may be on disk.
+    pub unfinished: BTreeSet<String>,
 }
 
 impl Journal {
@@ -210,10 +213,12 @@ pub fn read(path: &Path) -> Result<Replay, ExecError> {
                 outputs,
                 time,
             } => {
+                replay.unfinished.remove(&step);
                 replay.finished.insert(step, (fingerprint, outputs, time));
             }
             Record::Started { step } => {
                 replay.finished.remove(&step);
+                replay.unfinished.insert(step);
             }
             Record::Attached {
                 id,

@@ -358,6 +358,7 @@ pub async fn run(
                     log: shared.log.clone(),
                     progress: shared.progress.clone(),
                     secrets: resolved.secrets.clone(),
+                    partial_before: replay.unfinished.contains(&step.id),
                 };
                 let args = resolved.args.clone();
                 let secrets = resolved.secrets.clone();

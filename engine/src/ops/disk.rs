@@ -309,6 +309,9 @@ pub(super) async fn copy(
     blocking(ctx, move |ctx| {
         let (tree, spec) = source_of(&from)?;
         let manifest = PathBuf::from(format!("{}.manifest.jsonl", to.display()));
+        if ctx.partial_before {
+            set_aside_partial(&ctx, &to, &manifest)?;
+        }
         let options = filesystem::CopyOptions {
             paths,
             preserve_owner: None,
@@ -335,6 +338,36 @@ pub(super) async fn copy(
         }))
     })
     .await
+}
+
+/// An earlier run of this step was cut short: its partial copy is moved aside (never
+/// deleted), so the copy starts clean.
+fn set_aside_partial(ctx: &OpContext, to: &Path, manifest: &Path) -> Result<(), OpError> {
+    if !to.exists() && !manifest.exists() {
+        return Ok(());
+    }
+    let stamp = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    for p in [to, manifest] {
+        if p.exists() {
+            let aside = PathBuf::from(format!("{}.partial-{stamp}", p.display()));
+            std::fs::rename(p, &aside).map_err(|e| {
+                OpError::new(format!(
+                    "moving the partial copy {} aside: {e}",
+                    p.display()
+                ))
+            })?;
+            ctx.progress.println(&format!(
+                "[{}] an interrupted copy was moved aside to {}",
+                ctx.step,
+                aside.display()
+            ));
+            ctx.log("command", crate::fields! {"argv" => ["rename".to_string(), p.display().to_string(), aside.display().to_string()], "exit_code" => 0});
+        }
+    }
+    Ok(())
 }
 
 pub(super) async fn verify(

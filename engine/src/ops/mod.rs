@@ -43,6 +43,8 @@ pub struct OpContext {
     pub progress: Arc<Progress>,
     /// Secret values to redact from everything logged.
     pub secrets: Vec<(String, String)>,
+    /// An earlier run started this step and never finished it: partial output may exist.
+    pub partial_before: bool,
 }
 
 /// Why an op failed: what the log and the operator are told.

@@ -21,35 +21,59 @@ pub(crate) struct SynthPartition {
 /// Parses `1MiB+20MiB ext4 root`.
 pub(crate) fn parse_partition(s: &str) -> Result<SynthPartition, String> {
     let mut words = s.split_whitespace();
-    let range = words.next().ok_or_else(|| format!("`{s}`: write START+SIZE FSTYPE [root|oldroot|data]"))?;
+    let range = words
+        .next()
+        .ok_or_else(|| format!("`{s}`: write START+SIZE FSTYPE [root|oldroot|data]"))?;
     let (start, size) = parse_range(range)?;
     let fs = words.next().unwrap_or("ext4").to_string();
     if !matches!(fs.as_str(), "ext2" | "ext3" | "ext4") {
-        return Err(format!("`{s}`: synth makes ext2, ext3 or ext4 (no root needed); not {fs}"));
+        return Err(format!(
+            "`{s}`: synth makes ext2, ext3 or ext4 (no root needed); not {fs}"
+        ));
     }
     let role = words.next().unwrap_or("data").to_string();
     if !matches!(role.as_str(), "root" | "oldroot" | "data") {
-        return Err(format!("`{s}`: the role is root, oldroot or data, not {role}"));
+        return Err(format!(
+            "`{s}`: the role is root, oldroot or data, not {role}"
+        ));
     }
-    Ok(SynthPartition { start, size, fs, role })
+    Ok(SynthPartition {
+        start,
+        size,
+        fs,
+        role,
+    })
 }
 
 /// Parses `20MiB+64KiB` into (offset, length) in bytes.
 pub(crate) fn parse_range(s: &str) -> Result<(u64, u64), String> {
-    let (a, b) = s.split_once('+').ok_or_else(|| format!("`{s}`: write START+SIZE, e.g. 20MiB+4KiB"))?;
+    let (a, b) = s
+        .split_once('+')
+        .ok_or_else(|| format!("`{s}`: write START+SIZE, e.g. 20MiB+4KiB"))?;
     let n = |t: &str| {
-        t.parse::<u64>().ok().or_else(|| salvage_grammar::parse_size(t)).ok_or_else(|| format!("`{t}` is not a size"))
+        t.parse::<u64>()
+            .ok()
+            .or_else(|| salvage_grammar::parse_size(t))
+            .ok_or_else(|| format!("`{t}` is not a size"))
     };
     Ok((n(a)?, n(b)?))
 }
 
 pub(super) async fn run(args: &BTreeMap<String, Value>, ctx: &OpContext) -> Result<Value, OpError> {
-    let dest = PathBuf::from(arg_str(args, "dest").ok_or_else(|| OpError::new("synth: `dest` is missing"))?);
+    let dest = PathBuf::from(
+        arg_str(args, "dest").ok_or_else(|| OpError::new("synth: `dest` is missing"))?,
+    );
     let size = arg_u64(args, "size").ok_or_else(|| OpError::new("synth: `size` is missing"))?;
-    let parts: Vec<SynthPartition> =
-        arg_list(args, "partitions").iter().map(|p| parse_partition(p)).collect::<Result<_, _>>().map_err(OpError::new)?;
-    let bad: Vec<(u64, u64)> =
-        arg_list(args, "bad").iter().map(|b| parse_range(b)).collect::<Result<_, _>>().map_err(OpError::new)?;
+    let parts: Vec<SynthPartition> = arg_list(args, "partitions")
+        .iter()
+        .map(|p| parse_partition(p))
+        .collect::<Result<_, _>>()
+        .map_err(OpError::new)?;
+    let bad: Vec<(u64, u64)> = arg_list(args, "bad")
+        .iter()
+        .map(|b| parse_range(b))
+        .collect::<Result<_, _>>()
+        .map_err(OpError::new)?;
     let files = arg_u64(args, "files").unwrap_or(50);
     let seed = arg_u64(args, "seed").unwrap_or(1);
     let ctx = ctx.clone();
@@ -79,19 +103,25 @@ fn build(
         }
     }
     if let Some(parent) = dest.parent() {
-        std::fs::create_dir_all(parent).map_err(|e| OpError::new(format!("mkdir {}: {e}", parent.display())))?;
+        std::fs::create_dir_all(parent)
+            .map_err(|e| OpError::new(format!("mkdir {}: {e}", parent.display())))?;
     }
     let tmp = dest.with_extension("synth-tmp");
-    let mut img = std::fs::File::create(&tmp).map_err(|e| OpError::new(format!("{}: {e}", tmp.display())))?;
-    img.set_len(size).map_err(|e| OpError::new(format!("{}: {e}", tmp.display())))?;
-    img.seek(SeekFrom::Start(0)).map_err(|e| OpError::new(e.to_string()))?;
-    img.write_all(&mbr(parts, seed)).map_err(|e| OpError::new(e.to_string()))?;
+    let mut img =
+        std::fs::File::create(&tmp).map_err(|e| OpError::new(format!("{}: {e}", tmp.display())))?;
+    img.set_len(size)
+        .map_err(|e| OpError::new(format!("{}: {e}", tmp.display())))?;
+    img.seek(SeekFrom::Start(0))
+        .map_err(|e| OpError::new(e.to_string()))?;
+    img.write_all(&mbr(parts, seed))
+        .map_err(|e| OpError::new(e.to_string()))?;
     drop(img);
     let scratch = ctx.state.work_dir(&ctx.step).join("trees");
     let _ = std::fs::remove_dir_all(&scratch);
     for (i, p) in parts.iter().enumerate() {
         let tree = scratch.join(format!("p{}", i + 1));
-        populate(&tree, p, files, seed + i as u64).map_err(|e| OpError::new(format!("building files: {e}")))?;
+        populate(&tree, p, files, seed + i as u64)
+            .map_err(|e| OpError::new(format!("building files: {e}")))?;
         let argv = [
             "mkfs.ext4".to_string(),
             "-q".into(),
@@ -117,7 +147,10 @@ fn build(
             crate::fields! {"argv" => argv, "exit_code" => out.status.code(), "stderr" => super::bounded(&out.stderr, 4096)},
         );
         if !out.status.success() {
-            return Err(OpError::new(format!("mkfs.ext4 failed: {}", String::from_utf8_lossy(&out.stderr).trim())));
+            return Err(OpError::new(format!(
+                "mkfs.ext4 failed: {}",
+                String::from_utf8_lossy(&out.stderr).trim()
+            )));
         }
     }
     let _ = std::fs::remove_dir_all(&scratch);
@@ -155,7 +188,8 @@ fn mbr(parts: &[SynthPartition], seed: u64) -> [u8; 512] {
 fn write_bad_map(path: &Path, size: u64, bad: &[(u64, u64)]) -> std::io::Result<()> {
     let mut bad: Vec<(u64, u64)> = bad.iter().copied().filter(|(_, l)| *l > 0).collect();
     bad.sort_unstable();
-    let mut out = String::from("# Simulated bad sectors for salvage's test mode (written by synth)\n");
+    let mut out =
+        String::from("# Simulated bad sectors for salvage's test mode (written by synth)\n");
     out.push_str("# current_pos  current_status  current_pass\n0x00000000     +               1\n");
     out.push_str("#      pos        size  status\n");
     let mut pos = 0;
@@ -179,7 +213,11 @@ fn write_bad_map(path: &Path, size: u64, bad: &[(u64, u64)]) -> std::io::Result<
 /// Deterministic files: an OS root's /etc and /bin for `root` and `oldroot`, data files with
 /// varied sizes and contents, mtimes in 2012 for `oldroot` and 2024 otherwise.
 fn populate(dir: &Path, p: &SynthPartition, files: u64, seed: u64) -> std::io::Result<()> {
-    let base = if p.role == "oldroot" { 1_347_000_000 } else { 1_710_000_000 };
+    let base = if p.role == "oldroot" {
+        1_347_000_000
+    } else {
+        1_710_000_000
+    };
     let mut rng = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
     let mut next = move || {
         rng ^= rng << 13;
@@ -199,8 +237,16 @@ fn populate(dir: &Path, p: &SynthPartition, files: u64, seed: u64) -> std::io::R
     };
     std::fs::create_dir_all(dir)?;
     if p.role != "data" {
-        let name = if p.role == "oldroot" { "Demo Linux 6 (old root)" } else { "Demo Linux 12" };
-        write("etc/os-release", format!("NAME=\"Demo Linux\"\nPRETTY_NAME=\"{name}\"\nID=demo\n").as_bytes(), base)?;
+        let name = if p.role == "oldroot" {
+            "Demo Linux 6 (old root)"
+        } else {
+            "Demo Linux 12"
+        };
+        write(
+            "etc/os-release",
+            format!("NAME=\"Demo Linux\"\nPRETTY_NAME=\"{name}\"\nID=demo\n").as_bytes(),
+            base,
+        )?;
         write("etc/fstab", b"/dev/sda2 / ext4 defaults 0 1\n", base + 10)?;
         write("etc/hostname", b"luna\n", base + 20)?;
         write("bin/sh", &[0x7f, b'E', b'L', b'F', 2, 1, 1, 0], base + 30)?;
@@ -212,7 +258,10 @@ fn populate(dir: &Path, p: &SynthPartition, files: u64, seed: u64) -> std::io::R
             data.extend_from_slice(&next().to_le_bytes());
         }
         data.truncate(len);
-        let rel = format!("home/user/{}/file-{i:04}.dat", ["docs", "photos", "mail", "src"][(i % 4) as usize]);
+        let rel = format!(
+            "home/user/{}/file-{i:04}.dat",
+            ["docs", "photos", "mail", "src"][(i % 4) as usize]
+        );
         write(&rel, &data, base + 100 + i)?;
     }
     Ok(())
@@ -226,7 +275,12 @@ mod tests {
     fn parses_partitions_and_ranges() {
         assert_eq!(
             parse_partition("1MiB+20MiB ext4 root"),
-            Ok(SynthPartition { start: 1 << 20, size: 20 << 20, fs: "ext4".into(), role: "root".into() })
+            Ok(SynthPartition {
+                start: 1 << 20,
+                size: 20 << 20,
+                fs: "ext4".into(),
+                role: "root".into()
+            })
         );
         assert!(parse_partition("1MiB+20MiB xfs").is_err());
         assert!(parse_partition("1MiB").is_err());
@@ -245,7 +299,16 @@ mod tests {
             .lines()
             .filter(|l| !l.starts_with('#'))
             .skip(1)
-            .map(|l| u64::from_str_radix(l.split_whitespace().nth(1).expect("size").trim_start_matches("0x"), 16).expect("hex"))
+            .map(|l| {
+                u64::from_str_radix(
+                    l.split_whitespace()
+                        .nth(1)
+                        .expect("size")
+                        .trim_start_matches("0x"),
+                    16,
+                )
+                .expect("hex")
+            })
             .sum();
         assert_eq!(total, 1 << 20);
     }
