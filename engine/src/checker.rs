@@ -350,7 +350,7 @@ impl Cx {
                 }
             })
             .collect();
-        for (k, _) in &given {
+        for k in given.keys() {
             if !declared.iter().any(|p| p.name.name == *k) {
                 let suggestion = suggest(k, declared.iter().map(|p| p.name.name.as_str()));
                 self.diags.push(Diagnostic::bare(K::UnknownParam {

@@ -124,6 +124,9 @@ pub struct Shared {
     pub prompter: Arc<dyn Prompter>,
 }
 
+/// What a step's task hands back: its index, its result, its secrets.
+type TaskResult = (usize, Result<Value, ops::OpError>, Vec<(String, String)>);
+
 #[derive(Debug, Clone, PartialEq)]
 enum State {
     Pending,
@@ -234,8 +237,7 @@ pub async fn run(
 
     let mut state: Vec<State> = vec![State::Pending; steps.len()];
     let mut running_keys: BTreeMap<usize, Vec<String>> = BTreeMap::new();
-    let mut tasks: JoinSet<(usize, Result<Value, ops::OpError>, Vec<(String, String)>)> =
-        JoinSet::new();
+    let mut tasks: JoinSet<TaskResult> = JoinSet::new();
     let mut stop = false;
     let jobs = opts.jobs.max(1);
 
