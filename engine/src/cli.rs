@@ -20,6 +20,8 @@ enum Command {
     Run(crate::command::run::RunArgs),
     /// Undo what a crashed or killed run left attached (loop devices, mounts, snapshots).
     Cleanup(crate::command::run::CleanupArgs),
+    /// Run runbook tests (*.test.toml: a synthetic disk, params, expectations).
+    Test(crate::command::test::TestArgs),
     /// The reference of every op: arguments, types, outputs, effect class.
     Ops(crate::command::ops::OpsArgs),
     /// The post-incident view of a run log; --verify checks its hash chain.
@@ -48,6 +50,7 @@ pub fn main() -> i32 {
         Command::Plan(args) => crate::command::plan::command(args),
         Command::Ops(args) => crate::command::ops::command(args),
         Command::Run(args) => crate::command::run::command(args),
+        Command::Test(args) => crate::command::test::command(args),
         Command::Cleanup(args) => crate::command::run::cleanup_command(args),
         Command::Review(args) => crate::command::review::command(args),
         Command::Image(args) => crate::image::command(args),

@@ -22,6 +22,7 @@ pub mod plan;
 pub mod plan_json;
 pub mod plan_text;
 pub mod review;
+pub mod runbook_test;
 pub mod source_file;
 pub mod stdlib;
 pub mod value_type;

@@ -985,6 +985,11 @@ static OPS: &[OpSig] = &[
             ),
             out("bad_bytes", Type::Size, "bytes made unreadable"),
             out("count", Type::Int, "partitions written"),
+            out(
+                "files",
+                Type::Path,
+                "JSON lines of every generated file: partition, path, sha256",
+            ),
         ],
         value: Some("path"),
         effect: Effect::Create,

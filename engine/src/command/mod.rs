@@ -5,6 +5,7 @@ pub mod ops;
 pub mod plan;
 pub mod review;
 pub mod run;
+pub mod test;
 
 use crate::checker::{Checked, check};
 use crate::diagnostic::{Diagnostic, DiagnosticKind};

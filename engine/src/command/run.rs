@@ -76,7 +76,8 @@ pub fn default_state(plan: &Plan) -> PathBuf {
     PathBuf::from(".salvage").join(safe)
 }
 
-fn user() -> String {
+/// Who runs salvage (the sudo user when there is one).
+pub fn user() -> String {
     std::env::var("SUDO_USER")
         .or_else(|_| std::env::var("USER"))
         .unwrap_or_else(|_| format!("uid {}", nix::unistd::getuid()))
@@ -97,83 +98,54 @@ fn open_log(path: &Path) -> Result<Arc<dyn LogSink>, String> {
         .map_err(|e| e.to_string())
 }
 
-/// Runs `salvage run`.
-pub fn command(args: &RunArgs) -> i32 {
-    let checked = load_and_check(&args.file, Some(&args.params));
-    print_diagnostics(&checked.diagnostics);
-    if checked.has_errors() {
-        return 2;
-    }
-    let Some(plan) = checked.plans.into_iter().next() else {
-        eprintln!(
-            "salvage run: {} holds definitions only; run a runbook that uses them",
-            args.file.display()
-        );
-        return 2;
-    };
-    if plan.is_define {
-        eprintln!(
-            "salvage run: {} holds definitions only; run a runbook that uses them",
-            args.file.display()
-        );
-        return 2;
-    }
-    let state_path = args.state.clone().unwrap_or_else(|| default_state(&plan));
-    let state = match StateDir::open(&state_path) {
-        Ok(s) => Arc::new(s),
-        Err(e) => {
-            eprintln!("salvage run: {e}");
-            return 4;
-        }
-    };
-    let log_path = args.log.clone().unwrap_or_else(|| state.default_log_path());
-    let log = match open_log(&log_path) {
-        Ok(l) => l,
-        Err(e) => {
-            eprintln!("salvage run: {e}");
-            return 4;
-        }
-    };
-    let (journal, replay) = match Journal::open(&state.journal_path()) {
-        Ok(j) => j,
-        Err(e) => {
-            eprintln!("salvage run: {e}");
-            return 4;
-        }
-    };
-    let mode = if args.quiet {
-        ProgressMode::Quiet
-    } else if std::io::stderr().is_terminal() {
-        ProgressMode::Bars
-    } else {
-        ProgressMode::Lines
-    };
+/// Everything a run needs besides the plan.
+pub struct Session<'a> {
+    /// The runbook file (for the log's hash and name).
+    pub file: &'a Path,
+    /// The state directory.
+    pub state: PathBuf,
+    /// The log file; default STATE/log.jsonl.
+    pub log: Option<PathBuf>,
+    /// Scheduling, --yes, approvals, who.
+    pub opts: RunOptions,
+    /// How progress shows.
+    pub progress: ProgressMode,
+    /// Who answers questions.
+    pub prompter: Arc<dyn crate::executor::prompter::Prompter>,
+}
+
+/// What a finished session reports.
+pub struct Finished {
+    /// The executor's outcome.
+    pub outcome: executor::RunOutcome,
+    /// The runbook's declared outputs, resolved.
+    pub outputs: serde_json::Map<String, Value>,
+    /// The log file.
+    pub log: PathBuf,
+}
+
+/// Opens the state and the log, recovers leftovers of a crashed run, runs the plan with
+/// signals handled, and logs the run's start and end. Errors here are the executor's own
+/// (a locked state, an unwritable log), not a failing step.
+pub fn run_session(plan: &Plan, s: Session<'_>) -> Result<Finished, String> {
+    let state = Arc::new(StateDir::open(&s.state).map_err(|e| e.to_string())?);
+    let log_path = s.log.clone().unwrap_or_else(|| state.default_log_path());
+    let log = open_log(&log_path)?;
+    let (journal, replay) = Journal::open(&state.journal_path()).map_err(|e| e.to_string())?;
     let shared = Shared {
         state: state.clone(),
         journal: Arc::new(journal),
         log: log.clone(),
-        progress: Arc::new(Progress::new(mode)),
+        progress: Arc::new(Progress::new(s.progress)),
         cancel: Arc::new(AtomicBool::new(false)),
         cancel_notify: Arc::new(Notify::new()),
-        prompter: Arc::new(TerminalPrompter::default()),
+        prompter: s.prompter.clone(),
     };
-    let opts = RunOptions {
-        jobs: args.jobs,
-        yes: args.yes,
-        approve: args.approve.iter().cloned().collect(),
-        user: user(),
-    };
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
+    let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
-    {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("salvage run: cannot start the runtime: {e}");
-            return 4;
-        }
-    };
-    let source_hash = std::fs::read(&args.file)
+        .map_err(|e| format!("cannot start the runtime: {e}"))?;
+    let source_hash = std::fs::read(s.file)
         .map(|b| hex::encode(Sha256::digest(&b)))
         .unwrap_or_default();
     let params: serde_json::Map<String, Value> = plan
@@ -190,19 +162,20 @@ pub fn command(args: &RunArgs) -> i32 {
         "run_started",
         fields! {
             "runbook" => plan.name,
-            "file" => args.file.display().to_string(),
+            "file" => s.file.display().to_string(),
             "runbook_sha256" => source_hash,
             "salvage_version" => env!("CARGO_PKG_VERSION"),
             "host" => nix::unistd::gethostname().map(|h| h.to_string_lossy().into_owned()).unwrap_or_default(),
-            "user" => opts.user,
+            "user" => s.opts.user,
             "params" => params,
-            "state_dir" => state_path.display().to_string(),
+            "state_dir" => s.state.display().to_string(),
             "resumed" => !replay.finished.is_empty(),
-            "jobs" => opts.jobs,
+            "jobs" => s.opts.jobs,
         },
     );
     let started = std::time::Instant::now();
-    let outcome = runtime.block_on(async {
+    let opts = s.opts.clone();
+    let result = runtime.block_on(async {
         let cancel = shared.cancel.clone();
         let notify = shared.cancel_notify.clone();
         tokio::spawn(async move {
@@ -226,21 +199,22 @@ pub fn command(args: &RunArgs) -> i32 {
                 notify.notify_waiters();
             }
         });
-        let recovery_failures = executor::recover(&shared);
-        for f in &recovery_failures {
+        for f in executor::recover(&shared) {
             eprintln!("salvage: could not undo a leftover of an earlier run: {f}");
         }
-        executor::run(&plan, &opts, &shared, &replay).await
+        executor::run(plan, &opts, &shared, &replay).await
     });
-    let outcome = match outcome {
+    let outcome = match result {
         Ok(o) => o,
         Err(e) => {
-            eprintln!("salvage run: {e}");
-            log.event("run_finished", fields! {"status" => "failed", "duration_ms" => started.elapsed().as_millis() as u64, "error" => e.to_string()});
-            return 4;
+            log.event(
+                "run_finished",
+                fields! {"status" => "failed", "duration_ms" => started.elapsed().as_millis() as u64, "error" => e.to_string()},
+            );
+            return Err(e.to_string());
         }
     };
-    let outputs = runbook_outputs(&plan, &outcome.outputs);
+    let outputs = runbook_outputs(plan, &outcome.outputs);
     log.event(
         "run_finished",
         fields! {
@@ -255,8 +229,58 @@ pub fn command(args: &RunArgs) -> i32 {
             "outputs" => outputs.clone(),
         },
     );
-    summary(&plan, &outcome, &outputs, &log_path, &state_path);
-    outcome.status.exit_code()
+    Ok(Finished {
+        outcome,
+        outputs,
+        log: log_path,
+    })
+}
+
+/// Runs `salvage run`.
+pub fn command(args: &RunArgs) -> i32 {
+    let checked = load_and_check(&args.file, Some(&args.params));
+    print_diagnostics(&checked.diagnostics);
+    if checked.has_errors() {
+        return 2;
+    }
+    let Some(plan) = checked.plans.into_iter().next().filter(|p| !p.is_define) else {
+        eprintln!(
+            "salvage run: {} holds definitions only; run a runbook that uses them",
+            args.file.display()
+        );
+        return 2;
+    };
+    let state = args.state.clone().unwrap_or_else(|| default_state(&plan));
+    let progress = if args.quiet {
+        ProgressMode::Quiet
+    } else if std::io::stderr().is_terminal() {
+        ProgressMode::Bars
+    } else {
+        ProgressMode::Lines
+    };
+    let session = Session {
+        file: &args.file,
+        state: state.clone(),
+        log: args.log.clone(),
+        opts: RunOptions {
+            jobs: args.jobs,
+            yes: args.yes,
+            approve: args.approve.iter().cloned().collect(),
+            user: user(),
+        },
+        progress,
+        prompter: Arc::new(TerminalPrompter::default()),
+    };
+    match run_session(&plan, session) {
+        Ok(f) => {
+            summary(&plan, &f.outcome, &f.outputs, &f.log, &state);
+            f.outcome.status.exit_code()
+        }
+        Err(e) => {
+            eprintln!("salvage run: {e}");
+            4
+        }
+    }
 }
 
 fn runbook_outputs(

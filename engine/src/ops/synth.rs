@@ -118,10 +118,17 @@ fn build(
     drop(img);
     let scratch = ctx.state.work_dir(&ctx.step).join("trees");
     let _ = std::fs::remove_dir_all(&scratch);
+    let mut listing = String::new();
     for (i, p) in parts.iter().enumerate() {
         let tree = scratch.join(format!("p{}", i + 1));
-        populate(&tree, p, files, seed + i as u64)
+        let made = populate(&tree, p, files, seed + i as u64)
             .map_err(|e| OpError::new(format!("building files: {e}")))?;
+        for (path, sha) in made {
+            listing.push_str(&format!(
+                "{}\n",
+                json!({"partition": i + 1, "path": path, "sha256": sha})
+            ));
+        }
         let argv = [
             "mkfs.ext4".to_string(),
             "-q".into(),
@@ -155,6 +162,9 @@ fn build(
     }
     let _ = std::fs::remove_dir_all(&scratch);
     std::fs::rename(&tmp, dest).map_err(|e| OpError::new(format!("{}: {e}", dest.display())))?;
+    let files_path = PathBuf::from(format!("{}.files.jsonl", dest.display()));
+    std::fs::write(&files_path, listing)
+        .map_err(|e| OpError::new(format!("{}: {e}", files_path.display())))?;
     let map = PathBuf::from(format!("{}.bad", dest.display()));
     write_bad_map(&map, size, bad).map_err(|e| OpError::new(format!("{}: {e}", map.display())))?;
     Ok(json!({
@@ -162,6 +172,7 @@ fn build(
         "bad_map": map.display().to_string(),
         "bad_bytes": bad.iter().map(|(_, l)| l).sum::<u64>(),
         "count": parts.len(),
+        "files": files_path.display().to_string(),
     }))
 }
 
@@ -212,7 +223,14 @@ fn write_bad_map(path: &Path, size: u64, bad: &[(u64, u64)]) -> std::io::Result<
 
 /// Deterministic files: an OS root's /etc and /bin for `root` and `oldroot`, data files with
 /// varied sizes and contents, mtimes in 2012 for `oldroot` and 2024 otherwise.
-fn populate(dir: &Path, p: &SynthPartition, files: u64, seed: u64) -> std::io::Result<()> {
+fn populate(
+    dir: &Path,
+    p: &SynthPartition,
+    files: u64,
+    seed: u64,
+) -> std::io::Result<Vec<(String, String)>> {
+    use sha2::{Digest, Sha256};
+    let mut made: Vec<(String, String)> = Vec::new();
     let base = if p.role == "oldroot" {
         1_347_000_000
     } else {
@@ -225,12 +243,13 @@ fn populate(dir: &Path, p: &SynthPartition, files: u64, seed: u64) -> std::io::R
         rng ^= rng << 17;
         rng
     };
-    let write = |rel: &str, data: &[u8], when: u64| -> std::io::Result<()> {
+    let mut write = |rel: &str, data: &[u8], when: u64| -> std::io::Result<()> {
         let path = dir.join(rel);
         if let Some(parent) = path.parent() {
             std::fs::create_dir_all(parent)?;
         }
         std::fs::write(&path, data)?;
+        made.push((rel.to_string(), hex::encode(Sha256::digest(data))));
         let f = std::fs::File::options().write(true).open(&path)?;
         f.set_modified(SystemTime::UNIX_EPOCH + Duration::from_secs(when))?;
         Ok(())
@@ -264,7 +283,7 @@ fn populate(dir: &Path, p: &SynthPartition, files: u64, seed: u64) -> std::io::R
         );
         write(&rel, &data, base + 100 + i)?;
     }
-    Ok(())
+    Ok(made)
 }
 
 #[cfg(test)]

@@ -1,0 +1,24 @@
+//! Runs every runbook test under runbooks/tests (`salvage test`), one test walking the
+//! directory: every runbook in runbooks/ and every stdlib definition is exercised there.
+
+#[test]
+fn runbook_tests_pass() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../runbooks/tests");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_salvage"))
+        .arg("test")
+        .arg(&dir)
+        .output()
+        .expect("salvage test");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    println!("{stdout}");
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let last = stdout.lines().rev().find(|l| !l.is_empty()).unwrap_or("");
+    assert!(
+        last.ends_with(" 0 failed") && !last.starts_with("0 passed"),
+        "{last}"
+    );
+}
