@@ -14,6 +14,9 @@ pub struct PartitionsArgs {
 
 /// Runs `salvage partitions`; returns the process exit code.
 pub fn command(args: &PartitionsArgs) -> i32 {
-    eprintln!("salvage partitions: not implemented yet ({})", args.image.display());
+    eprintln!(
+        "salvage partitions: not implemented yet ({})",
+        args.image.display()
+    );
     3
 }
