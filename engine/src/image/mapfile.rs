@@ -425,21 +425,19 @@ impl Mapfile {
                 status: tail.status,
             });
         }
-        // Merge with the neighbours outside the run.
-        let mut lo = first;
-        let mut hi = last + 1;
-        if lo > 0 && self.blocks[lo - 1].status == repl[0].status {
-            lo -= 1;
-            let prev = self.blocks[lo];
-            repl[0].pos = prev.pos;
-            repl[0].size += prev.size;
+        // Merge with the neighbours outside the run and within it.
+        let lo = first.saturating_sub(1);
+        let hi = (last + 2).min(self.blocks.len());
+        let mut merged: Vec<Block> = Vec::with_capacity(5);
+        let before = self.blocks[lo..first].iter().copied();
+        let after = self.blocks[last + 1..hi].iter().copied();
+        for blk in before.chain(repl).chain(after) {
+            match merged.last_mut() {
+                Some(m) if m.status == blk.status && m.end() == blk.pos => m.size += blk.size,
+                _ => merged.push(blk),
+            }
         }
-        if hi < self.blocks.len() && self.blocks[hi].status == repl[repl.len() - 1].status {
-            let next = self.blocks[hi];
-            let n = repl.len() - 1;
-            repl[n].size += next.size;
-            hi += 1;
-        }
+        let repl = merged;
         self.blocks.splice(lo..hi, repl);
     }
 

@@ -67,13 +67,26 @@ pub fn rescue(
     progress: &mut dyn FnMut(&ImageStatus),
     cancel: &AtomicBool,
 ) -> Result<ImageReport, ImageError> {
+    rescue_recorded(opts, progress, cancel, &mut None)
+}
+
+/// [`rescue`], keeping every read attempt in `log` when it is `Some` (for tests).
+pub(crate) fn rescue_recorded(
+    opts: &ImageOptions,
+    progress: &mut dyn FnMut(&ImageStatus),
+    cancel: &AtomicBool,
+    log: &mut Option<Vec<source::ReadRecord>>,
+) -> Result<ImageReport, ImageError> {
     let (rescuer_parts, dest) = prepare(opts)?;
     let started = Instant::now();
-    let (src, map, writer, saver, t) = rescuer_parts;
+    let (mut src, map, writer, saver, t) = rescuer_parts;
+    src.log = log.take();
     let mut r = Rescuer::new(
         src, map, writer, saver, t, &opts.dest, &opts.map, progress, cancel,
     );
-    r.run()?;
+    let result = r.run();
+    *log = r.src.log.take();
+    result?;
     let totals = r.map_totals();
     let areas = r.domain_error_areas();
     let read_errors = r.read_errors;

@@ -145,6 +145,8 @@ impl Source {
         let mut simulated_error = false;
         if let Some(bad) = &self.bad_map {
             if let Some(first) = bad.first_bad(pos, len as u64) {
+                // A sector with one bad byte is a bad sector, as on a real disk.
+                let first = (first - first % self.sector_size).max(pos);
                 limit = usize::try_from(first - pos).unwrap_or(len);
                 simulated_error = true;
             }
