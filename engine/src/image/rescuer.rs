@@ -18,7 +18,8 @@ use super::writer::Writer;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Outcome {
     Good,
-    Failed,
+    /// A read error at this byte; the caller marks the failed part.
+    Failed(u64),
 }
 
 /// Reads sent to the writer but maybe not written yet: `(seq, pos, len, status before)`.
@@ -108,7 +109,15 @@ impl<'a> Rescuer<'a> {
             .filter(|p| (self.t.dom_start..self.t.dom_end).contains(p));
         self.copy_pass(forward, true, 1, resume_pos)?;
         self.copy_pass(!forward, true, 2, None)?;
-        self.copy_pass(forward, false, 3, None)?;
+        let mut pass = 3;
+        // Pass 3 reads everything left; repeat in case a read left a part untried.
+        while self
+            .next_fwd(self.t.dom_start, BlockStatus::NonTried)
+            .is_some()
+        {
+            self.copy_pass(forward, false, pass, None)?;
+            pass += 1;
+        }
         self.trim(forward)?;
         self.sweep(Phase::Scraping, BlockStatus::NonScraped, forward, 1)?;
         for pass in 1..=self.t.retries {
@@ -210,7 +219,7 @@ impl<'a> Rescuer<'a> {
                 (bs.max(align_down(be - 1, step)), be)
             };
             self.map.current_pos = if forward { s } else { e };
-            match self.read_range(s, e - s, BlockStatus::NonTrimmed)? {
+            match self.read_range(s, e - s)? {
                 Outcome::Good => {
                     skip = skip_min;
                     good_streak += 1;
@@ -219,7 +228,16 @@ impl<'a> Rescuer<'a> {
                     }
                     pos = if forward { e } else { s };
                 }
-                Outcome::Failed => {
+                Outcome::Failed(at) => {
+                    // Only the cluster holding the error becomes non-trimmed; the rest of a
+                    // large read stays non-tried, to be read later in cluster-sized reads
+                    // (so a large read never leaves a large area to trim sector by sector).
+                    let fail_end = (align_down(at, self.t.cluster) + self.t.cluster).min(e);
+                    self.map
+                        .set_status(at, fail_end - at, BlockStatus::NonTrimmed);
+                    // Going forwards, carry on after the failed cluster; going backwards, the
+                    // good bytes lie before `at`, so carry on below the read.
+                    let e = if forward { fail_end } else { e };
                     troubled = true;
                     good_streak = 0;
                     if skipping {
@@ -232,7 +250,8 @@ impl<'a> Rescuer<'a> {
                         };
                         skip = (skip * 2).min(skip_max);
                     } else {
-                        pos = if forward { e } else { s };
+                        // Without skipping, carry on with what is left of this read.
+                        pos = e;
                     }
                 }
             }
@@ -259,9 +278,10 @@ impl<'a> Rescuer<'a> {
             while p < be {
                 let e = (align_down(p, sector) + sector).min(be);
                 self.map.current_pos = p;
-                let outcome = self.read_range(p, e - p, BlockStatus::BadSector)?;
+                let outcome = self.read_range(p, e - p)?;
                 p = e;
-                if outcome == Outcome::Failed {
+                if let Outcome::Failed(at) = outcome {
+                    self.map.set_status(at, e - at, BlockStatus::BadSector);
                     hit = true;
                     break;
                 }
@@ -271,11 +291,13 @@ impl<'a> Rescuer<'a> {
                 while q > p {
                     let s = align_down(q - 1, sector).max(p);
                     self.map.current_pos = s;
-                    let outcome = self.read_range(s, q - s, BlockStatus::BadSector)?;
-                    q = s;
-                    if outcome == Outcome::Failed {
+                    let outcome = self.read_range(s, q - s)?;
+                    if let Outcome::Failed(at) = outcome {
+                        self.map.set_status(at, q - at, BlockStatus::BadSector);
+                        q = s;
                         break;
                     }
+                    q = s;
                 }
             }
             if q > p {
@@ -311,20 +333,17 @@ impl<'a> Rescuer<'a> {
                 (align_down(be - 1, sector).max(bs), be)
             };
             self.map.current_pos = s;
-            self.read_range(s, e - s, BlockStatus::BadSector)?;
+            if let Outcome::Failed(at) = self.read_range(s, e - s)? {
+                self.map.set_status(at, e - at, BlockStatus::BadSector);
+            }
             pos = if forward { e } else { s };
         }
         Ok(())
     }
 
     /// Reads `[pos, pos + len)` (inside one block): good bytes become finished and go to the
-    /// writer, the failed rest gets `fail_status`.
-    fn read_range(
-        &mut self,
-        pos: u64,
-        len: u64,
-        fail_status: BlockStatus,
-    ) -> Result<Outcome, ImageError> {
+    /// writer; on an error the caller marks the failed part.
+    fn read_range(&mut self, pos: u64, len: u64) -> Result<Outcome, ImageError> {
         let Some(mut buf) = self.writer.take_buf() else {
             return self.fail_write();
         };
@@ -358,8 +377,6 @@ impl<'a> Rescuer<'a> {
             self.writer.give_back(buf);
         }
         if good < n {
-            self.map
-                .set_status(pos + good as u64, (n - good) as u64, fail_status);
             self.read_errors += 1;
         }
         let written = self.writer.written_seq();
@@ -382,7 +399,7 @@ impl<'a> Rescuer<'a> {
         Ok(if good == n {
             Outcome::Good
         } else {
-            Outcome::Failed
+            Outcome::Failed(pos + good as u64)
         })
     }
 
