@@ -117,7 +117,7 @@ pub struct ImageArgs {
     #[arg(long, short = 'f')]
     pub force: bool,
     /// The image's hash, computed while copying.
-    #[arg(long, value_enum, default_value_t = HashAlgorithm::Sha256)]
+    #[arg(long, value_enum, default_value_t = HashAlgorithm::Blake3)]
     pub hash: HashAlgorithm,
     /// Seconds between map saves (the image is fsynced before each save).
     #[arg(long, value_name = "SECONDS", default_value_t = 30)]

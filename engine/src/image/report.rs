@@ -34,7 +34,7 @@ pub struct ImageReport {
     pub bad_bytes: u64,
     /// Read errors met in this run.
     pub read_errors: u64,
-    /// The image's hash over the domain, `algorithm:hex` (e.g. `sha256:9f86…`); `None` when
+    /// The image's hash over the domain, `algorithm:hex` (`blake3:…` by default, `sha256:…` on request); `None` when
     /// hashing was turned off.
     pub hash: Option<String>,
     /// Bytes of the hash fed from memory while copying; the rest was read back from the image

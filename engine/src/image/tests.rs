@@ -54,6 +54,7 @@ impl Case {
         let mut o = ImageOptions::new(dir.join("src"), dir.join("img"), dir.join("map"));
         o.bad_map = Some(BadMap::from_ranges(self.bad.iter().copied()));
         o.sector_size = Some(self.sector);
+        o.hash = HashAlgorithm::Sha256;
         o.reverse = self.reverse;
         o.retries = self.retries;
         o.copy_size = self.copy_size;

@@ -39,6 +39,63 @@ pub(crate) struct Writer {
     next_seq: u64,
 }
 
+/// Starts writeback of the image as it is written (Linux `sync_file_range`), one window
+/// behind, so the final fdatasync has little left to do and dirty pages stay bounded.
+#[derive(Default)]
+struct WriteBehind {
+    /// The range being collected: `(start, len)`.
+    current: Option<(u64, u64)>,
+    /// The range whose writeback was started last.
+    previous: Option<(libc::off64_t, libc::off64_t)>,
+}
+
+/// Bytes collected before their writeback is started.
+const WRITE_BEHIND: u64 = 32 << 20;
+
+impl WriteBehind {
+    fn wrote(&mut self, file: &File, pos: u64, len: u64) {
+        match &mut self.current {
+            Some((start, n)) if *start + *n == pos => *n += len,
+            _ => {
+                self.start(file);
+                self.current = Some((pos, len));
+            }
+        }
+        if self.current.is_some_and(|(_, n)| n >= WRITE_BEHIND) {
+            self.start(file);
+        }
+    }
+
+    /// Starts writeback of the current range and waits for the previous one's.
+    fn start(&mut self, file: &File) {
+        use std::os::fd::AsRawFd;
+        let Some((start, len)) = self.current.take() else {
+            return;
+        };
+        let fd = file.as_raw_fd();
+        let (Ok(start), Ok(len)) = (libc::off64_t::try_from(start), libc::off64_t::try_from(len))
+        else {
+            return;
+        };
+        if let Some((ps, pl)) = self.previous.take() {
+            // SAFETY: a plain syscall on an fd we own; an error only means no write-behind.
+            unsafe {
+                libc::sync_file_range(
+                    fd,
+                    ps,
+                    pl,
+                    libc::SYNC_FILE_RANGE_WAIT_BEFORE
+                        | libc::SYNC_FILE_RANGE_WRITE
+                        | libc::SYNC_FILE_RANGE_WAIT_AFTER,
+                )
+            };
+        }
+        // SAFETY: as above.
+        unsafe { libc::sync_file_range(fd, start, len, libc::SYNC_FILE_RANGE_WRITE) };
+        self.previous = Some((start, len));
+    }
+}
+
 fn is_zero(data: &[u8]) -> bool {
     let mut chunks = data.chunks_exact(64);
     let whole = chunks
@@ -88,6 +145,7 @@ impl Writer {
             .name("salvage-write".into())
             .spawn(move || {
                 let mut failed = false;
+                let mut behind = WriteBehind::default();
                 for job in jobs_rx {
                     match job {
                         Job::Data { seq, pos, buf, len } => {
@@ -101,7 +159,12 @@ impl Writer {
                                     file.write_all_at(data, pos)
                                 };
                                 match result {
-                                    Ok(()) => seq_w.store(seq, Ordering::Release),
+                                    Ok(()) => {
+                                        seq_w.store(seq, Ordering::Release);
+                                        if !skip {
+                                            behind.wrote(&file, pos, len as u64);
+                                        }
+                                    }
                                     Err(e) => {
                                         failed = true;
                                         if let Ok(mut f) = fail_w.lock() {
