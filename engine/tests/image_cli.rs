@@ -343,3 +343,61 @@ fn errors_name_the_file_and_use_ddrescue_exit_codes() {
         "{out:?}"
     );
 }
+
+#[test]
+fn e2fsck_accepts_the_bad_block_list() {
+    let have = Command::new("mkfs.ext4")
+        .arg("-V")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !have {
+        assert!(
+            std::env::var("SALVAGE_REQUIRE_ROOT_TESTS").is_err(),
+            "e2fsprogs is required in CI"
+        );
+        eprintln!("SKIP: e2fsprogs is not installed");
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tmp");
+    let d = dir.path();
+    let mk = run(Command::new("mkfs.ext4")
+        .args(["-q", "-F", "-b", "4096", "fs.img", "8M"])
+        .current_dir(d));
+    assert!(
+        mk.status.success(),
+        "{}",
+        String::from_utf8_lossy(&mk.stderr)
+    );
+    // Two bad sectors in the data area, far from the metadata at the start.
+    std::fs::write(d.join("sim"), "0x500000+512\n0x600200+1024\n").expect("sim");
+    let out = run(salvage()
+        .args([
+            "image", "fs.img", "out.img", "--map", "out.map", "-H", "sim", "-q",
+        ])
+        .args(["--badblocks", "bb", "--block-size", "4096"])
+        .current_dir(d));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let bb = std::fs::read_to_string(d.join("bb")).expect("bb");
+    assert_eq!(bb, format!("{}\n{}\n", 0x500000 / 4096, 0x600000 / 4096));
+    let fsck = run(Command::new("e2fsck")
+        .args(["-f", "-y", "-l", "bb", "out.img"])
+        .current_dir(d));
+    let code = fsck.status.code().unwrap_or(-1);
+    assert!(
+        code == 0 || code == 1,
+        "e2fsck -l exit {code}: {}",
+        String::from_utf8_lossy(&fsck.stdout)
+    );
+    let dump = run(Command::new("dumpe2fs")
+        .args(["-b", "out.img"])
+        .current_dir(d));
+    assert_eq!(
+        String::from_utf8_lossy(&dump.stdout),
+        bb,
+        "the filesystem's bad-block inode"
+    );
+}

@@ -20,14 +20,15 @@ use fuser::{
 /// The name of the one file the filesystem serves.
 pub const FAIL_DISK_FILE: &str = "disk.img";
 
-/// A range whose reads are slow: each read touching it sleeps `delay` first.
+/// A range whose reads are slow: a read touching it sleeps `delay` for every 64 KiB (started)
+/// it asks for, so the slowdown does not depend on how the kernel splits reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SlowRange {
     /// First byte.
     pub start: u64,
     /// Length in bytes.
     pub size: u64,
-    /// Sleep per read.
+    /// Sleep per 64 KiB read.
     pub delay: Duration,
 }
 
@@ -141,7 +142,8 @@ impl Filesystem for FailFs {
         let len = u64::from(size).min(self.size.saturating_sub(offset));
         for s in &self.slow {
             if overlaps(s.start, s.size, offset, len) {
-                std::thread::sleep(s.delay);
+                let units = u32::try_from(len.div_ceil(64 * 1024).max(1)).unwrap_or(u32::MAX);
+                std::thread::sleep(s.delay.saturating_mul(units));
             }
         }
         if self

@@ -22,7 +22,8 @@ struct Args {
     /// A bad range START+SIZE (bytes; decimal or 0x hex); repeatable.
     #[arg(long, value_parser = parse_range)]
     bad: Vec<(u64, u64)>,
-    /// A slow range START+SIZE:MILLISECONDS (each read touching it sleeps); repeatable.
+    /// A slow range START+SIZE:MILLISECONDS (a read touching it sleeps that long per 64 KiB);
+    /// repeatable.
     #[arg(long, value_parser = parse_slow)]
     slow: Vec<SlowRange>,
 }
