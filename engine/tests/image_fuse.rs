@@ -205,11 +205,11 @@ fn resume_case(signal: i32, name: &str) {
         (9 * MIB + 333, 1),
         (13 * MIB, 70_000),
     ];
-    // 40 ms per read request over 4..12 MiB: the run takes a few seconds.
+    // 20 ms per 64 KiB read over 4..12 MiB: the copy takes at least 2.5 s.
     let slow = [SlowRange {
         start: 4 * MIB,
         size: 8 * MIB,
-        delay: Duration::from_millis(40),
+        delay: Duration::from_millis(20),
     }];
     let s = setup(size, &bad, &slow);
     let whole = salvage_cmd(&s, "w.img", "w.map")
