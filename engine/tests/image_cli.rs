@@ -97,7 +97,7 @@ fn setup(dir: &Path) -> Vec<u8> {
 }
 
 #[test]
-fn test_mode_matches_gnu_ddrescue_test_mode() {
+fn image_test_mode_matches_gnu_ddrescue_test_mode() {
     if !have_ddrescue() {
         return;
     }
@@ -164,7 +164,7 @@ fn test_mode_matches_gnu_ddrescue_test_mode() {
 }
 
 #[test]
-fn ddrescuelog_accepts_the_map_and_lists_the_same_bad_blocks() {
+fn image_ddrescuelog_accepts_the_map_and_lists_the_same_bad_blocks() {
     if !have_ddrescue() {
         return;
     }
@@ -213,7 +213,7 @@ fn ddrescuelog_accepts_the_map_and_lists_the_same_bad_blocks() {
 }
 
 #[test]
-fn salvage_resumes_a_gnu_ddrescue_map_and_ddrescue_resumes_salvages() {
+fn image_resumes_a_gnu_ddrescue_map_and_ddrescue_resumes_salvages() {
     if !have_ddrescue() {
         return;
     }
@@ -291,7 +291,7 @@ fn salvage_resumes_a_gnu_ddrescue_map_and_ddrescue_resumes_salvages() {
 }
 
 #[test]
-fn errors_name_the_file_and_use_ddrescue_exit_codes() {
+fn image_errors_name_the_file_and_use_ddrescue_exit_codes() {
     let dir = tempfile::tempdir().expect("tmp");
     let d = dir.path();
     std::fs::write(d.join("src"), pattern(8192)).expect("src");
@@ -345,7 +345,7 @@ fn errors_name_the_file_and_use_ddrescue_exit_codes() {
 }
 
 #[test]
-fn e2fsck_accepts_the_bad_block_list() {
+fn image_e2fsck_accepts_the_bad_block_list() {
     let have = Command::new("mkfs.ext4")
         .arg("-V")
         .output()

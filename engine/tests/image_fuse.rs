@@ -92,8 +92,8 @@ fn assert_same(a: &[u8], b: &[u8], what: &str) {
 }
 
 #[test]
-fn fuse_failing_disk_salvage_matches_gnu_ddrescue() {
-    if !require_root("fuse_failing_disk_salvage_matches_gnu_ddrescue") {
+fn image_fuse_failing_disk_matches_gnu_ddrescue() {
+    if !require_root("image_fuse_failing_disk_matches_gnu_ddrescue") {
         return;
     }
     let size = 16 * MIB;
@@ -247,17 +247,17 @@ fn resume_case(signal: i32, name: &str) {
 }
 
 #[test]
-fn fuse_run_killed_halfway_resumes_to_the_same_image() {
+fn image_fuse_run_killed_halfway_resumes_to_the_same_image() {
     resume_case(
         libc::SIGKILL,
-        "fuse_run_killed_halfway_resumes_to_the_same_image",
+        "image_fuse_run_killed_halfway_resumes_to_the_same_image",
     );
 }
 
 #[test]
-fn fuse_run_interrupted_by_sigterm_saves_the_map_and_resumes() {
+fn image_fuse_run_interrupted_by_sigterm_saves_the_map_and_resumes() {
     resume_case(
         libc::SIGTERM,
-        "fuse_run_interrupted_by_sigterm_saves_the_map_and_resumes",
+        "image_fuse_run_interrupted_by_sigterm_saves_the_map_and_resumes",
     );
 }

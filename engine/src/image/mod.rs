@@ -25,6 +25,7 @@ mod aligned_buf;
 mod args;
 mod bad_blocks;
 mod bad_map;
+mod blake3_tree;
 mod dest;
 mod error;
 mod hasher;
@@ -103,7 +104,7 @@ pub(crate) fn rescue_recorded(
     }
     let (hash, hashed_inline_bytes) = match hasher {
         Some(h) => {
-            let inline = h.inline_bytes;
+            let inline = h.inline_bytes();
             let hash = h
                 .finish(&dest.file)
                 .map_err(|e| ImageError::io(ImageErrorKind::HashDest(opts.dest.clone()), e))?;

@@ -392,3 +392,25 @@ fn resumes_a_partial_map_without_rereading_finished_blocks() {
     let want = format!("sha256:{}", hex::encode(sha2::Sha256::digest(&data)));
     assert_eq!(r.hash.as_deref(), Some(want.as_str()));
 }
+
+#[test]
+fn blake3_hash_is_computed_inline_despite_bad_areas_and_resume() {
+    let dir = tmpdir();
+    let size = 8 * MIB;
+    let data = pattern(size as usize, 0x5eed);
+    std::fs::write(dir.path().join("src"), &data).expect("src");
+    let mut case = Case::new(size, &[(MIB + 4096, 512), (5 * MIB, 70_000)]);
+    case.copy_size = Some(MIB);
+    let mut opts = case.options(dir.path());
+    opts.hash = HashAlgorithm::Blake3;
+    let r = rescue(&opts, &mut |_| {}, &AtomicBool::new(false)).expect("rescue");
+    let img = std::fs::read(dir.path().join("img")).expect("img");
+    let want = format!("blake3:{}", blake3::hash(&img).to_hex());
+    assert_eq!(r.hash.as_deref(), Some(want.as_str()));
+    // Only the two leaves (1 MiB each) holding bad sectors were read back from the image.
+    assert!(
+        r.hashed_inline_bytes >= size - 3 * MIB,
+        "inline {}",
+        r.hashed_inline_bytes
+    );
+}
