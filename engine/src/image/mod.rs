@@ -92,16 +92,7 @@ pub(crate) fn rescue_recorded(
     let areas = r.domain_error_areas();
     let read_errors = r.read_errors;
     let sector_size = r.src.sector_size;
-    let (hasher, failure) = r.writer.finish();
-    if let Some((pos, e)) = failure {
-        return Err(ImageError::io(
-            ImageErrorKind::WriteDest {
-                dest: opts.dest.clone(),
-                pos,
-            },
-            e,
-        ));
-    }
+    let hasher = r.writer.finish();
     let (hash, hashed_inline_bytes) = match hasher {
         Some(h) => {
             let inline = h.inline_bytes();

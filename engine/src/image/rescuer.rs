@@ -3,7 +3,6 @@
 //! failed areas sector by sector, scrape what is left, then the retry passes. Only blocks that
 //! are not finished are ever read, so a rescued sector is never read again.
 
-use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
@@ -21,9 +20,6 @@ enum Outcome {
     /// A read error at this byte; the caller marks the failed part.
     Failed(u64),
 }
-
-/// Reads sent to the writer but maybe not written yet: `(seq, pos, len, status before)`.
-type InFlight = (u64, u64, u64, BlockStatus);
 
 /// The tuning of one run.
 #[derive(Debug, Clone, Copy)]
@@ -47,7 +43,6 @@ pub(crate) struct Rescuer<'a> {
     t: Tuning,
     dest_name: std::path::PathBuf,
     map_name: std::path::PathBuf,
-    in_flight: VecDeque<InFlight>,
     started: Instant,
     last_save: Instant,
     last_good: Instant,
@@ -86,7 +81,6 @@ impl<'a> Rescuer<'a> {
             t,
             dest_name: dest_name.to_path_buf(),
             map_name: map_name.to_path_buf(),
-            in_flight: VecDeque::new(),
             started: now,
             last_save: now,
             last_good: now,
@@ -341,17 +335,13 @@ impl<'a> Rescuer<'a> {
         Ok(())
     }
 
-    /// Reads `[pos, pos + len)` (inside one block): good bytes become finished and go to the
-    /// writer; on an error the caller marks the failed part.
+    /// Reads `[pos, pos + len)` (inside one block): good bytes are written to the image, then
+    /// become finished in the map; on an error the caller marks the failed part.
     fn read_range(&mut self, pos: u64, len: u64) -> Result<Outcome, ImageError> {
         let Some(mut buf) = self.writer.take_buf() else {
-            return self.fail_write();
+            return self.fail_write(pos, std::io::Error::other("the hasher thread stopped"));
         };
         let n = usize::try_from(len).unwrap_or(usize::MAX).min(buf.len());
-        let before = self
-            .map
-            .find(pos)
-            .map_or(BlockStatus::NonTried, |i| self.map.blocks()[i].status);
         let outcome = match self.src.read(pos, &mut buf.as_mut_slice()[..n]) {
             Ok(o) => o,
             Err(e) => {
@@ -366,11 +356,10 @@ impl<'a> Rescuer<'a> {
         };
         let now = Instant::now();
         if good > 0 {
+            if let Err(e) = self.writer.write(pos, buf, good) {
+                return self.fail_write(pos, e);
+            }
             self.map.set_status(pos, good as u64, BlockStatus::Finished);
-            let Some(seq) = self.writer.submit(pos, buf, good) else {
-                return self.fail_write();
-            };
-            self.in_flight.push_back((seq, pos, good as u64, before));
             self.rescued_this_run += good as u64;
             self.last_good = now;
         } else {
@@ -378,13 +367,6 @@ impl<'a> Rescuer<'a> {
         }
         if good < n {
             self.read_errors += 1;
-        }
-        let written = self.writer.written_seq();
-        while self.in_flight.front().is_some_and(|f| f.0 <= written) {
-            self.in_flight.pop_front();
-        }
-        if self.writer.has_failed() {
-            return self.fail_write();
         }
         if self.cancel.load(Ordering::Relaxed) {
             self.checkpoint()?;
@@ -403,36 +385,36 @@ impl<'a> Rescuer<'a> {
         })
     }
 
-    /// Waits for the writer, fsyncs the image, then saves the map.
+    /// Makes the image durable (fdatasync), then saves the map: the map never claims data
+    /// that a crash could lose.
     pub(crate) fn checkpoint(&mut self) -> Result<(), ImageError> {
-        if self.writer.flush().is_err() {
-            return self.fail_write();
+        if let Err(e) = self.writer.flush() {
+            // The last saved map stays: it only claims data that was durable then.
+            return Err(ImageError::io(
+                ImageErrorKind::WriteDest {
+                    dest: self.dest_name.clone(),
+                    pos: self.map.current_pos,
+                },
+                e,
+            ));
         }
-        self.in_flight.clear();
         self.last_save = Instant::now();
         self.saver.save(&self.map)
     }
 
-    /// A write failed: data not written goes back to its old status in the map, which is
-    /// saved, so a rerun reads it again.
-    fn fail_write<T>(&mut self) -> Result<T, ImageError> {
-        let written = self.writer.written_seq();
-        let entries: Vec<InFlight> = self.in_flight.drain(..).collect();
-        for &(seq, pos, len, before) in entries.iter().rev() {
-            if seq > written {
-                self.map.set_status(pos, len, before);
-            }
+    /// Writing at `pos` failed: the map (which does not claim those bytes) is saved if the
+    /// image can still be made durable, so a rerun goes on from there.
+    fn fail_write<T>(&mut self, pos: u64, err: std::io::Error) -> Result<T, ImageError> {
+        if self.writer.flush().is_ok() {
+            let _ = self.saver.save(&self.map);
         }
-        let failure = self.writer.take_failure();
-        let _ = self.saver.save(&self.map);
-        let pos = failure.as_ref().map_or(0, |f| f.0);
-        Err(ImageError {
-            kind: ImageErrorKind::WriteDest {
+        Err(ImageError::io(
+            ImageErrorKind::WriteDest {
                 dest: self.dest_name.clone(),
                 pos,
             },
-            source: failure.map(|f| f.1),
-        })
+            err,
+        ))
     }
 
     /// The current status snapshot.

@@ -1,99 +1,33 @@
-//! `Writer`: the write side of the copy, off the read path: a writer thread `pwrite`s what the
-//! rescuer read (in submission order) and hands the buffers to a hasher thread, which feeds the
-//! image's hash and returns them to a fixed pool. The reader never waits on the hash unless
-//! the pool runs dry.
+//! `Writer`: the write side of the copy. The rescuer writes each good read itself, at once,
+//! while the bytes are still in its CPU cache (a copy to another thread first costs more than
+//! the write); the image's hash is computed on a hasher thread from the same buffers, and a
+//! write-behind thread starts the disk writeback (`sync_file_range`) as the image grows, so
+//! the fsync before each map save has little left to do. A buffer goes back to a fixed pool
+//! once hashed: the rescuer only waits for the hash when the pool runs dry.
 
 use std::fs::File;
+use std::os::fd::AsRawFd;
 use std::os::unix::fs::FileExt;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, Sender, SyncSender, channel, sync_channel};
-use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
 use super::aligned_buf::AlignedBuf;
 use super::hasher::ImageHasher;
 
-enum Job {
-    Data {
-        seq: u64,
-        pos: u64,
-        buf: AlignedBuf,
-        len: usize,
-    },
-    Flush(SyncSender<std::io::Result<()>>),
-}
-
-/// The first failed write: its position and error.
-pub(crate) type WriteFailure = (u64, std::io::Error);
-
-/// The writer and hasher threads and the buffer pool.
-pub(crate) struct Writer {
-    jobs: Option<SyncSender<Job>>,
-    pool: Receiver<AlignedBuf>,
-    pool_return: Sender<AlignedBuf>,
-    written_seq: Arc<AtomicU64>,
-    failure: Arc<Mutex<Option<WriteFailure>>>,
-    writer: Option<JoinHandle<()>>,
-    hasher: Option<JoinHandle<ImageHasher>>,
-    idle_hasher: Option<ImageHasher>,
-    next_seq: u64,
-}
-
-/// Starts writeback of the image as it is written (Linux `sync_file_range`), one window
-/// behind, so the final fdatasync has little left to do and dirty pages stay bounded.
-#[derive(Default)]
-struct WriteBehind {
-    /// The range being collected: `(start, len)`.
-    current: Option<(u64, u64)>,
-    /// The range whose writeback was started last.
-    previous: Option<(libc::off64_t, libc::off64_t)>,
-}
-
 /// Bytes collected before their writeback is started.
 const WRITE_BEHIND: u64 = 32 << 20;
 
-impl WriteBehind {
-    fn wrote(&mut self, file: &File, pos: u64, len: u64) {
-        match &mut self.current {
-            Some((start, n)) if *start + *n == pos => *n += len,
-            _ => {
-                self.start(file);
-                self.current = Some((pos, len));
-            }
-        }
-        if self.current.is_some_and(|(_, n)| n >= WRITE_BEHIND) {
-            self.start(file);
-        }
-    }
-
-    /// Starts writeback of the current range and waits for the previous one's.
-    fn start(&mut self, file: &File) {
-        use std::os::fd::AsRawFd;
-        let Some((start, len)) = self.current.take() else {
-            return;
-        };
-        let fd = file.as_raw_fd();
-        let (Ok(start), Ok(len)) = (libc::off64_t::try_from(start), libc::off64_t::try_from(len))
-        else {
-            return;
-        };
-        if let Some((ps, pl)) = self.previous.take() {
-            // SAFETY: a plain syscall on an fd we own; an error only means no write-behind.
-            unsafe {
-                libc::sync_file_range(
-                    fd,
-                    ps,
-                    pl,
-                    libc::SYNC_FILE_RANGE_WAIT_BEFORE
-                        | libc::SYNC_FILE_RANGE_WRITE
-                        | libc::SYNC_FILE_RANGE_WAIT_AFTER,
-                )
-            };
-        }
-        // SAFETY: as above.
-        unsafe { libc::sync_file_range(fd, start, len, libc::SYNC_FILE_RANGE_WRITE) };
-        self.previous = Some((start, len));
-    }
+/// The image file, the hasher thread, the write-behind thread and the buffer pool.
+pub(crate) struct Writer {
+    file: File,
+    sparse_from: Option<u64>,
+    pool: Receiver<AlignedBuf>,
+    pool_return: Sender<AlignedBuf>,
+    to_hash: Option<SyncSender<(u64, AlignedBuf, usize)>>,
+    hasher: Option<JoinHandle<ImageHasher>>,
+    idle_hasher: Option<ImageHasher>,
+    written: Option<SyncSender<(u64, u64)>>,
+    behind: Option<JoinHandle<()>>,
 }
 
 fn is_zero(data: &[u8]) -> bool {
@@ -104,9 +38,53 @@ fn is_zero(data: &[u8]) -> bool {
     whole && chunks.remainder().iter().all(|&b| b == 0)
 }
 
+/// Starts writeback of `[start, start + len)`; with `wait`, also waits until it is written.
+fn sync_range(file: &File, start: u64, len: u64, wait: bool) {
+    let (Ok(start), Ok(len)) = (libc::off64_t::try_from(start), libc::off64_t::try_from(len))
+    else {
+        return;
+    };
+    let flags = if wait {
+        libc::SYNC_FILE_RANGE_WAIT_BEFORE
+            | libc::SYNC_FILE_RANGE_WRITE
+            | libc::SYNC_FILE_RANGE_WAIT_AFTER
+    } else {
+        libc::SYNC_FILE_RANGE_WRITE
+    };
+    // SAFETY: a plain syscall on an open fd; an error only means no early writeback.
+    unsafe { libc::sync_file_range(file.as_raw_fd(), start, len, flags) };
+}
+
+/// The write-behind loop: collects contiguous written ranges, starts their writeback every
+/// `WRITE_BEHIND` bytes and waits for the previous window, which bounds the dirty data.
+fn write_behind(file: File, ranges: Receiver<(u64, u64)>) {
+    let mut current: Option<(u64, u64)> = None;
+    let mut previous: Option<(u64, u64)> = None;
+    let start = |range: Option<(u64, u64)>, previous: &mut Option<(u64, u64)>| {
+        if let Some((s, n)) = range {
+            sync_range(&file, s, n, false);
+            if let Some((ps, pn)) = previous.replace((s, n)) {
+                sync_range(&file, ps, pn, true);
+            }
+        }
+    };
+    for (pos, len) in ranges {
+        match &mut current {
+            Some((s, n)) if *s + *n == pos => *n += len,
+            _ => {
+                start(current.take(), &mut previous);
+                current = Some((pos, len));
+            }
+        }
+        if current.is_some_and(|(_, n)| n >= WRITE_BEHIND) {
+            start(current.take(), &mut previous);
+        }
+    }
+}
+
 impl Writer {
-    /// Starts the threads writing to `file`, with `buffers` buffers of `buf_size` bytes.
-    /// With `sparse`, zero buffers at or past `sparse_from` are not written.
+    /// Starts the threads for `file`, with `buffers` buffers of `buf_size` bytes. With
+    /// `sparse_from`, zero blocks at or past that position are not written.
     pub(crate) fn start(
         file: File,
         hasher: ImageHasher,
@@ -118,10 +96,7 @@ impl Writer {
         for _ in 0..buffers {
             let _ = pool_tx.send(AlignedBuf::new(buf_size));
         }
-        let (jobs_tx, jobs_rx) = sync_channel::<Job>(buffers);
-        let written_seq = Arc::new(AtomicU64::new(0));
-        let failure: Arc<Mutex<Option<WriteFailure>>> = Arc::new(Mutex::new(None));
-        let (hash_tx, hasher_handle, idle_hasher) = if hasher.enabled() {
+        let (to_hash, hasher_handle, idle_hasher) = if hasher.enabled() {
             let (tx, rx) = sync_channel::<(u64, AlignedBuf, usize)>(buffers);
             let back = pool_tx.clone();
             let handle = std::thread::Builder::new()
@@ -138,79 +113,25 @@ impl Writer {
         } else {
             (None, None, Some(hasher))
         };
-        let back = pool_tx.clone();
-        let seq_w = Arc::clone(&written_seq);
-        let fail_w = Arc::clone(&failure);
-        let writer = std::thread::Builder::new()
-            .name("salvage-write".into())
-            .spawn(move || {
-                let mut failed = false;
-                let mut behind = WriteBehind::default();
-                for job in jobs_rx {
-                    match job {
-                        Job::Data { seq, pos, buf, len } => {
-                            if !failed {
-                                let data = &buf.as_slice()[..len];
-                                let skip =
-                                    sparse_from.is_some_and(|from| pos >= from) && is_zero(data);
-                                let result = if skip {
-                                    Ok(())
-                                } else {
-                                    file.write_all_at(data, pos)
-                                };
-                                match result {
-                                    Ok(()) => {
-                                        seq_w.store(seq, Ordering::Release);
-                                        if !skip {
-                                            behind.wrote(&file, pos, len as u64);
-                                        }
-                                    }
-                                    Err(e) => {
-                                        failed = true;
-                                        if let Ok(mut f) = fail_w.lock() {
-                                            *f = Some((pos, e));
-                                        }
-                                    }
-                                }
-                            }
-                            match &hash_tx {
-                                Some(tx) if !failed => {
-                                    if let Err(std::sync::mpsc::SendError((_, buf, _))) =
-                                        tx.send((pos, buf, len))
-                                    {
-                                        let _ = back.send(buf);
-                                    }
-                                }
-                                _ => {
-                                    let _ = back.send(buf);
-                                }
-                            }
-                        }
-                        Job::Flush(reply) => {
-                            let result = if failed {
-                                Err(std::io::Error::other("an earlier write failed"))
-                            } else {
-                                file.sync_data()
-                            };
-                            let _ = reply.send(result);
-                        }
-                    }
-                }
-            })?;
+        let behind_file = file.try_clone()?;
+        let (written_tx, written_rx) = sync_channel::<(u64, u64)>(64);
+        let behind = std::thread::Builder::new()
+            .name("salvage-writeback".into())
+            .spawn(move || write_behind(behind_file, written_rx))?;
         Ok(Self {
-            jobs: Some(jobs_tx),
+            file,
+            sparse_from,
             pool: pool_rx,
             pool_return: pool_tx,
-            written_seq,
-            failure,
-            writer: Some(writer),
+            to_hash,
             hasher: hasher_handle,
             idle_hasher,
-            next_seq: 1,
+            written: Some(written_tx),
+            behind: Some(behind),
         })
     }
 
-    /// A free buffer (waits while all are in flight); `None` if the threads are gone.
+    /// A free buffer (waits while all are being hashed); `None` if the hasher is gone.
     pub(crate) fn take_buf(&self) -> Option<AlignedBuf> {
         self.pool.recv().ok()
     }
@@ -220,57 +141,46 @@ impl Writer {
         let _ = self.pool_return.send(buf);
     }
 
-    /// Queues `buf[..len]` for writing at `pos`; returns its sequence number, or `None` when
-    /// the writer is gone.
-    pub(crate) fn submit(&mut self, pos: u64, buf: AlignedBuf, len: usize) -> Option<u64> {
-        let seq = self.next_seq;
-        self.next_seq += 1;
-        self.jobs
-            .as_ref()?
-            .send(Job::Data { seq, pos, buf, len })
-            .ok()?;
-        Some(seq)
-    }
-
-    /// The highest sequence number written so far (writes complete in order).
-    pub(crate) fn written_seq(&self) -> u64 {
-        self.written_seq.load(Ordering::Acquire)
-    }
-
-    /// True when a write failed.
-    pub(crate) fn has_failed(&self) -> bool {
-        self.failure.lock().map(|f| f.is_some()).unwrap_or(true)
-    }
-
-    /// Takes the first write failure, if any.
-    pub(crate) fn take_failure(&self) -> Option<WriteFailure> {
-        self.failure.lock().ok().and_then(|mut f| f.take())
-    }
-
-    /// Waits until everything queued is written, then fdatasyncs the image.
-    pub(crate) fn flush(&self) -> std::io::Result<()> {
-        let (tx, rx) = sync_channel(1);
-        let jobs = self
-            .jobs
-            .as_ref()
-            .ok_or_else(|| std::io::Error::other("writer stopped"))?;
-        jobs.send(Job::Flush(tx))
-            .map_err(|_| std::io::Error::other("writer stopped"))?;
-        rx.recv()
-            .map_err(|_| std::io::Error::other("writer stopped"))?
-    }
-
-    /// Stops the threads; returns the hash state and the first write failure, if any.
-    pub(crate) fn finish(mut self) -> (Option<ImageHasher>, Option<WriteFailure>) {
-        drop(self.jobs.take());
-        if let Some(w) = self.writer.take() {
-            let _ = w.join();
+    /// Writes `buf[..len]` at `pos` now, then hands the buffer to the hasher. On an error the
+    /// buffer goes back to the pool and nothing was hashed.
+    pub(crate) fn write(&mut self, pos: u64, buf: AlignedBuf, len: usize) -> std::io::Result<()> {
+        let data = &buf.as_slice()[..len];
+        let skip = self.sparse_from.is_some_and(|from| pos >= from) && is_zero(data);
+        if !skip {
+            if let Err(e) = self.file.write_all_at(data, pos) {
+                self.give_back(buf);
+                return Err(e);
+            }
+            if let Some(w) = &self.written {
+                let _ = w.send((pos, len as u64));
+            }
         }
-        let hasher = match self.hasher.take() {
+        match &self.to_hash {
+            Some(tx) => {
+                if let Err(std::sync::mpsc::SendError((_, buf, _))) = tx.send((pos, buf, len)) {
+                    self.give_back(buf);
+                }
+            }
+            None => self.give_back(buf),
+        }
+        Ok(())
+    }
+
+    /// Makes everything written so far durable (fdatasync).
+    pub(crate) fn flush(&self) -> std::io::Result<()> {
+        self.file.sync_data()
+    }
+
+    /// Stops the threads and returns the hash state.
+    pub(crate) fn finish(mut self) -> Option<ImageHasher> {
+        drop(self.to_hash.take());
+        drop(self.written.take());
+        if let Some(b) = self.behind.take() {
+            let _ = b.join();
+        }
+        match self.hasher.take() {
             Some(h) => h.join().ok(),
             None => self.idle_hasher.take(),
-        };
-        let failure = self.failure.lock().ok().and_then(|mut f| f.take());
-        (hasher, failure)
+        }
     }
 }
