@@ -1,25 +1,225 @@
 //! The ddrescue-class imager: copies a failing source to an image, tolerating read errors,
-//! keeping a GNU ddrescue mapfile.
+//! keeping a GNU ddrescue mapfile. One implementation serves `salvage image` and the runbook's
+//! `image(...)` op:
+//!
+//! ```no_run
+//! use std::sync::atomic::AtomicBool;
+//! use salvage::image::{ImageOptions, rescue};
+//!
+//! let mut opts = ImageOptions::new("/dev/sdb", "/srv/rescue/sdb.img", "/srv/rescue/sdb.map");
+//! opts.retries = 2;
+//! let cancel = AtomicBool::new(false); // set from a signal handler or the executor
+//! match rescue(&opts, &mut |status| eprintln!("{} bytes rescued", status.rescued_bytes), &cancel) {
+//!     Ok(report) => println!("{}", serde_json::to_string(&report).unwrap_or_default()),
+//!     Err(e) if e.is_interrupted() => eprintln!("{e}"), // map saved; rerun to resume
+//!     Err(e) => { eprintln!("{e}"); std::process::exit(e.exit_code()) }
+//! }
+//! ```
+//!
+//! [`rescue`] is blocking (call it from `spawn_blocking`); it reads the map to resume, runs
+//! GNU ddrescue's phases (copying, trimming, scraping, retrying; see [`rescuer`]), saves the
+//! map atomically every `save_interval` (after fsyncing the image) and at the end, and stops
+//! with [`ImageErrorKind::Interrupted`] (map saved) once `cancel` becomes true.
 
-use clap::Args;
+mod aligned_buf;
+mod args;
+mod bad_blocks;
+mod bad_map;
+mod blake3_tree;
+mod dest;
+mod error;
+mod hasher;
+mod map_saver;
+mod mapfile;
+mod options;
+mod progress;
+mod report;
+pub(crate) mod rescuer;
+mod source;
+mod status;
+mod writer;
 
-/// `salvage image SRC DEST --map MAP`.
-#[derive(Debug, Args)]
-pub struct ImageArgs {
-    /// The source: a block device or a file. Opened read-only, never written.
-    pub source: std::path::PathBuf,
-    /// The image to write.
-    pub dest: std::path::PathBuf,
-    /// The GNU ddrescue mapfile: read to resume, written as the rescue goes.
-    #[arg(long)]
-    pub map: std::path::PathBuf,
+#[cfg(test)]
+mod tests;
+
+use std::sync::atomic::AtomicBool;
+use std::time::Instant;
+
+pub use args::{ImageArgs, command};
+pub use bad_blocks::{bad_blocks_text, write_bad_blocks};
+pub use bad_map::BadMap;
+pub use error::{ImageError, ImageErrorKind};
+pub use mapfile::{Block, BlockStatus, Mapfile, Phase};
+pub use options::{HashAlgorithm, ImageOptions};
+pub use report::{BadArea, ImageReport};
+pub use status::ImageStatus;
+
+use dest::Dest;
+use hasher::ImageHasher;
+use map_saver::MapSaver;
+use rescuer::{Rescuer, Tuning};
+use source::Source;
+use writer::Writer;
+
+/// Images `opts.source` to `opts.dest`, keeping `opts.map`. Calls `progress` a few times a
+/// second; returns [`ImageErrorKind::Interrupted`] (after saving the map) once `cancel` is set.
+pub fn rescue(
+    opts: &ImageOptions,
+    progress: &mut dyn FnMut(&ImageStatus),
+    cancel: &AtomicBool,
+) -> Result<ImageReport, ImageError> {
+    rescue_recorded(opts, progress, cancel, &mut None)
 }
 
-/// Runs `salvage image`; returns the process exit code.
-pub fn command(args: &ImageArgs) -> i32 {
-    eprintln!(
-        "salvage image: not implemented yet ({})",
-        args.source.display()
+/// [`rescue`], keeping every read attempt in `log` when it is `Some` (for tests).
+pub(crate) fn rescue_recorded(
+    opts: &ImageOptions,
+    progress: &mut dyn FnMut(&ImageStatus),
+    cancel: &AtomicBool,
+    log: &mut Option<Vec<source::ReadRecord>>,
+) -> Result<ImageReport, ImageError> {
+    let (rescuer_parts, dest) = prepare(opts)?;
+    let started = Instant::now();
+    let (mut src, map, writer, saver, t) = rescuer_parts;
+    src.log = log.take();
+    let mut r = Rescuer::new(
+        src, map, writer, saver, t, &opts.dest, &opts.map, progress, cancel,
     );
-    3
+    let result = r.run();
+    *log = r.src.log.take();
+    result?;
+    let totals = r.map_totals();
+    let areas = r.domain_error_areas();
+    let read_errors = r.read_errors;
+    let sector_size = r.src.sector_size;
+    let hasher = r.writer.finish();
+    let (hash, hashed_inline_bytes) = match hasher {
+        Some(h) => {
+            let inline = h.inline_bytes();
+            let hash = h
+                .finish(&dest.file)
+                .map_err(|e| ImageError::io(ImageErrorKind::HashDest(opts.dest.clone()), e))?;
+            (hash, inline)
+        }
+        None => (None, 0),
+    };
+    let size = t.dom_end - t.dom_start;
+    let rescued_bytes = totals[BlockStatus::Finished as usize];
+    let bad_bytes: u64 = areas.iter().map(|a| a.1).sum();
+    Ok(ImageReport {
+        source: opts.source.clone(),
+        dest: opts.dest.clone(),
+        map: opts.map.clone(),
+        size,
+        rescued_bytes,
+        percent: if size == 0 {
+            100.0
+        } else {
+            rescued_bytes as f64 * 100.0 / size as f64
+        },
+        sector_size,
+        bad_areas: areas
+            .into_iter()
+            .map(|(start, size)| BadArea { start, size })
+            .collect(),
+        bad_bytes,
+        read_errors,
+        hash,
+        hashed_inline_bytes,
+        seconds: started.elapsed().as_secs_f64(),
+        complete: rescued_bytes == size,
+    })
+}
+
+type Parts = (Source, Mapfile, Writer, MapSaver, Tuning);
+
+/// Validates the options, opens the source and the image, reads the map.
+fn prepare(opts: &ImageOptions) -> Result<(Parts, Dest), ImageError> {
+    let bad = |m: String| ImageError::new(ImageErrorKind::BadOption(m));
+    if let Some(s) = opts.sector_size {
+        if s == 0 || s > (1 << 20) {
+            return Err(bad(format!("sector size {s} must be between 1 and 1 MiB")));
+        }
+    }
+    if opts.map == opts.source || opts.map == opts.dest {
+        return Err(bad(format!(
+            "the mapfile {} must differ from the source and the image",
+            opts.map.display()
+        )));
+    }
+    let src = Source::open(
+        &opts.source,
+        opts.sector_size,
+        opts.direct,
+        opts.bad_map.clone(),
+    )?;
+    let sector = src.sector_size;
+    let cluster = opts
+        .cluster_sectors
+        .map_or(65_536u64.div_ceil(sector) * sector, |c| c.max(1) * sector);
+    if cluster > (256 << 20) {
+        return Err(bad(format!(
+            "cluster of {cluster} bytes is larger than 256 MiB"
+        )));
+    }
+    let copy_size = opts
+        .copy_size
+        .unwrap_or(1 << 20)
+        .max(cluster)
+        .div_ceil(cluster)
+        * cluster;
+    if copy_size > (256 << 20) {
+        return Err(bad(format!(
+            "copy size of {copy_size} bytes is larger than 256 MiB"
+        )));
+    }
+    let size = src.size;
+    if opts.domain_start > size {
+        return Err(bad(format!(
+            "domain start {} is past the end of the source ({size} bytes)",
+            opts.domain_start
+        )));
+    }
+    let dom_end = opts
+        .domain_size
+        .map_or(size, |s| opts.domain_start.saturating_add(s).min(size));
+    let mut map = match Mapfile::load(&opts.map)? {
+        Some(m) => {
+            if m.end() > size {
+                return Err(ImageError::new(ImageErrorKind::MapBeyondSource {
+                    path: opts.map.clone(),
+                    map_end: m.end(),
+                    source_size: size,
+                }));
+            }
+            m
+        }
+        None => Mapfile::new(0, size),
+    };
+    map.fit_domain(0, size);
+    let dest = Dest::open(&opts.dest, &src, opts.force, opts.sparse, dom_end)?;
+    let saver = MapSaver::new(&opts.map, &opts.command_line);
+    saver.save(&map)?;
+    let hasher = ImageHasher::new(opts.hash, opts.domain_start, dom_end);
+    let buffers = usize::try_from((32u64 << 20) / copy_size)
+        .unwrap_or(4)
+        .clamp(4, 16);
+    let file = dest
+        .file
+        .try_clone()
+        .map_err(|e| ImageError::io(ImageErrorKind::OpenDest(opts.dest.clone()), e))?;
+    let sparse_from = (opts.sparse && !dest.is_device).then_some(dest.original_len);
+    let writer = Writer::start(file, hasher, buffers, copy_size as usize, sparse_from)
+        .map_err(|e| ImageError::io(ImageErrorKind::OpenDest(opts.dest.clone()), e))?;
+    let t = Tuning {
+        sector,
+        cluster,
+        copy_size,
+        dom_start: opts.domain_start,
+        dom_end,
+        reverse: opts.reverse,
+        retries: opts.retries,
+        save_interval: opts.save_interval,
+    };
+    Ok(((src, map, writer, saver, t), dest))
 }

@@ -1,0 +1,505 @@
+//! `Rescuer`: GNU ddrescue's algorithm over a [`Mapfile`]: copy good areas first with large
+//! reads (skipping ahead, with a growing skip, while errors continue), then trim the edges of
+//! failed areas sector by sector, scrape what is left, then the retry passes. Only blocks that
+//! are not finished are ever read, so a rescued sector is never read again.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use super::error::{ImageError, ImageErrorKind};
+use super::map_saver::MapSaver;
+use super::mapfile::{BlockStatus, Mapfile, Phase};
+use super::source::{ReadOutcome, Source};
+use super::status::ImageStatus;
+use super::writer::Writer;
+
+/// How a read went, for the algorithm.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Outcome {
+    Good,
+    /// A read error at this byte; the caller marks the failed part.
+    Failed(u64),
+}
+
+/// The tuning of one run.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Tuning {
+    pub(crate) sector: u64,
+    pub(crate) cluster: u64,
+    pub(crate) copy_size: u64,
+    pub(crate) dom_start: u64,
+    pub(crate) dom_end: u64,
+    pub(crate) reverse: bool,
+    pub(crate) retries: u32,
+    pub(crate) save_interval: Duration,
+}
+
+/// One rescue in progress.
+pub(crate) struct Rescuer<'a> {
+    pub(crate) src: Source,
+    pub(crate) map: Mapfile,
+    pub(crate) writer: Writer,
+    saver: MapSaver,
+    t: Tuning,
+    dest_name: std::path::PathBuf,
+    map_name: std::path::PathBuf,
+    started: Instant,
+    last_save: Instant,
+    last_good: Instant,
+    last_progress: Option<Instant>,
+    window: (Instant, u64),
+    current_rate: f64,
+    pub(crate) read_errors: u64,
+    rescued_this_run: u64,
+    progress: &'a mut dyn FnMut(&ImageStatus),
+    cancel: &'a AtomicBool,
+}
+
+fn align_down(x: u64, a: u64) -> u64 {
+    x - x % a
+}
+
+impl<'a> Rescuer<'a> {
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn new(
+        src: Source,
+        map: Mapfile,
+        writer: Writer,
+        saver: MapSaver,
+        t: Tuning,
+        dest_name: &std::path::Path,
+        map_name: &std::path::Path,
+        progress: &'a mut dyn FnMut(&ImageStatus),
+        cancel: &'a AtomicBool,
+    ) -> Self {
+        let now = Instant::now();
+        Self {
+            src,
+            map,
+            writer,
+            saver,
+            t,
+            dest_name: dest_name.to_path_buf(),
+            map_name: map_name.to_path_buf(),
+            started: now,
+            last_save: now,
+            last_good: now,
+            last_progress: None,
+            window: (now, 0),
+            current_rate: 0.0,
+            read_errors: 0,
+            rescued_this_run: 0,
+            progress,
+            cancel,
+        }
+    }
+
+    /// Runs every phase; the map is saved (after the image is fsynced) at the end, on
+    /// cancellation and on errors.
+    pub(crate) fn run(&mut self) -> Result<(), ImageError> {
+        let forward = !self.t.reverse;
+        let resume_pos = (self.map.phase == Phase::Copying)
+            .then_some(self.map.current_pos)
+            .filter(|p| (self.t.dom_start..self.t.dom_end).contains(p));
+        self.copy_pass(forward, true, 1, resume_pos)?;
+        self.copy_pass(!forward, true, 2, None)?;
+        let mut pass = 3;
+        // Pass 3 reads everything left; repeat in case a read left a part untried.
+        while self
+            .next_fwd(self.t.dom_start, BlockStatus::NonTried)
+            .is_some()
+        {
+            self.copy_pass(forward, false, pass, None)?;
+            pass += 1;
+        }
+        self.trim(forward)?;
+        self.sweep(Phase::Scraping, BlockStatus::NonScraped, forward, 1)?;
+        for pass in 1..=self.t.retries {
+            let dir = if pass % 2 == 1 { forward } else { !forward };
+            self.sweep(Phase::Retrying, BlockStatus::BadSector, dir, pass)?;
+        }
+        self.map.phase = Phase::Finished;
+        self.map.pass = 1;
+        self.checkpoint()?;
+        self.report_progress(true);
+        Ok(())
+    }
+
+    /// The first block with `status` at or after `pos`, clipped to the domain.
+    fn next_fwd(&self, pos: u64, status: BlockStatus) -> Option<(u64, u64)> {
+        let from = pos.max(self.t.dom_start);
+        if from >= self.t.dom_end {
+            return None;
+        }
+        let blocks = self.map.blocks();
+        let mut i = self.map.find(from)?;
+        while let Some(b) = blocks.get(i) {
+            if b.pos >= self.t.dom_end {
+                return None;
+            }
+            if b.status == status {
+                return Some((b.pos.max(from), b.end().min(self.t.dom_end)));
+            }
+            i += 1;
+        }
+        None
+    }
+
+    /// The last block with `status` before `pos`, clipped to the domain.
+    fn next_rev(&self, pos: u64, status: BlockStatus) -> Option<(u64, u64)> {
+        let to = pos.min(self.t.dom_end);
+        if to <= self.t.dom_start {
+            return None;
+        }
+        let blocks = self.map.blocks();
+        let mut i = self.map.find(to - 1)?;
+        loop {
+            let b = blocks[i];
+            if b.end() <= self.t.dom_start {
+                return None;
+            }
+            if b.status == status {
+                return Some((b.pos.max(self.t.dom_start), b.end().min(to)));
+            }
+            if i == 0 {
+                return None;
+            }
+            i -= 1;
+        }
+    }
+
+    fn next(&self, pos: u64, status: BlockStatus, forward: bool) -> Option<(u64, u64)> {
+        if forward {
+            self.next_fwd(pos, status)
+        } else {
+            self.next_rev(pos, status)
+        }
+    }
+
+    /// Phase 1: copying. Reads non-tried blocks with `copy_size` reads (cluster reads near
+    /// errors); on an error the failed part becomes non-trimmed and, when `skipping`, the next
+    /// `skip` bytes are left for a later pass, the skip doubling while errors continue.
+    fn copy_pass(
+        &mut self,
+        forward: bool,
+        skipping: bool,
+        pass: u32,
+        start: Option<u64>,
+    ) -> Result<(), ImageError> {
+        self.map.phase = Phase::Copying;
+        self.map.pass = pass;
+        self.report_progress(true);
+        let size = self.t.dom_end - self.t.dom_start;
+        let sector = self.t.sector;
+        let skip_min = (size / 32_768).max(65_536).div_ceil(sector) * sector;
+        let skip_max = (size / 100).max(skip_min).div_ceil(sector) * sector;
+        let mut skip = skip_min;
+        let mut troubled = false;
+        let mut good_streak = 0u32;
+        let mut pos = start.unwrap_or(if forward {
+            self.t.dom_start
+        } else {
+            self.t.dom_end
+        });
+        while let Some((bs, be)) = self.next(pos, BlockStatus::NonTried, forward) {
+            let step = if troubled {
+                self.t.cluster
+            } else {
+                self.t.copy_size
+            };
+            let (s, e) = if forward {
+                (bs, be.min(align_down(bs, step) + step))
+            } else {
+                (bs.max(align_down(be - 1, step)), be)
+            };
+            self.map.current_pos = if forward { s } else { e };
+            match self.read_range(s, e - s)? {
+                Outcome::Good => {
+                    skip = skip_min;
+                    good_streak += 1;
+                    if good_streak >= 16 {
+                        troubled = false;
+                    }
+                    pos = if forward { e } else { s };
+                }
+                Outcome::Failed(at) => {
+                    // Only the cluster holding the error becomes non-trimmed; the rest of a
+                    // large read stays non-tried, to be read later in cluster-sized reads
+                    // (so a large read never leaves a large area to trim sector by sector).
+                    let fail_end = (align_down(at, self.t.cluster) + self.t.cluster).min(e);
+                    self.map
+                        .set_status(at, fail_end - at, BlockStatus::NonTrimmed);
+                    // Going forwards, carry on after the failed cluster; going backwards, the
+                    // good bytes lie before `at`, so carry on below the read.
+                    let e = if forward { fail_end } else { e };
+                    troubled = true;
+                    good_streak = 0;
+                    if skipping {
+                        pos = if forward {
+                            (e.saturating_add(skip))
+                                .div_ceil(sector)
+                                .saturating_mul(sector)
+                        } else {
+                            align_down(s.saturating_sub(skip), sector)
+                        };
+                        skip = (skip * 2).min(skip_max);
+                    } else {
+                        // Without skipping, carry on with what is left of this read.
+                        pos = e;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Phase 2: trimming. Reads each non-trimmed block sector by sector from its leading edge
+    /// until a bad sector, then from its trailing edge backwards until a bad sector; what is
+    /// left in the middle becomes non-scraped.
+    fn trim(&mut self, forward: bool) -> Result<(), ImageError> {
+        self.map.phase = Phase::Trimming;
+        self.map.pass = 1;
+        self.report_progress(true);
+        let sector = self.t.sector;
+        let mut pos = if forward {
+            self.t.dom_start
+        } else {
+            self.t.dom_end
+        };
+        while let Some((bs, be)) = self.next(pos, BlockStatus::NonTrimmed, forward) {
+            let mut p = bs;
+            let mut hit = false;
+            while p < be {
+                let e = (align_down(p, sector) + sector).min(be);
+                self.map.current_pos = p;
+                let outcome = self.read_range(p, e - p)?;
+                p = e;
+                if let Outcome::Failed(at) = outcome {
+                    self.map.set_status(at, e - at, BlockStatus::BadSector);
+                    hit = true;
+                    break;
+                }
+            }
+            let mut q = be;
+            if hit {
+                while q > p {
+                    let s = align_down(q - 1, sector).max(p);
+                    self.map.current_pos = s;
+                    let outcome = self.read_range(s, q - s)?;
+                    if let Outcome::Failed(at) = outcome {
+                        self.map.set_status(at, q - at, BlockStatus::BadSector);
+                        q = s;
+                        break;
+                    }
+                    q = s;
+                }
+            }
+            if q > p {
+                self.map.set_status(p, q - p, BlockStatus::NonScraped);
+            }
+            pos = if forward { be } else { bs };
+        }
+        Ok(())
+    }
+
+    /// Phases 3 and 4: scraping and retrying. Reads every block with `status`, one sector at a
+    /// time, in the given direction; bad sectors stay (or become) bad.
+    fn sweep(
+        &mut self,
+        phase: Phase,
+        status: BlockStatus,
+        forward: bool,
+        pass: u32,
+    ) -> Result<(), ImageError> {
+        self.map.phase = phase;
+        self.map.pass = pass;
+        self.report_progress(true);
+        let sector = self.t.sector;
+        let mut pos = if forward {
+            self.t.dom_start
+        } else {
+            self.t.dom_end
+        };
+        while let Some((bs, be)) = self.next(pos, status, forward) {
+            let (s, e) = if forward {
+                (bs, (align_down(bs, sector) + sector).min(be))
+            } else {
+                (align_down(be - 1, sector).max(bs), be)
+            };
+            self.map.current_pos = s;
+            if let Outcome::Failed(at) = self.read_range(s, e - s)? {
+                self.map.set_status(at, e - at, BlockStatus::BadSector);
+            }
+            pos = if forward { e } else { s };
+        }
+        Ok(())
+    }
+
+    /// Reads `[pos, pos + len)` (inside one block): good bytes are written to the image, then
+    /// become finished in the map; on an error the caller marks the failed part.
+    fn read_range(&mut self, pos: u64, len: u64) -> Result<Outcome, ImageError> {
+        let Some(mut buf) = self.writer.take_buf() else {
+            return self.fail_write(pos, std::io::Error::other("the hasher thread stopped"));
+        };
+        let n = usize::try_from(len).unwrap_or(usize::MAX).min(buf.len());
+        let outcome = match self.src.read(pos, &mut buf.as_mut_slice()[..n]) {
+            Ok(o) => o,
+            Err(e) => {
+                self.writer.give_back(buf);
+                let _ = self.checkpoint();
+                return Err(e);
+            }
+        };
+        let good = match outcome {
+            ReadOutcome::Full => n,
+            ReadOutcome::Failed { good } => good.min(n),
+        };
+        let now = Instant::now();
+        if good > 0 {
+            if let Err(e) = self.writer.write(pos, buf, good) {
+                return self.fail_write(pos, e);
+            }
+            self.map.set_status(pos, good as u64, BlockStatus::Finished);
+            self.rescued_this_run += good as u64;
+            self.last_good = now;
+        } else {
+            self.writer.give_back(buf);
+        }
+        if good < n {
+            self.read_errors += 1;
+        }
+        if self.cancel.load(Ordering::Relaxed) {
+            self.checkpoint()?;
+            return Err(ImageError::new(ImageErrorKind::Interrupted {
+                map: self.map_name.clone(),
+            }));
+        }
+        if now.duration_since(self.last_save) >= self.t.save_interval {
+            self.checkpoint()?;
+        }
+        self.report_progress(false);
+        Ok(if good == n {
+            Outcome::Good
+        } else {
+            Outcome::Failed(pos + good as u64)
+        })
+    }
+
+    /// Makes the image durable (fdatasync), then saves the map: the map never claims data
+    /// that a crash could lose.
+    pub(crate) fn checkpoint(&mut self) -> Result<(), ImageError> {
+        if let Err(e) = self.writer.flush() {
+            // The last saved map stays: it only claims data that was durable then.
+            return Err(ImageError::io(
+                ImageErrorKind::WriteDest {
+                    dest: self.dest_name.clone(),
+                    pos: self.map.current_pos,
+                },
+                e,
+            ));
+        }
+        self.last_save = Instant::now();
+        self.saver.save(&self.map)
+    }
+
+    /// Writing at `pos` failed: the map (which does not claim those bytes) is saved if the
+    /// image can still be made durable, so a rerun goes on from there.
+    fn fail_write<T>(&mut self, pos: u64, err: std::io::Error) -> Result<T, ImageError> {
+        if self.writer.flush().is_ok() {
+            let _ = self.saver.save(&self.map);
+        }
+        Err(ImageError::io(
+            ImageErrorKind::WriteDest {
+                dest: self.dest_name.clone(),
+                pos,
+            },
+            err,
+        ))
+    }
+
+    /// The current status snapshot.
+    pub(crate) fn status(&self) -> ImageStatus {
+        let totals = self.map_totals();
+        let now = Instant::now();
+        let elapsed = now.duration_since(self.started);
+        let average_rate = if elapsed.as_secs_f64() > 0.0 {
+            self.rescued_this_run as f64 / elapsed.as_secs_f64()
+        } else {
+            0.0
+        };
+        let rate = if self.current_rate > 0.0 {
+            self.current_rate
+        } else {
+            average_rate
+        };
+        let eta = (rate > 0.0 && self.map.phase == Phase::Copying)
+            .then(|| Duration::from_secs_f64((totals[0] as f64 / rate).min(1e9)));
+        ImageStatus {
+            phase: self.map.phase,
+            pass: self.map.pass,
+            pos: self.map.current_pos,
+            size: self.t.dom_end - self.t.dom_start,
+            rescued_bytes: totals[4],
+            non_tried_bytes: totals[0],
+            pending_bytes: totals[1] + totals[2],
+            bad_bytes: totals[3],
+            bad_areas: self.domain_error_areas().len(),
+            read_errors: self.read_errors,
+            current_rate: self.current_rate,
+            average_rate,
+            elapsed,
+            since_last_good: now.duration_since(self.last_good),
+            eta,
+        }
+    }
+
+    /// Totals per status (`? * / - +`) inside the domain.
+    pub(crate) fn map_totals(&self) -> [u64; 5] {
+        let mut t = [0u64; 5];
+        for b in self.map.blocks() {
+            let s = b.pos.max(self.t.dom_start);
+            let e = b.end().min(self.t.dom_end);
+            if s < e {
+                t[b.status as usize] += e - s;
+            }
+        }
+        t
+    }
+
+    /// Unrescued areas inside the domain (runs of blocks that are not finished).
+    pub(crate) fn domain_error_areas(&self) -> Vec<(u64, u64)> {
+        let mut areas: Vec<(u64, u64)> = Vec::new();
+        for b in self.map.blocks() {
+            let s = b.pos.max(self.t.dom_start);
+            let e = b.end().min(self.t.dom_end);
+            if s >= e || matches!(b.status, BlockStatus::Finished | BlockStatus::NonTried) {
+                continue;
+            }
+            match areas.last_mut() {
+                Some((start, len)) if *start + *len == s => *len += e - s,
+                _ => areas.push((s, e - s)),
+            }
+        }
+        areas
+    }
+
+    fn report_progress(&mut self, force: bool) {
+        let now = Instant::now();
+        if !force
+            && self
+                .last_progress
+                .is_some_and(|t| now.duration_since(t) < Duration::from_millis(250))
+        {
+            return;
+        }
+        let window = now.duration_since(self.window.0);
+        if window >= Duration::from_secs(1) {
+            self.current_rate =
+                (self.rescued_this_run - self.window.1) as f64 / window.as_secs_f64();
+            self.window = (now, self.rescued_this_run);
+        }
+        self.last_progress = Some(now);
+        let status = self.status();
+        (self.progress)(&status);
+    }
+}

@@ -1,0 +1,210 @@
+//! `Source`: the device or file being rescued, opened read-only (never writable), read with
+//! `pread`, optionally with O_DIRECT, optionally through a simulated bad map (test mode).
+
+use std::fs::File;
+use std::os::fd::AsRawFd;
+use std::os::unix::fs::{FileExt, FileTypeExt, MetadataExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+
+use super::bad_map::BadMap;
+use super::error::{ImageError, ImageErrorKind};
+
+/// The outcome of one read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ReadOutcome {
+    /// Every byte asked for was read.
+    Full,
+    /// The first `good` bytes were read, then a read error.
+    Failed { good: usize },
+}
+
+/// One read attempt, kept in test builds to check the algorithm never re-reads rescued data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct ReadRecord {
+    pub(crate) pos: u64,
+    pub(crate) len: u64,
+    pub(crate) good: u64,
+}
+
+/// The source, opened read-only.
+pub(crate) struct Source {
+    path: PathBuf,
+    buffered: File,
+    direct: Option<File>,
+    pub(crate) size: u64,
+    pub(crate) sector_size: u64,
+    pub(crate) is_device: bool,
+    pub(crate) dev: u64,
+    pub(crate) ino: u64,
+    pub(crate) rdev: u64,
+    bad_map: Option<BadMap>,
+    pub(crate) log: Option<Vec<ReadRecord>>,
+}
+
+const BLKSSZGET: libc::c_ulong = 0x1268;
+const BLKGETSIZE64: libc::c_ulong = 0x8008_1272;
+
+fn device_size_and_sector(file: &File) -> std::io::Result<(u64, u64)> {
+    let mut size: u64 = 0;
+    let mut sector: libc::c_int = 0;
+    // SAFETY: BLKGETSIZE64 writes one u64 through the pointer, which is valid for writes.
+    let r = unsafe { libc::ioctl(file.as_raw_fd(), BLKGETSIZE64 as _, &mut size as *mut u64) };
+    if r != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    // SAFETY: BLKSSZGET writes one int through the pointer, which is valid for writes.
+    let r = unsafe {
+        libc::ioctl(
+            file.as_raw_fd(),
+            BLKSSZGET as _,
+            &mut sector as *mut libc::c_int,
+        )
+    };
+    if r != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok((size, u64::try_from(sector).unwrap_or(512).max(1)))
+}
+
+fn is_fatal(err: &std::io::Error) -> bool {
+    matches!(
+        err.raw_os_error(),
+        Some(
+            libc::ENODEV
+                | libc::ENXIO
+                | libc::ENOMEDIUM
+                | libc::EBADF
+                | libc::EINVAL
+                | libc::EFAULT
+        )
+    )
+}
+
+impl Source {
+    /// Opens `path` read-only (O_RDONLY, plus an O_DIRECT descriptor when `direct`).
+    pub(crate) fn open(
+        path: &Path,
+        sector_size: Option<u64>,
+        direct: bool,
+        bad_map: Option<BadMap>,
+    ) -> Result<Self, ImageError> {
+        let open_err = |e| ImageError::io(ImageErrorKind::OpenSource(path.to_path_buf()), e);
+        let buffered = File::options().read(true).open(path).map_err(open_err)?;
+        let meta = buffered.metadata().map_err(open_err)?;
+        let is_device = meta.file_type().is_block_device();
+        let (size, detected) = if is_device {
+            device_size_and_sector(&buffered).map_err(open_err)?
+        } else if meta.is_file() {
+            (meta.len(), 512)
+        } else {
+            return Err(ImageError::io(
+                ImageErrorKind::OpenSource(path.to_path_buf()),
+                std::io::Error::new(
+                    std::io::ErrorKind::InvalidInput,
+                    "not a regular file or block device",
+                ),
+            ));
+        };
+        let sector_size = sector_size.unwrap_or(detected);
+        let direct = if direct {
+            Some(
+                File::options()
+                    .read(true)
+                    .custom_flags(libc::O_DIRECT)
+                    .open(path)
+                    .map_err(open_err)?,
+            )
+        } else {
+            None
+        };
+        Ok(Self {
+            path: path.to_path_buf(),
+            buffered,
+            direct,
+            size,
+            sector_size,
+            is_device,
+            dev: meta.dev(),
+            ino: meta.ino(),
+            rdev: meta.rdev(),
+            bad_map,
+            log: None,
+        })
+    }
+
+    /// The path it was opened from.
+    pub(crate) fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Reads `buf.len()` bytes at `pos` (the caller keeps `pos + len` within the source).
+    /// Read errors are outcomes; only a vanished or shrunk source is an `Err`.
+    pub(crate) fn read(&mut self, pos: u64, buf: &mut [u8]) -> Result<ReadOutcome, ImageError> {
+        let len = buf.len();
+        let mut limit = len;
+        let mut simulated_error = false;
+        if let Some(bad) = &self.bad_map {
+            if let Some(first) = bad.first_bad(pos, len as u64) {
+                // A sector with one bad byte is a bad sector, as on a real disk.
+                let first = (first - first % self.sector_size).max(pos);
+                limit = usize::try_from(first - pos).unwrap_or(len);
+                simulated_error = true;
+            }
+        }
+        let (got, mut error) = self.read_real(pos, &mut buf[..limit])?;
+        if simulated_error && error.is_none() {
+            error = Some(());
+        }
+        if let Some(log) = &mut self.log {
+            log.push(ReadRecord {
+                pos,
+                len: len as u64,
+                good: got as u64,
+            });
+        }
+        Ok(match error {
+            None => ReadOutcome::Full,
+            Some(()) => ReadOutcome::Failed { good: got },
+        })
+    }
+
+    /// Reads with `pread` until full, an error or end of file. Returns the bytes read and whether
+    /// a read error stopped it.
+    fn read_real(&self, pos: u64, buf: &mut [u8]) -> Result<(usize, Option<()>), ImageError> {
+        let sector = self.sector_size as usize;
+        let mut got = 0usize;
+        while got < buf.len() {
+            let at = pos + got as u64;
+            let rest = &mut buf[got..];
+            let aligned = sector > 0
+                && at % self.sector_size == 0
+                && rest.len() % sector == 0
+                && (rest.as_ptr() as usize) % super::aligned_buf::ALIGN == 0;
+            let file = match &self.direct {
+                Some(d) if aligned => d,
+                _ => &self.buffered,
+            };
+            match file.read_at(rest, at) {
+                Ok(0) => {
+                    return Err(ImageError::new(ImageErrorKind::SourceGone {
+                        source: self.path.clone(),
+                        pos: at,
+                    }));
+                }
+                Ok(n) => got += n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) if is_fatal(&e) => {
+                    return Err(ImageError::io(
+                        ImageErrorKind::SourceGone {
+                            source: self.path.clone(),
+                            pos: at,
+                        },
+                        e,
+                    ));
+                }
+                Err(_) => return Ok((got, Some(()))),
+            }
+        }
+        Ok((got, None))
+    }
+}

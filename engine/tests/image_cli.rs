@@ -1,0 +1,403 @@
+//! `salvage image` from the command line, without root: test mode against GNU ddrescue's own
+//! test mode (`-H`) on the same simulated bad map, mapfile interchange both ways, ddrescuelog
+//! and `e2fsck -l` lists, and the errors users see.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use salvage::image::{BlockStatus, Mapfile};
+
+const MIB: u64 = 1 << 20;
+
+fn salvage() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_salvage"))
+}
+
+fn run(cmd: &mut Command) -> Output {
+    cmd.output().expect("command runs")
+}
+
+fn pattern(size: usize) -> Vec<u8> {
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mut v = Vec::with_capacity(size + 8);
+    while v.len() < size {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        v.extend_from_slice(&x.to_le_bytes());
+    }
+    v.truncate(size);
+    v
+}
+
+fn have_ddrescue() -> bool {
+    let ok = Command::new("ddrescue")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    assert!(
+        ok || std::env::var("SALVAGE_REQUIRE_ROOT_TESTS").is_err(),
+        "GNU ddrescue is required in CI (apt-get install gddrescue)"
+    );
+    if !ok {
+        eprintln!("SKIP: GNU ddrescue is not installed");
+    }
+    ok
+}
+
+/// A ddrescue test-mode map (`-H`): `+` blocks read fine, the others fail.
+fn test_map(size: u64, bad: &[(u64, u64)]) -> String {
+    let mut s = String::from("# test map\n0 + 1\n");
+    let mut pos = 0;
+    for &(start, len) in bad {
+        if start > pos {
+            s.push_str(&format!("{pos:#x} {:#x} +\n", start - pos));
+        }
+        s.push_str(&format!("{start:#x} {len:#x} -\n"));
+        pos = start + len;
+    }
+    if size > pos {
+        s.push_str(&format!("{pos:#x} {:#x} +\n", size - pos));
+    }
+    s
+}
+
+fn unrescued(map: &Path) -> Vec<(u64, u64)> {
+    let m = Mapfile::load(map).expect("map parses").expect("map exists");
+    m.blocks()
+        .iter()
+        .filter(|b| b.status != BlockStatus::Finished)
+        .map(|b| (b.pos, b.size))
+        .collect()
+}
+
+// Sector-aligned bad areas, as a disk has them (ddrescue's -H marks exact bytes). None on the
+// very last sector: GNU ddrescue 1.27's test mode takes an error there for the end of the input
+// and stops its map short of it.
+const BAD: [(u64, u64); 4] = [
+    (512, 512),
+    (MIB, 64 * 1024),
+    (3 * MIB + 4096, 1536),
+    (6 * MIB - 8192, 512),
+];
+
+/// Asserts two images are equal, naming the first differing byte instead of printing them.
+fn assert_same(a: &[u8], b: &[u8], what: &str) {
+    assert_eq!(a.len(), b.len(), "{what}: lengths differ");
+    if let Some(i) = a.iter().zip(b).position(|(x, y)| x != y) {
+        panic!("{what}: first difference at byte {i}");
+    }
+}
+
+fn setup(dir: &Path) -> Vec<u8> {
+    let data = pattern((6 * MIB) as usize);
+    std::fs::write(dir.join("src"), &data).expect("src");
+    std::fs::write(dir.join("bad.map"), test_map(6 * MIB, &BAD)).expect("test map");
+    data
+}
+
+#[test]
+fn image_test_mode_matches_gnu_ddrescue_test_mode() {
+    if !have_ddrescue() {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tmp");
+    let d = dir.path();
+    let data = setup(d);
+    let out = run(salvage()
+        .args([
+            "image",
+            "src",
+            "s.img",
+            "--map",
+            "s.map",
+            "--simulate-bad",
+            "bad.map",
+            "--json",
+        ])
+        .current_dir(d));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json report");
+    let out = run(Command::new("ddrescue")
+        .args(["-q", "-H", "bad.map", "src", "d.img", "d.map"])
+        .current_dir(d));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    assert_eq!(unrescued(&d.join("s.map")), BAD.to_vec());
+    assert_eq!(unrescued(&d.join("d.map")), BAD.to_vec());
+    let s_img = std::fs::read(d.join("s.img")).expect("img");
+    assert_same(
+        &s_img,
+        &std::fs::read(d.join("d.img")).expect("img"),
+        "salvage vs ddrescue",
+    );
+    for (i, (&a, &b)) in s_img.iter().zip(&data).enumerate() {
+        let bad = BAD
+            .iter()
+            .any(|&(s, n)| (i as u64) >= s && (i as u64) < s + n);
+        assert_eq!(a, if bad { 0 } else { b }, "byte {i}");
+    }
+    let areas: Vec<(u64, u64)> = report["bad_areas"]
+        .as_array()
+        .expect("bad_areas")
+        .iter()
+        .map(|a| {
+            (
+                a["start"].as_u64().expect("start"),
+                a["size"].as_u64().expect("size"),
+            )
+        })
+        .collect();
+    assert_eq!(areas, BAD.to_vec());
+    assert_eq!(
+        report["rescued_bytes"].as_u64(),
+        Some(6 * MIB - BAD.iter().map(|b| b.1).sum::<u64>())
+    );
+}
+
+#[test]
+fn image_ddrescuelog_accepts_the_map_and_lists_the_same_bad_blocks() {
+    if !have_ddrescue() {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tmp");
+    let d = dir.path();
+    setup(d);
+    let out = run(salvage()
+        .args([
+            "image",
+            "src",
+            "s.img",
+            "--map",
+            "s.map",
+            "-H",
+            "bad.map",
+            "-q",
+            "--badblocks",
+            "s.bb",
+        ])
+        .args(["--block-size", "4096"])
+        .current_dir(d));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let t = run(Command::new("ddrescuelog")
+        .args(["-t", "s.map"])
+        .current_dir(d));
+    assert!(
+        t.status.success(),
+        "ddrescuelog -t: {}",
+        String::from_utf8_lossy(&t.stderr)
+    );
+    let l = run(Command::new("ddrescuelog")
+        .args(["-b4096", "-l-", "s.map"])
+        .current_dir(d));
+    assert!(
+        l.status.success(),
+        "ddrescuelog -l-: {}",
+        String::from_utf8_lossy(&l.stderr)
+    );
+    let ours = std::fs::read_to_string(d.join("s.bb")).expect("badblocks");
+    assert_eq!(ours, String::from_utf8_lossy(&l.stdout));
+    assert!(!ours.is_empty());
+}
+
+#[test]
+fn image_resumes_a_gnu_ddrescue_map_and_ddrescue_resumes_salvages() {
+    if !have_ddrescue() {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tmp");
+    let d = dir.path();
+    setup(d);
+    // Reference: salvage alone.
+    let out = run(salvage()
+        .args([
+            "image", "src", "ref.img", "--map", "ref.map", "-H", "bad.map", "-q",
+        ])
+        .current_dir(d));
+    assert!(out.status.success());
+    // ddrescue does the first half, salvage the rest.
+    let out = run(Command::new("ddrescue")
+        .args(["-q", "-H", "bad.map", "-s", "3MiB", "src", "a.img", "a.map"])
+        .current_dir(d));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = run(salvage()
+        .args([
+            "image", "src", "a.img", "--map", "a.map", "-H", "bad.map", "-q",
+        ])
+        .current_dir(d));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // salvage does the first half, ddrescue the rest.
+    let out = run(salvage()
+        .args([
+            "image",
+            "src",
+            "b.img",
+            "--map",
+            "b.map",
+            "-H",
+            "bad.map",
+            "-q",
+            "--domain-size",
+            "3MiB",
+        ])
+        .current_dir(d));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = run(Command::new("ddrescue")
+        .args(["-q", "-H", "bad.map", "src", "b.img", "b.map"])
+        .current_dir(d));
+    assert!(
+        out.status.success(),
+        "ddrescue on salvage's map: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let reference = std::fs::read(d.join("ref.img")).expect("ref");
+    assert_same(
+        &std::fs::read(d.join("a.img")).expect("a"),
+        &reference,
+        "ddrescue then salvage",
+    );
+    assert_same(
+        &std::fs::read(d.join("b.img")).expect("b"),
+        &reference,
+        "salvage then ddrescue",
+    );
+    assert_eq!(unrescued(&d.join("a.map")), BAD.to_vec());
+    assert_eq!(unrescued(&d.join("b.map")), BAD.to_vec());
+}
+
+#[test]
+fn image_errors_name_the_file_and_use_ddrescue_exit_codes() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let d = dir.path();
+    std::fs::write(d.join("src"), pattern(8192)).expect("src");
+    std::fs::write(d.join("bad.map"), "0 ? 1\n0 4096 +\n8192 10 -\n").expect("map");
+    let out = run(salvage()
+        .args(["image", "src", "img", "--map", "bad.map", "-q"])
+        .current_dir(d));
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("bad.map:3:") && err.contains("does not follow"),
+        "{err}"
+    );
+    assert!(
+        !d.join("img").exists(),
+        "nothing is written before the map is read"
+    );
+
+    let out = run(salvage()
+        .args(["image", "src", "src", "--map", "m", "-q"])
+        .current_dir(d));
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("is the source"),
+        "{out:?}"
+    );
+    assert_eq!(
+        std::fs::read(d.join("src")).expect("src"),
+        pattern(8192),
+        "the source was changed"
+    );
+
+    let out = run(salvage()
+        .args(["image", "missing", "img", "--map", "m", "-q"])
+        .current_dir(d));
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("missing"),
+        "{out:?}"
+    );
+
+    std::fs::write(d.join("sim"), "12+x\n").expect("sim");
+    let out = run(salvage()
+        .args(["image", "src", "img", "--map", "m", "-H", "sim"])
+        .current_dir(d));
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("sim:1:"),
+        "{out:?}"
+    );
+}
+
+#[test]
+fn image_e2fsck_accepts_the_bad_block_list() {
+    let have = Command::new("mkfs.ext4")
+        .arg("-V")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !have {
+        assert!(
+            std::env::var("SALVAGE_REQUIRE_ROOT_TESTS").is_err(),
+            "e2fsprogs is required in CI"
+        );
+        eprintln!("SKIP: e2fsprogs is not installed");
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tmp");
+    let d = dir.path();
+    let mk = run(Command::new("mkfs.ext4")
+        .args(["-q", "-F", "-b", "4096", "fs.img", "8M"])
+        .current_dir(d));
+    assert!(
+        mk.status.success(),
+        "{}",
+        String::from_utf8_lossy(&mk.stderr)
+    );
+    // Two bad sectors in the data area, far from the metadata at the start.
+    std::fs::write(d.join("sim"), "0x500000+512\n0x600200+1024\n").expect("sim");
+    let out = run(salvage()
+        .args([
+            "image", "fs.img", "out.img", "--map", "out.map", "-H", "sim", "-q",
+        ])
+        .args(["--badblocks", "bb", "--block-size", "4096"])
+        .current_dir(d));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let bb = std::fs::read_to_string(d.join("bb")).expect("bb");
+    assert_eq!(bb, format!("{}\n{}\n", 0x500000 / 4096, 0x600000 / 4096));
+    let fsck = run(Command::new("e2fsck")
+        .args(["-f", "-y", "-l", "bb", "out.img"])
+        .current_dir(d));
+    let code = fsck.status.code().unwrap_or(-1);
+    assert!(
+        code == 0 || code == 1,
+        "e2fsck -l exit {code}: {}",
+        String::from_utf8_lossy(&fsck.stdout)
+    );
+    let dump = run(Command::new("dumpe2fs")
+        .args(["-b", "out.img"])
+        .current_dir(d));
+    assert_eq!(
+        String::from_utf8_lossy(&dump.stdout),
+        bb,
+        "the filesystem's bad-block inode"
+    );
+}
