@@ -619,8 +619,9 @@ static OPS: &[OpSig] = &[
             opt(
                 "simulate_bad",
                 Type::Path,
-                "test mode: a map of sectors that read as errors",
+                "test mode: a map of sectors that read as errors (a ddrescue mapfile, or START+SIZE lines); empty for none",
             ),
+            pick("hash", Some("blake3"), &["blake3", "sha256"], "the image's hash, computed while copying"),
             def("force", Type::Bool, "false", "allow a block device as dest"),
         ],
         one_of: &[],
@@ -633,7 +634,7 @@ static OPS: &[OpSig] = &[
             out(
                 "hash",
                 Type::String,
-                "sha256 of the image, computed while copying",
+                "the image's hash (blake3: or sha256:), computed while copying",
             ),
         ],
         value: Some("dest"),

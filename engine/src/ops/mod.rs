@@ -6,6 +6,7 @@
 
 mod disk;
 mod exec;
+mod image;
 mod partition_value;
 mod pipe;
 mod snapshot;
@@ -136,6 +137,7 @@ pub async fn run(
 ) -> Result<Value, OpError> {
     match op.name {
         "exec" => exec::run(args, ctx).await,
+        "image" => image::run(args, ctx).await,
         "pipe" => pipe::run(args, ctx).await,
         "partitions" => disk::partitions(args, ctx).await,
         "inspect" => disk::inspect(args, ctx).await,

@@ -1,0 +1,83 @@
+//! `image`: the ddrescue-class imager as a runbook op (one implementation with
+//! `salvage image`), on a blocking thread, with progress and Ctrl-C handled.
+
+use super::{OpContext, OpError, arg_bool, arg_str, arg_u64};
+use crate::image::{BadMap, HashAlgorithm, ImageOptions, rescue};
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+use std::path::Path;
+
+pub(super) async fn run(args: &BTreeMap<String, Value>, ctx: &OpContext) -> Result<Value, OpError> {
+    let source = arg_str(args, "source").ok_or_else(|| OpError::new("image: `source` is missing"))?;
+    let dest = arg_str(args, "dest").ok_or_else(|| OpError::new("image: `dest` is missing"))?;
+    let map = arg_str(args, "map").filter(|m| !m.is_empty()).unwrap_or_else(|| format!("{dest}.map"));
+    let mut opts = ImageOptions::new(&source, &dest, &map);
+    opts.sector_size = arg_u64(args, "sector_size");
+    let sector = opts.sector_size.unwrap_or(512).max(1);
+    opts.cluster_sectors = arg_u64(args, "cluster").map(|c| (c / sector).max(1));
+    opts.retries = arg_u64(args, "retries").and_then(|r| u32::try_from(r).ok()).unwrap_or(0);
+    opts.reverse = arg_bool(args, "reverse");
+    opts.direct = arg_bool(args, "direct");
+    opts.sparse = arg_bool(args, "sparse");
+    opts.domain_start = arg_u64(args, "start").unwrap_or(0);
+    opts.domain_size = arg_u64(args, "size");
+    opts.force = arg_bool(args, "force");
+    if arg_str(args, "hash").as_deref() == Some("sha256") {
+        opts.hash = HashAlgorithm::Sha256;
+    }
+    if let Some(bad) = arg_str(args, "simulate_bad").filter(|b| !b.is_empty()) {
+        opts.bad_map = Some(BadMap::load(Path::new(&bad)).map_err(|e| OpError::new(e.to_string()))?);
+    }
+    opts.command_line = format!("salvage run (step {}): image {source} {dest} --map {map}", ctx.step);
+    let ctx = ctx.clone();
+    tokio::task::spawn_blocking(move || {
+        let task = ctx.progress.bytes(&ctx.step, None);
+        let result = rescue(
+            &opts,
+            &mut |s| {
+                task.set(
+                    s.rescued_bytes,
+                    &format!(
+                        "{:?} pass {} · {} bad area(s), {} bad · {:.0} MiB/s",
+                        s.phase,
+                        s.pass,
+                        s.bad_areas,
+                        crate::executor::progress::human(s.bad_bytes),
+                        s.current_rate / 1_048_576.0
+                    ),
+                );
+            },
+            &ctx.cancel,
+        );
+        match result {
+            Ok(report) => {
+                task.finish(report.rescued_bytes);
+                let bad: Vec<Value> = report.bad_areas.iter().map(|a| json!({"start": a.start, "size": a.size})).collect();
+                ctx.log(
+                    "command",
+                    crate::fields! {
+                        "argv" => ["salvage".to_string(), "image".into(), source.clone(), dest.clone(), "--map".into(), map.clone()],
+                        "exit_code" => 0,
+                        "stdout" => format!("rescued {} of {} bytes ({:.4}%), {} bad area(s), {} bad bytes", report.rescued_bytes, report.size, report.percent, report.bad_areas.len(), report.bad_bytes),
+                    },
+                );
+                Ok(json!({
+                    "dest": dest,
+                    "map": map,
+                    "rescued": report.rescued_bytes,
+                    "size": report.size,
+                    "percent": report.percent,
+                    "bad_bytes": report.bad_bytes,
+                    "bad_areas": report.bad_areas.len(),
+                    "bad_ranges": bad,
+                    "hash": report.hash,
+                    "complete": report.complete,
+                }))
+            }
+            Err(e) if e.is_interrupted() => Err(OpError::interrupted()),
+            Err(e) => Err(OpError::new(e.to_string())),
+        }
+    })
+    .await
+    .unwrap_or_else(|e| Err(OpError::new(format!("the imager stopped unexpectedly: {e}"))))
+}
