@@ -21,6 +21,7 @@ pub mod partition;
 pub mod plan;
 pub mod plan_json;
 pub mod plan_text;
+pub mod probe;
 pub mod review;
 pub mod runbook_test;
 pub mod source_file;

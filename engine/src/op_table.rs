@@ -242,27 +242,28 @@ fn declared_effect(a: &dyn ArgView) -> Effect {
         .unwrap_or(Effect::Modify)
 }
 
-fn partition_source(a: &dyn ArgView) -> (String, String, String) {
+/// What a partition argument names, for the plan: the partition, or image + offset + size.
+fn partition_desc(a: &dyn ArgView) -> String {
     match a.shown("partition") {
-        Some(p) => (
-            format!("the image of {p}"),
-            format!("offset of {p}"),
-            format!("size of {p}"),
-        ),
-        None => (
+        Some(p) => p,
+        None => format!(
+            "{} at offset {}, size {}",
             show(a, "image"),
             a.shown("offset").unwrap_or_else(|| "0".into()),
-            a.shown("size").unwrap_or_else(|| "(to the end)".into()),
+            a.shown("size").unwrap_or_else(|| "to the end".into())
         ),
     }
 }
 
 fn loop_attach(a: &dyn ArgView, read_only: bool) -> String {
-    let (src, off, size) = partition_source(a);
-    let ro = if read_only { "LO_FLAGS_READ_ONLY|" } else { "" };
+    let (ro, open) = if read_only {
+        ("LO_FLAGS_READ_ONLY|", "O_RDONLY")
+    } else {
+        ("", "O_RDWR")
+    };
     format!(
-        "ioctl(/dev/loop-control, LOOP_CTL_GET_FREE); ioctl(/dev/loopN, LOOP_CONFIGURE, {{fd: open({src}, {}), offset: {off}, sizelimit: {size}, flags: {ro}LO_FLAGS_AUTOCLEAR}})",
-        if read_only { "O_RDONLY" } else { "O_RDWR" }
+        "attach /dev/loopN (LOOP_CTL_GET_FREE; LOOP_CONFIGURE, backing fd {open}, offset and sizelimit of the partition, {ro}LO_FLAGS_AUTOCLEAR) over {}",
+        partition_desc(a)
     )
 }
 
@@ -338,9 +339,9 @@ fn fsck_commands(a: &dyn ArgView) -> Vec<String> {
     let in_place = is_true(a, "in_place");
     let mut v = Vec::new();
     if repair && !in_place {
-        let (src, off, size) = partition_source(a);
         v.push(format!(
-            "copy {src} bytes {off}..+{size} to a work copy (FICLONE reflink when the filesystem allows)"
+            "copy {} to a work copy (FICLONE reflink when the filesystem allows)",
+            partition_desc(a)
         ));
         v.push("attach the work copy read-write as /dev/loopN".into());
     } else {

@@ -19,11 +19,22 @@ pub struct PlanArgs {
     /// text for people, json for scripts, dot for Graphviz.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
+    /// Run the read-only steps that can already run (partitions of an existing image; inspect
+    /// of ext filesystems, in userspace) to show real offsets. Never writes or attaches.
+    #[arg(long)]
+    pub probe: bool,
 }
 
 /// Runs `salvage plan`; exit 1 on any error.
 pub fn command(args: &PlanArgs) -> i32 {
-    let checked = load_and_check(&args.file, Some(&args.params));
+    let mut checked = load_and_check(&args.file, Some(&args.params));
+    if args.probe && !checked.has_errors() {
+        for plan in &mut checked.plans {
+            for note in crate::probe::probe(plan) {
+                eprintln!("salvage plan --probe: {note}");
+            }
+        }
+    }
     let mut diags = checked.diagnostics;
     if !diags.iter().any(Diagnostic::is_error) {
         diags.extend(device_warnings(&checked.plans));

@@ -12,6 +12,8 @@ mod pipe;
 mod snapshot;
 mod synth;
 
+pub(crate) use partition_value::table_json;
+
 use crate::executor::journal::{Journal, Record, Scope};
 use crate::executor::log_sink::LogSink;
 use crate::executor::progress::Progress;
