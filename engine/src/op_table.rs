@@ -622,7 +622,12 @@ static OPS: &[OpSig] = &[
                 Type::Path,
                 "test mode: a map of sectors that read as errors (a ddrescue mapfile, or START+SIZE lines); empty for none",
             ),
-            pick("hash", Some("blake3"), &["blake3", "sha256"], "the image's hash, computed while copying"),
+            pick(
+                "hash",
+                Some("blake3"),
+                &["blake3", "sha256"],
+                "the image's hash, computed while copying",
+            ),
             def("force", Type::Bool, "false", "allow a block device as dest"),
         ],
         one_of: &[],

@@ -21,7 +21,9 @@ pub fn probe(plan: &mut Plan) -> Vec<String> {
         if !matches!(op.name, "partitions" | "inspect") {
             continue;
         }
-        let Ok(resolved) = resolve_step(&step, &outputs) else { continue };
+        let Ok(resolved) = resolve_step(&step, &outputs) else {
+            continue;
+        };
         let result = match op.name {
             "partitions" => probe_partitions(&resolved.args),
             _ => probe_inspect(&resolved.args),
@@ -49,12 +51,18 @@ pub fn probe(plan: &mut Plan) -> Vec<String> {
 }
 
 fn probe_partitions(args: &BTreeMap<String, Value>) -> Result<Value, String> {
-    let source = args.get("source").and_then(Value::as_str).ok_or("no source")?;
+    let source = args
+        .get("source")
+        .and_then(Value::as_str)
+        .ok_or("no source")?;
     if !Path::new(source).exists() {
         return Err(format!("{source} does not exist yet"));
     }
     let opts = crate::partition::ReadOptions {
-        sector_size: args.get("sector_size").and_then(Value::as_u64).and_then(|s| u32::try_from(s).ok()),
+        sector_size: args
+            .get("sector_size")
+            .and_then(Value::as_u64)
+            .and_then(|s| u32::try_from(s).ok()),
         no_probe: false,
         scan: args.get("scan").and_then(Value::as_bool).unwrap_or(false),
     };
@@ -66,7 +74,11 @@ fn probe_partitions(args: &BTreeMap<String, Value>) -> Result<Value, String> {
 }
 
 fn probe_inspect(args: &BTreeMap<String, Value>) -> Result<Value, String> {
-    let parts = args.get("table").and_then(|t| t.get("partition")).and_then(Value::as_array).ok_or("no table")?;
+    let parts = args
+        .get("table")
+        .and_then(|t| t.get("partition"))
+        .and_then(Value::as_array)
+        .ok_or("no table")?;
     let mut candidates = Vec::new();
     let mut objs = Vec::new();
     for p in parts {
@@ -75,15 +87,24 @@ fn probe_inspect(args: &BTreeMap<String, Value>) -> Result<Value, String> {
             continue;
         }
         let source = p.get("source").and_then(Value::as_str).unwrap_or("");
-        let r = PartitionRef::new(source, p["offset"].as_u64().unwrap_or(0), p["size"].as_u64());
-        let Ok(tree) = ExtTree::open(&r) else { continue };
+        let r = PartitionRef::new(
+            source,
+            p["offset"].as_u64().unwrap_or(0),
+            p["size"].as_u64(),
+        );
+        let Ok(tree) = ExtTree::open(&r) else {
+            continue;
+        };
         if let Ok(i) = inspect_tree(&tree, &format!("partition {}", p["number"]), None) {
             candidates.push(i);
             objs.push(p.clone());
         }
     }
     let report = InspectReport::new(candidates);
-    let newest = report.newest_root.and_then(|i| objs.get(i).cloned()).ok_or("no ext OS root found in userspace")?;
+    let newest = report
+        .newest_root
+        .and_then(|i| objs.get(i).cloned())
+        .ok_or("no ext OS root found in userspace")?;
     Ok(json!({ "newest": newest, "roots": [], "report": "(written by the run)" }))
 }
 
@@ -128,15 +149,23 @@ fn to_expr(v: &Value) -> Expr {
     match v {
         Value::String(s) => Expr::Str(s.clone()),
         Value::Bool(b) => Expr::Bool(*b),
-        Value::Number(n) => n.as_u64().map(Expr::Size).or_else(|| n.as_i64().map(Expr::Int)).unwrap_or(Expr::Str(n.to_string())),
-        Value::Object(o) if o.contains_key("offset") && o.contains_key("number") => Expr::Str(format!(
-            "partition {} of {} ({} at byte offset {}, {} bytes)",
-            o["number"],
-            o.get("source").and_then(Value::as_str).unwrap_or("?"),
-            o.get("fstype").and_then(Value::as_str).unwrap_or("no filesystem"),
-            o["offset"],
-            o.get("size").map(|s| s.to_string()).unwrap_or_default()
-        )),
+        Value::Number(n) => n
+            .as_u64()
+            .map(Expr::Size)
+            .or_else(|| n.as_i64().map(Expr::Int))
+            .unwrap_or(Expr::Str(n.to_string())),
+        Value::Object(o) if o.contains_key("offset") && o.contains_key("number") => {
+            Expr::Str(format!(
+                "partition {} of {} ({} at byte offset {}, {} bytes)",
+                o["number"],
+                o.get("source").and_then(Value::as_str).unwrap_or("?"),
+                o.get("fstype")
+                    .and_then(Value::as_str)
+                    .unwrap_or("no filesystem"),
+                o["offset"],
+                o.get("size").map(|s| s.to_string()).unwrap_or_default()
+            ))
+        }
         Value::Object(o) if o.contains_key("partition") => Expr::Str(format!(
             "{} table of {} with {} partition(s)",
             o.get("label").and_then(Value::as_str).unwrap_or("?"),

@@ -213,3 +213,59 @@ fn check_reports_errors_of_all_files() {
     assert!(stderr.contains("unknown op `imgae`") && stderr.contains("dependency cycle"));
     assert!(stderr.contains("2 of 3 file(s) have errors"), "{stderr}");
 }
+
+#[test]
+fn plan_probe_shows_real_offsets_and_writes_nothing() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let rb = dir.path().join("make.salvage");
+    let img = dir.path().join("disk.img");
+    std::fs::write(
+        &rb,
+        format!(
+            r#"runbook "make" {{ step d = synth(dest: "{}", size: 24MiB, partitions: ["32256+20MiB ext3 data"], files: 5) }}"#,
+            img.display()
+        ),
+    )
+    .expect("runbook");
+    let state = dir.path().join("state");
+    let made = salvage(&[
+        "run",
+        rb.to_str().expect("utf-8"),
+        "--state",
+        state.to_str().expect("utf-8"),
+        "-q",
+    ]);
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    let before: Vec<_> = std::fs::read_dir(dir.path())
+        .expect("ls")
+        .map(|e| e.expect("e").file_name())
+        .collect();
+    let out = salvage(&[
+        "plan",
+        &runbook("dd-image-offset.salvage"),
+        "-p",
+        &format!("image={}", img.display()),
+        "--probe",
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("ext3 at byte offset 32256"), "{text}");
+    assert!(
+        !text.contains("<table.partition[1]>"),
+        "the probe left a reference unresolved: {text}"
+    );
+    let after: Vec<_> = std::fs::read_dir(dir.path())
+        .expect("ls")
+        .map(|e| e.expect("e").file_name())
+        .collect();
+    assert_eq!(before, after, "plan --probe wrote something");
+}

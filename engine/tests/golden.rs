@@ -160,5 +160,8 @@ fn op_reference_is_generated_from_the_op_table() {
     let ops: Vec<&salvage::op_table::OpSig> = salvage::op_table::OpSig::all().iter().collect();
     let generated = salvage::command::ops::markdown(&ops);
     let on_disk = std::fs::read_to_string(root().join("docs/ops.md")).expect("docs/ops.md");
-    assert_eq!(on_disk, generated, "docs/ops.md is stale: run `salvage ops --markdown > docs/ops.md`");
+    assert_eq!(
+        on_disk, generated,
+        "docs/ops.md is stale: run `salvage ops --markdown > docs/ops.md`"
+    );
 }

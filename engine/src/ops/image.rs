@@ -8,14 +8,19 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 pub(super) async fn run(args: &BTreeMap<String, Value>, ctx: &OpContext) -> Result<Value, OpError> {
-    let source = arg_str(args, "source").ok_or_else(|| OpError::new("image: `source` is missing"))?;
+    let source =
+        arg_str(args, "source").ok_or_else(|| OpError::new("image: `source` is missing"))?;
     let dest = arg_str(args, "dest").ok_or_else(|| OpError::new("image: `dest` is missing"))?;
-    let map = arg_str(args, "map").filter(|m| !m.is_empty()).unwrap_or_else(|| format!("{dest}.map"));
+    let map = arg_str(args, "map")
+        .filter(|m| !m.is_empty())
+        .unwrap_or_else(|| format!("{dest}.map"));
     let mut opts = ImageOptions::new(&source, &dest, &map);
     opts.sector_size = arg_u64(args, "sector_size");
     let sector = opts.sector_size.unwrap_or(512).max(1);
     opts.cluster_sectors = arg_u64(args, "cluster").map(|c| (c / sector).max(1));
-    opts.retries = arg_u64(args, "retries").and_then(|r| u32::try_from(r).ok()).unwrap_or(0);
+    opts.retries = arg_u64(args, "retries")
+        .and_then(|r| u32::try_from(r).ok())
+        .unwrap_or(0);
     opts.reverse = arg_bool(args, "reverse");
     opts.direct = arg_bool(args, "direct");
     opts.sparse = arg_bool(args, "sparse");
@@ -26,9 +31,13 @@ pub(super) async fn run(args: &BTreeMap<String, Value>, ctx: &OpContext) -> Resu
         opts.hash = HashAlgorithm::Sha256;
     }
     if let Some(bad) = arg_str(args, "simulate_bad").filter(|b| !b.is_empty()) {
-        opts.bad_map = Some(BadMap::load(Path::new(&bad)).map_err(|e| OpError::new(e.to_string()))?);
+        opts.bad_map =
+            Some(BadMap::load(Path::new(&bad)).map_err(|e| OpError::new(e.to_string()))?);
     }
-    opts.command_line = format!("salvage run (step {}): image {source} {dest} --map {map}", ctx.step);
+    opts.command_line = format!(
+        "salvage run (step {}): image {source} {dest} --map {map}",
+        ctx.step
+    );
     let ctx = ctx.clone();
     tokio::task::spawn_blocking(move || {
         let task = ctx.progress.bytes(&ctx.step, None);
