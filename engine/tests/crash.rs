@@ -27,19 +27,56 @@ fn runbook(dir: &Path) -> PathBuf {
     rb
 }
 
-fn start(rb: &Path, state: &Path) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_salvage"))
-        .args([
-            "run",
-            rb.to_str().expect("utf-8"),
-            "--state",
-            state.to_str().expect("utf-8"),
-            "-q",
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start salvage")
+/// A running salvage that is killed if the test fails before it ends (no stray runs holding
+/// mounts after a failed test).
+struct Run(Option<Child>);
+
+impl Run {
+    fn id(&self) -> u32 {
+        self.0.as_ref().map_or(0, Child::id)
+    }
+
+    fn kill(&mut self) {
+        if let Some(c) = self.0.as_mut() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    fn wait_with_output(mut self) -> std::io::Result<std::process::Output> {
+        self.0.take().expect("running").wait_with_output()
+    }
+}
+
+impl Drop for Run {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.0.take() {
+            let _ = nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(c.id() as i32),
+                nix::sys::signal::Signal::SIGINT,
+            );
+            std::thread::sleep(Duration::from_millis(500));
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+fn start(rb: &Path, state: &Path) -> Run {
+    Run(Some(
+        Command::new(env!("CARGO_BIN_EXE_salvage"))
+            .args([
+                "run",
+                rb.to_str().expect("utf-8"),
+                "--state",
+                state.to_str().expect("utf-8"),
+                "-q",
+            ])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start salvage"),
+    ))
 }
 
 /// Waits until the log holds a `step_started` of `step` after line `after`, at most 60 s;
@@ -164,8 +201,7 @@ fn kill_9_at_several_points_then_resume() {
             // Let the copy begin for real before the kill.
             std::thread::sleep(Duration::from_millis(5));
         }
-        child.kill().expect("kill -9");
-        let _ = child.wait();
+        child.kill();
         if point == "hold" {
             assert!(
                 !ours_left(dir.path()).is_empty(),
@@ -225,8 +261,7 @@ fn cleanup_command_undoes_a_killed_run() {
     let state = dir.path().join("state");
     let mut child = start(&rb, &state);
     wait_for_start(&state, "hold", 0);
-    child.kill().expect("kill -9");
-    let _ = child.wait();
+    child.kill();
     assert!(
         !ours_left(dir.path()).is_empty(),
         "a mount was live when killed"
@@ -245,4 +280,47 @@ fn cleanup_command_undoes_a_killed_run() {
         "left: {:?}",
         ours_left(dir.path())
     );
+}
+
+#[test]
+fn sigint_and_sigterm_stop_the_run_and_clean_up() {
+    if !salvage_testkit::require_root("sigint_and_sigterm_stop_the_run_and_clean_up") {
+        return;
+    }
+    for sig in [
+        nix::sys::signal::Signal::SIGINT,
+        nix::sys::signal::Signal::SIGTERM,
+    ] {
+        let dir = tempfile::tempdir().expect("tmp");
+        let rb = runbook(dir.path());
+        let state = dir.path().join("state");
+        let child = start(&rb, &state);
+        wait_for_start(&state, "hold", 0);
+        assert!(
+            !ours_left(dir.path()).is_empty(),
+            "the mount is live before the signal"
+        );
+        nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), sig).expect("signal");
+        let out = child.wait_with_output().expect("wait");
+        assert_eq!(
+            out.status.code(),
+            Some(130),
+            "{sig}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            ours_left(dir.path()).is_empty(),
+            "{sig}: left attached: {:?}",
+            ours_left(dir.path())
+        );
+        let log = std::fs::read_to_string(state.join("log.jsonl")).expect("log");
+        let last: serde_json::Value =
+            serde_json::from_str(log.lines().last().expect("a line")).expect("json");
+        assert_eq!(last["event"], "run_finished");
+        assert_eq!(last["status"], "interrupted", "{sig}");
+        assert!(
+            log.contains("\"event\":\"cleanup\""),
+            "{sig}: the cleanup is logged"
+        );
+    }
 }

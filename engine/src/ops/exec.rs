@@ -46,7 +46,7 @@ pub(super) async fn run(args: &BTreeMap<String, Value>, ctx: &OpContext) -> Resu
     let waited = tokio::select! {
         status = child.wait() => Ok(status),
         _ = sleep_or_forever(timeout) => Err("timed out"),
-        _ = ctx.cancel_notify.notified() => Err("interrupted"),
+        _ = ctx.until_cancelled() => Err("interrupted"),
     };
     let (status, why) = match waited {
         Ok(s) => (

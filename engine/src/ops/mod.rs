@@ -129,6 +129,20 @@ impl OpContext {
     pub fn cancelled(&self) -> bool {
         self.cancel.load(Ordering::SeqCst)
     }
+
+    /// Resolves once the run is interrupted, even if that happened before this was awaited
+    /// (the waiter is registered before the flag is read, so no wake-up is lost).
+    pub async fn until_cancelled(&self) {
+        loop {
+            let notified = self.cancel_notify.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            if self.cancelled() {
+                return;
+            }
+            notified.await;
+        }
+    }
 }
 
 /// Runs one op with its resolved arguments; returns its outputs.

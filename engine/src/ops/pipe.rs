@@ -78,7 +78,7 @@ pub(super) async fn run(args: &BTreeMap<String, Value>, ctx: &OpContext) -> Resu
     let outcome = tokio::select! {
         r = copy => r.map_err(OpError::new),
         _ = sleep_or_forever(timeout) => Err(OpError::new(format!("`{prog}` timed out"))),
-        _ = ctx.cancel_notify.notified() => Err(OpError::interrupted()),
+        _ = ctx.until_cancelled() => Err(OpError::interrupted()),
     };
     let (sent, broken) = match outcome {
         Ok(v) => v,
