@@ -160,25 +160,26 @@ fn prepare(opts: &ImageOptions) -> Result<(Parts, Dest), ImageError> {
         opts.bad_map.clone(),
     )?;
     let sector = src.sector_size;
-    let cluster = opts
-        .cluster_sectors
-        .map_or(65_536u64.div_ceil(sector) * sector, |c| c.max(1) * sector);
-    if cluster > (256 << 20) {
-        return Err(bad(format!(
-            "cluster of {cluster} bytes is larger than 256 MiB"
-        )));
-    }
-    let copy_size = opts
-        .copy_size
-        .unwrap_or(1 << 20)
-        .max(cluster)
-        .div_ceil(cluster)
-        * cluster;
-    if copy_size > (256 << 20) {
+    const MAX_READ: u64 = 256 << 20;
+    let cluster = match opts.cluster_sectors {
+        None => 65_536u64.div_ceil(sector) * sector,
+        Some(c) => c
+            .max(1)
+            .checked_mul(sector)
+            .filter(|&b| b <= MAX_READ)
+            .ok_or_else(|| {
+                bad(format!(
+                    "a cluster of {c} sectors of {sector} bytes is larger than 256 MiB"
+                ))
+            })?,
+    };
+    let copy_size = opts.copy_size.unwrap_or(1 << 20);
+    if copy_size > MAX_READ {
         return Err(bad(format!(
             "copy size of {copy_size} bytes is larger than 256 MiB"
         )));
     }
+    let copy_size = copy_size.max(cluster).div_ceil(cluster) * cluster;
     let size = src.size;
     if opts.domain_start > size {
         return Err(bad(format!(
