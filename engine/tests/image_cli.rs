@@ -401,3 +401,80 @@ fn image_e2fsck_accepts_the_bad_block_list() {
         "the filesystem's bad-block inode"
     );
 }
+
+/// A tmpfs of a few MiB (root), unmounted when dropped.
+struct SmallFs {
+    path: std::path::PathBuf,
+}
+
+impl Drop for SmallFs {
+    fn drop(&mut self) {
+        let _ = nix::mount::umount2(&self.path, nix::mount::MntFlags::MNT_DETACH);
+    }
+}
+
+#[test]
+fn image_disk_full_fails_cleanly_and_the_map_only_claims_written_data() {
+    if !salvage_testkit::require_root(
+        "image_disk_full_fails_cleanly_and_the_map_only_claims_written_data",
+    ) {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tmp");
+    let d = dir.path();
+    std::fs::write(d.join("src"), pattern((6 * MIB) as usize)).expect("src");
+    let small = d.join("small");
+    std::fs::create_dir(&small).expect("mountpoint");
+    nix::mount::mount(
+        Some("tmpfs"),
+        &small,
+        Some("tmpfs"),
+        nix::mount::MsFlags::empty(),
+        Some("size=3m"),
+    )
+    .expect("mount tmpfs");
+    let fs = SmallFs {
+        path: small.clone(),
+    };
+
+    // Without --sparse the space check refuses before anything is written.
+    let out = run(salvage()
+        .args(["image", "src", "small/img", "--map", "m1", "-q"])
+        .current_dir(d));
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("not enough space"),
+        "{out:?}"
+    );
+    assert!(!small.join("img").exists());
+
+    // With --sparse (no space check) the disk fills up mid-run: a clear error naming the image,
+    // and a map claiming only what was written.
+    let out = run(salvage()
+        .args(["image", "src", "small/img", "--map", "m2", "-q", "--sparse"])
+        .current_dir(d));
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("small/img"),
+        "{out:?}"
+    );
+    let map = Mapfile::load(&d.join("m2"))
+        .expect("parses")
+        .expect("saved");
+    let claimed = map.bytes(BlockStatus::Finished);
+    assert!(claimed > 0 && claimed < 6 * MIB, "claimed {claimed}");
+    let img = std::fs::read(small.join("img")).expect("img");
+    let src = pattern((6 * MIB) as usize);
+    for b in map
+        .blocks()
+        .iter()
+        .filter(|b| b.status == BlockStatus::Finished)
+    {
+        let (s, e) = (b.pos as usize, b.end() as usize);
+        assert!(
+            img.len() >= e && img[s..e] == src[s..e],
+            "claimed bytes {s}..{e} are not in the image"
+        );
+    }
+    drop(fs);
+}

@@ -13,8 +13,11 @@ use blake3::hazmat::{
     ChainingValue, HasherExt, Mode, left_subtree_len, merge_subtrees_non_root, merge_subtrees_root,
 };
 
-/// Bytes per leaf: a power of two of BLAKE3 chunks.
-const LEAF: u64 = 1 << 20;
+/// Bytes per leaf at least: a power of two of BLAKE3 chunks.
+const MIN_LEAF: u64 = 1 << 20;
+
+/// Leaves at most (their chaining values are kept until the end: 33 MB at most).
+const MAX_LEAVES: u64 = 1 << 20;
 
 /// Leaves being filled at once; beyond this the oldest pieces are left for the read-back.
 const MAX_PARTIAL: usize = 256;
@@ -29,6 +32,8 @@ struct Partial {
 pub(crate) struct Blake3Tree {
     start: u64,
     len: u64,
+    /// Bytes per leaf: a power of two, at least `MIN_LEAF`.
+    leaf: u64,
     /// Per leaf: its chaining value (or, for a single-leaf input, its root hash) once known.
     done: Vec<Option<[u8; 32]>>,
     partial: HashMap<u64, Partial>,
@@ -39,10 +44,21 @@ pub(crate) struct Blake3Tree {
 impl Blake3Tree {
     pub(crate) fn new(start: u64, end: u64) -> Self {
         let len = end.saturating_sub(start);
-        let leaves = usize::try_from(len.div_ceil(LEAF)).unwrap_or(0);
+        Self::with_leaf(
+            start,
+            end,
+            len.div_ceil(MAX_LEAVES).next_power_of_two().max(MIN_LEAF),
+        )
+    }
+
+    /// A tree with leaves of `leaf` bytes (a power of two, at least `MIN_LEAF`).
+    fn with_leaf(start: u64, end: u64, leaf: u64) -> Self {
+        let len = end.saturating_sub(start);
+        let leaves = usize::try_from(len.div_ceil(leaf)).unwrap_or(0);
         Self {
             start,
             len,
+            leaf,
             done: vec![None; leaves],
             partial: HashMap::new(),
             inline_bytes: 0,
@@ -50,11 +66,11 @@ impl Blake3Tree {
     }
 
     fn leaf_len(&self, leaf: u64) -> u64 {
-        (self.len - leaf * LEAF).min(LEAF)
+        (self.len - leaf * self.leaf).min(self.leaf)
     }
 
     fn finish_leaf(&self, hasher: &blake3::Hasher) -> [u8; 32] {
-        if self.len <= LEAF {
+        if self.len <= self.leaf {
             *hasher.finalize().as_bytes()
         } else {
             hasher.finalize_non_root()
@@ -82,8 +98,8 @@ impl Blake3Tree {
         data = &data[..keep];
         while !data.is_empty() {
             let rel = pos - self.start;
-            let leaf = rel / LEAF;
-            let in_leaf = rel % LEAF;
+            let leaf = rel / self.leaf;
+            let in_leaf = rel % self.leaf;
             let leaf_len = self.leaf_len(leaf);
             let take = usize::try_from(leaf_len - in_leaf)
                 .unwrap_or(usize::MAX)
@@ -111,7 +127,7 @@ impl Blake3Tree {
             std::collections::hash_map::Entry::Occupied(_) => return,
             std::collections::hash_map::Entry::Vacant(e) if in_leaf == 0 && room => {
                 let mut hasher = Box::new(blake3::Hasher::new());
-                hasher.set_input_offset(leaf * LEAF);
+                hasher.set_input_offset(leaf * self.leaf);
                 e.insert(Partial { hasher, next: 0 })
             }
             std::collections::hash_map::Entry::Vacant(_) => return,
@@ -131,14 +147,14 @@ impl Blake3Tree {
         if self.len == 0 {
             return Ok(blake3::hash(b"").to_hex().to_string());
         }
-        let mut buf = vec![0u8; LEAF as usize];
+        let mut buf = vec![0u8; usize::try_from(self.leaf).unwrap_or(0)];
         for slot in 0..self.done.len() {
             if self.done[slot].is_some() {
                 continue;
             }
             let leaf = slot as u64;
             let n = self.leaf_len(leaf) as usize;
-            let at = self.start + leaf * LEAF;
+            let at = self.start + leaf * self.leaf;
             let mut got = 0;
             while got < n {
                 match image.read_at(&mut buf[got..n], at + got as u64)? {
@@ -151,35 +167,32 @@ impl Blake3Tree {
                 }
             }
             let mut hasher = blake3::Hasher::new();
-            hasher.set_input_offset(leaf * LEAF);
+            hasher.set_input_offset(leaf * self.leaf);
             hasher.update(&buf[..n]);
             self.done[slot] = Some(self.finish_leaf(&hasher));
         }
         let cvs: Vec<ChainingValue> = self.done.iter().map(|cv| cv.unwrap_or([0; 32])).collect();
-        if self.len <= LEAF {
-            return Ok(hex::encode(cvs[0]));
+        if self.len <= self.leaf {
+            return Ok(hex::encode(cvs.first().copied().unwrap_or([0; 32])));
         }
         let left = left_subtree_len(self.len);
-        let root = merge_subtrees_root(
-            &subtree(&cvs, 0, left),
-            &subtree(&cvs, left, self.len - left),
-            Mode::Hash,
-        );
+        let l = subtree(&cvs, self.leaf, 0, left);
+        let r = subtree(&cvs, self.leaf, left, self.len - left);
+        let root = merge_subtrees_root(&l, &r, Mode::Hash);
         Ok(root.to_hex().to_string())
     }
 }
 
 /// The chaining value of the subtree over `[offset, offset + len)` (relative, leaf-aligned).
-fn subtree(cvs: &[ChainingValue], offset: u64, len: u64) -> ChainingValue {
-    if len <= LEAF {
-        return cvs[usize::try_from(offset / LEAF).unwrap_or(0)];
+fn subtree(cvs: &[ChainingValue], leaf: u64, offset: u64, len: u64) -> ChainingValue {
+    if len <= leaf {
+        let i = usize::try_from(offset / leaf).unwrap_or(usize::MAX);
+        return cvs.get(i).copied().unwrap_or([0; 32]);
     }
     let left = left_subtree_len(len);
-    merge_subtrees_non_root(
-        &subtree(cvs, offset, left),
-        &subtree(cvs, offset + left, len - left),
-        Mode::Hash,
-    )
+    let l = subtree(cvs, leaf, offset, left);
+    let r = subtree(cvs, leaf, offset + left, len - left);
+    merge_subtrees_non_root(&l, &r, Mode::Hash)
 }
 
 #[cfg(test)]
@@ -194,11 +207,15 @@ mod tests {
 
     /// Offers `pieces` of `[start, end)` in the given order; the file holds the whole image.
     fn check(total: usize, start: u64, end: u64, pieces: &[(u64, u64)]) {
+        check_leaf(total, start, end, pieces, MIN_LEAF);
+    }
+
+    fn check_leaf(total: usize, start: u64, end: u64, pieces: &[(u64, u64)], leaf: u64) {
         let img = data(total);
         let dir = tempfile::tempdir().expect("tmp");
         let path = dir.path().join("img");
         std::fs::write(&path, &img).expect("img");
-        let mut t = Blake3Tree::new(start, end);
+        let mut t = Blake3Tree::with_leaf(start, end, leaf);
         for &(p, n) in pieces {
             t.offer(p, &img[p as usize..(p + n) as usize]);
         }
@@ -215,7 +232,7 @@ mod tests {
 
     #[test]
     fn equals_b3sum_whatever_the_order() {
-        const M: u64 = LEAF;
+        const M: u64 = MIN_LEAF;
         for &len in &[
             0u64,
             1,
@@ -256,9 +273,21 @@ mod tests {
 
     #[test]
     fn hashes_a_domain_inside_the_image() {
-        let total = (6 * LEAF) as usize;
-        let (s, e) = (LEAF / 2 + 512, 5 * LEAF - 4096);
-        let pieces: Vec<(u64, u64)> = (0..6).map(|i| (i * LEAF, LEAF)).collect();
+        let total = (6 * MIN_LEAF) as usize;
+        let (s, e) = (MIN_LEAF / 2 + 512, 5 * MIN_LEAF - 4096);
+        let pieces: Vec<(u64, u64)> = (0..6).map(|i| (i * MIN_LEAF, MIN_LEAF)).collect();
         check(total, s, e, &pieces);
+    }
+
+    #[test]
+    fn larger_leaves_for_large_domains() {
+        assert_eq!(Blake3Tree::new(0, 1 << 40).leaf, MIN_LEAF);
+        assert_eq!(Blake3Tree::new(0, 16 << 40).leaf, 16 << 20);
+        let total = (10 * MIN_LEAF + 3) as usize;
+        let pieces: Vec<(u64, u64)> = (0..11)
+            .map(|i| (i * MIN_LEAF, (total as u64 - i * MIN_LEAF).min(MIN_LEAF)))
+            .collect();
+        check_leaf(total, 0, total as u64, &pieces, 4 * MIN_LEAF);
+        check_leaf(total, 0, total as u64, &pieces[3..], 4 * MIN_LEAF);
     }
 }

@@ -16,10 +16,16 @@
 //! }
 //! ```
 //!
-//! [`rescue`] is blocking (call it from `spawn_blocking`); it reads the map to resume, runs
-//! GNU ddrescue's phases (copying, trimming, scraping, retrying; see [`rescuer`]), saves the
-//! map atomically every `save_interval` (after fsyncing the image) and at the end, and stops
-//! with [`ImageErrorKind::Interrupted`] (map saved) once `cancel` becomes true.
+//! [`rescue`] is blocking (call it from `spawn_blocking`). It opens the source read-only,
+//! checks the image (never the source, nor on it; a device only with `force`, and not mounted;
+//! enough space; an existing image is reused, never truncated), reads the map to resume (GNU
+//! ddrescue's maps too), runs GNU ddrescue's phases (copying with large reads and a growing
+//! skip on errors, trimming, scraping, retrying: `rescuer.rs`), saves the map atomically every
+//! `save_interval` and at the end, each time after an fdatasync of the image, and stops with
+//! [`ImageErrorKind::Interrupted`] (map saved) once `cancel` becomes true. The returned
+//! [`ImageReport`] (serde) carries the rescued bytes and percent, the bad areas as byte ranges
+//! and the image's hash (`blake3:…` by default, `sha256:…` with [`HashAlgorithm::Sha256`]),
+//! computed from the copied data, never by reading the source again.
 
 mod aligned_buf;
 mod args;
@@ -34,7 +40,7 @@ mod mapfile;
 mod options;
 mod progress;
 mod report;
-pub(crate) mod rescuer;
+mod rescuer;
 mod source;
 mod status;
 mod writer;
@@ -154,25 +160,26 @@ fn prepare(opts: &ImageOptions) -> Result<(Parts, Dest), ImageError> {
         opts.bad_map.clone(),
     )?;
     let sector = src.sector_size;
-    let cluster = opts
-        .cluster_sectors
-        .map_or(65_536u64.div_ceil(sector) * sector, |c| c.max(1) * sector);
-    if cluster > (256 << 20) {
-        return Err(bad(format!(
-            "cluster of {cluster} bytes is larger than 256 MiB"
-        )));
-    }
-    let copy_size = opts
-        .copy_size
-        .unwrap_or(1 << 20)
-        .max(cluster)
-        .div_ceil(cluster)
-        * cluster;
-    if copy_size > (256 << 20) {
+    const MAX_READ: u64 = 256 << 20;
+    let cluster = match opts.cluster_sectors {
+        None => 65_536u64.div_ceil(sector) * sector,
+        Some(c) => c
+            .max(1)
+            .checked_mul(sector)
+            .filter(|&b| b <= MAX_READ)
+            .ok_or_else(|| {
+                bad(format!(
+                    "a cluster of {c} sectors of {sector} bytes is larger than 256 MiB"
+                ))
+            })?,
+    };
+    let copy_size = opts.copy_size.unwrap_or(1 << 20);
+    if copy_size > MAX_READ {
         return Err(bad(format!(
             "copy size of {copy_size} bytes is larger than 256 MiB"
         )));
     }
+    let copy_size = copy_size.max(cluster).div_ceil(cluster) * cluster;
     let size = src.size;
     if opts.domain_start > size {
         return Err(bad(format!(
