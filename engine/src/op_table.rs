@@ -411,6 +411,17 @@ fn copy_commands(a: &dyn ArgView) -> Vec<String> {
 }
 
 fn verify_commands(a: &dyn ArgView) -> Vec<String> {
+    if let Some(map) = a.shown("map") {
+        let mut v = vec![format!(
+            "read {map}; re-read every rescued (+) area of {} and compare",
+            show(a, "image")
+        )];
+        if let Some(src) = a.shown("source") {
+            v.push(format!("with the same bytes of {src} (opened O_RDONLY)"));
+        }
+        v.push("list the areas not rescued".into());
+        return v;
+    }
     let mut v = vec![format!(
         "re-read every file listed in {} and compare size and sha256",
         show(a, "manifest")
@@ -837,18 +848,35 @@ static OPS: &[OpSig] = &[
     },
     OpSig {
         name: "verify",
-        about: "Re-read copies and check them against their manifest (and the source, and an image's map).",
+        about: "Re-read copies and check them against their manifest and the source; or check an image's rescued areas (its ddrescue map) against the source.",
         args: &[
-            arg("manifest", Type::Path, "the manifest a copy wrote"),
-            opt("source", Type::Path, "the source tree to compare with too"),
-            opt("map", Type::Path, "for an image: its mapfile"),
+            opt("manifest", Type::Path, "the manifest a copy wrote"),
+            opt(
+                "source",
+                Type::Path,
+                "the source tree (or, with map, the source device) to compare with too",
+            ),
+            opt("map", Type::Path, "for an image: its ddrescue mapfile"),
+            opt("image", Type::Path, "with map: the image"),
         ],
-        one_of: &[],
+        one_of: &[&["manifest", "map"]],
         outputs: &[
             out("ok", Type::Bool, "whether everything matched"),
-            out("matched", Type::Int, "files that matched"),
-            out("differed", Type::Int, "files that differed"),
-            out("unreadable", Type::Int, "files that could not be read"),
+            out(
+                "matched",
+                Type::Int,
+                "files (or, with map, bytes) that matched",
+            ),
+            out(
+                "differed",
+                Type::Int,
+                "files (or rescued areas) that differed",
+            ),
+            out(
+                "unreadable",
+                Type::Int,
+                "files (or source areas) that could not be read now",
+            ),
             out("report", Type::Path, "the verification report"),
         ],
         value: Some("report"),

@@ -374,10 +374,23 @@ pub(super) async fn verify(
     args: &BTreeMap<String, Value>,
     ctx: &OpContext,
 ) -> Result<Value, OpError> {
+    let source = arg_str(args, "source");
+    if let Some(map) = arg_str(args, "map") {
+        let image = arg_str(args, "image")
+            .ok_or_else(|| OpError::new("verify: with `map:`, give `image:`"))?;
+        return blocking(ctx, move |ctx| {
+            super::verify_image::verify_image(
+                &ctx,
+                Path::new(&map),
+                Path::new(&image),
+                source.as_deref().map(Path::new),
+            )
+        })
+        .await;
+    }
     let manifest = PathBuf::from(
         arg_str(args, "manifest").ok_or_else(|| OpError::new("verify: `manifest` is missing"))?,
     );
-    let source = arg_str(args, "source");
     blocking(ctx, move |ctx| {
         let tree = match &source {
             Some(s) => Some(source_of(s)?.0),

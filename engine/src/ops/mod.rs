@@ -11,6 +11,7 @@ mod partition_value;
 mod pipe;
 mod snapshot;
 mod synth;
+mod verify_image;
 
 pub(crate) use partition_value::table_json;
 

@@ -1,0 +1,106 @@
+//! `verify(map: ...)`: checks an image against its ddrescue mapfile. Every area the map calls
+//! rescued (`+`) must read the same in the image as on the source (when the source is given
+//! and readable); areas not rescued are listed. The source is opened read-only.
+
+use super::{OpContext, OpError};
+use crate::image::{BlockStatus, Mapfile};
+use serde_json::{Value, json};
+use std::fs::File;
+use std::io::{Read, Seek, SeekFrom};
+use std::path::Path;
+
+const CHUNK: u64 = 1 << 20;
+
+/// Compares `image` with `source` over the rescued areas of `map`; writes a report.
+pub(crate) fn verify_image(
+    ctx: &OpContext,
+    map: &Path,
+    image: &Path,
+    source: Option<&Path>,
+) -> Result<Value, OpError> {
+    let text = std::fs::read_to_string(map)
+        .map_err(|e| OpError::new(format!("{}: {e}", map.display())))?;
+    let mapfile = Mapfile::parse(&text, map).map_err(|e| OpError::new(e.to_string()))?;
+    let mut img =
+        File::open(image).map_err(|e| OpError::new(format!("{}: {e}", image.display())))?;
+    let mut src = match source {
+        Some(s) => Some(File::open(s).map_err(|e| OpError::new(format!("{}: {e}", s.display())))?),
+        None => None,
+    };
+    let (mut rescued, mut matched, mut not_rescued) = (0u64, 0u64, 0u64);
+    let mut differed: Vec<Value> = Vec::new();
+    let mut unreadable: Vec<Value> = Vec::new();
+    let mut missing: Vec<Value> = Vec::new();
+    let mut a = vec![0u8; CHUNK as usize];
+    let mut b = vec![0u8; CHUNK as usize];
+    for block in mapfile.blocks() {
+        if block.status != BlockStatus::Finished {
+            not_rescued += block.size;
+            missing.push(json!({"start": block.pos, "size": block.size, "status": format!("{:?}", block.status)}));
+            continue;
+        }
+        rescued += block.size;
+        let mut pos = block.pos;
+        let end = block.pos + block.size;
+        while pos < end {
+            if ctx.cancelled() {
+                return Err(OpError::interrupted());
+            }
+            let n = (end - pos).min(CHUNK) as usize;
+            read_at(&mut img, pos, &mut a[..n])
+                .map_err(|e| OpError::new(format!("reading {} at {pos}: {e}", image.display())))?;
+            match src.as_mut() {
+                None => matched += n as u64,
+                Some(s) => match read_at(s, pos, &mut b[..n]) {
+                    Ok(()) if a[..n] == b[..n] => matched += n as u64,
+                    Ok(()) => differed.push(json!({"start": pos, "size": n})),
+                    Err(e) => {
+                        unreadable.push(json!({"start": pos, "size": n, "error": e.to_string()}))
+                    }
+                },
+            }
+            pos += n as u64;
+        }
+    }
+    let ok = differed.is_empty();
+    let report = json!({
+        "image": image.display().to_string(),
+        "map": map.display().to_string(),
+        "source": source.map(|s| s.display().to_string()),
+        "rescued_bytes": rescued,
+        "matched_bytes": matched,
+        "not_rescued_bytes": not_rescued,
+        "not_rescued": missing,
+        "differed": differed,
+        "unreadable_on_source_now": unreadable,
+    });
+    let dir = ctx.state.work_dir(&ctx.step);
+    std::fs::create_dir_all(&dir)
+        .map_err(|e| OpError::new(format!("mkdir {}: {e}", dir.display())))?;
+    let path = dir.join("verify-image.json");
+    std::fs::write(
+        &path,
+        serde_json::to_string_pretty(&report).unwrap_or_default(),
+    )
+    .map_err(|e| OpError::new(format!("write {}: {e}", path.display())))?;
+    if !ok {
+        return Err(OpError::new(format!(
+            "the image differs from the source in {} rescued area(s); see {}",
+            report["differed"].as_array().map_or(0, Vec::len),
+            path.display()
+        )));
+    }
+    Ok(json!({
+        "ok": ok,
+        "matched": matched,
+        "differed": 0,
+        "unreadable": report["unreadable_on_source_now"].as_array().map_or(0, Vec::len),
+        "not_rescued_bytes": not_rescued,
+        "report": path.display().to_string(),
+    }))
+}
+
+fn read_at(f: &mut File, pos: u64, buf: &mut [u8]) -> std::io::Result<()> {
+    f.seek(SeekFrom::Start(pos))?;
+    f.read_exact(buf)
+}
