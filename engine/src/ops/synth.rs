@@ -139,8 +139,15 @@ fn build(
             format!("{}{}", p.role, i + 1),
             "-d".into(),
             tree.display().to_string(),
+            "-U".into(),
+            format!("{:08x}-5a17-4000-8000-{:012x}", seed as u32, i + 1),
             "-E".into(),
-            format!("offset={}", p.start),
+            format!(
+                "offset={},hash_seed={:08x}-5a17-4000-8000-{:012x}",
+                p.start,
+                seed as u32,
+                i + 1
+            ),
             tmp.display().to_string(),
             format!("{}k", p.size / 1024),
         ];
