@@ -364,3 +364,18 @@ fn snapshot_reflink_without_fallback_refuses_on_a_filesystem_without_reflink() {
         }
     }
 }
+
+#[test]
+fn pipe_survives_a_consumer_that_prints_a_lot() {
+    // A consumer writing more than the pipe buffers and the kept MiB must not block.
+    let dir = tempfile::tempdir().expect("tmp");
+    let input = dir.path().join("in");
+    std::fs::write(&input, vec![b'x'; 4 << 20]).expect("input");
+    let src = format!(
+        r#"runbook "loud" {{ step p = pipe(from: "{}", into: ["cat"], timeout: 20s, effect: "read") }}"#,
+        input.display()
+    );
+    let r = run(&src, &[], &dir.path().join("state"), false, &[]);
+    assert_eq!(r.outcome.status, RunStatus::Ok, "{:?}", r.outcome.failed);
+    assert_eq!(r.outcome.outputs["p"]["bytes"], 4u64 << 20);
+}

@@ -33,16 +33,7 @@ pub(super) async fn run(args: &BTreeMap<String, Value>, ctx: &OpContext) -> Resu
     let mut child = cmd
         .spawn()
         .map_err(|e| OpError::new(format!("cannot start `{prog}`: {e}")))?;
-    let mut out_pipe = child
-        .stdout
-        .take()
-        .ok_or_else(|| OpError::new("no stdout pipe"))?;
-    let mut err_pipe = child
-        .stderr
-        .take()
-        .ok_or_else(|| OpError::new("no stderr pipe"))?;
-    let read_out = tokio::spawn(async move { read_bounded(&mut out_pipe).await });
-    let read_err = tokio::spawn(async move { read_bounded(&mut err_pipe).await });
+    let (read_out, read_err) = collect_output(&mut child)?;
     let waited = tokio::select! {
         status = child.wait() => Ok(status),
         _ = sleep_or_forever(timeout) => Err("timed out"),
@@ -104,6 +95,28 @@ pub(super) async fn run(args: &BTreeMap<String, Value>, ctx: &OpContext) -> Resu
         "stdout": bounded(&stdout, LOG_OUTPUT_LIMIT),
     }))
 }
+
+/// Reads a child's stdout and stderr to their end in the background (so it never blocks on a
+/// full pipe), keeping the first MiB of each.
+pub(crate) fn collect_output(
+    child: &mut tokio::process::Child,
+) -> Result<(Output, Output), OpError> {
+    let mut out = child
+        .stdout
+        .take()
+        .ok_or_else(|| OpError::new("no stdout pipe"))?;
+    let mut err = child
+        .stderr
+        .take()
+        .ok_or_else(|| OpError::new("no stderr pipe"))?;
+    Ok((
+        tokio::spawn(async move { read_bounded(&mut out).await }),
+        tokio::spawn(async move { read_bounded(&mut err).await }),
+    ))
+}
+
+/// A stream being read in the background.
+pub(crate) type Output = tokio::task::JoinHandle<Vec<u8>>;
 
 async fn read_bounded<R: tokio::io::AsyncRead + Unpin>(r: &mut R) -> Vec<u8> {
     let mut kept = Vec::new();

@@ -1,7 +1,7 @@
 //! `pipe`: streams a file into a program's stdin with progress (bytes, rate, ETA), as `pv`
 //! does in the seed's database restore.
 
-use super::exec::{LOG_OUTPUT_LIMIT, sleep_or_forever};
+use super::exec::{LOG_OUTPUT_LIMIT, collect_output, sleep_or_forever};
 use super::{OpContext, OpError, arg_list, arg_str, arg_u64, bounded};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
@@ -33,24 +33,7 @@ pub(super) async fn run(args: &BTreeMap<String, Value>, ctx: &OpContext) -> Resu
         .stdin
         .take()
         .ok_or_else(|| OpError::new("no stdin pipe"))?;
-    let mut out_pipe = child
-        .stdout
-        .take()
-        .ok_or_else(|| OpError::new("no stdout pipe"))?;
-    let mut err_pipe = child
-        .stderr
-        .take()
-        .ok_or_else(|| OpError::new("no stderr pipe"))?;
-    let read_out = tokio::spawn(async move {
-        let mut v = Vec::new();
-        let _ = (&mut out_pipe).take(1 << 20).read_to_end(&mut v).await;
-        v
-    });
-    let read_err = tokio::spawn(async move {
-        let mut v = Vec::new();
-        let _ = (&mut err_pipe).take(1 << 20).read_to_end(&mut v).await;
-        v
-    });
+    let (read_out, read_err) = collect_output(&mut child)?;
     let task = ctx.progress.bytes(&ctx.step, total);
     let started = Instant::now();
     let timeout = arg_u64(args, "timeout").map(Duration::from_millis);
