@@ -74,6 +74,11 @@ impl Progress {
         }
     }
 
+    /// How progress is shown.
+    pub fn mode(&self) -> ProgressMode {
+        self.mode
+    }
+
     /// Prints a line above the bars (or plainly).
     pub fn println(&self, line: &str) {
         match self.mode {

@@ -317,7 +317,10 @@ pub(super) async fn copy(
             preserve_owner: None,
             cancel: Some(ctx.cancel.clone()),
         };
-        let mut progress = filesystem::Progress::hidden();
+        let mut progress = match ctx.progress.mode() {
+            crate::executor::progress::ProgressMode::Quiet => filesystem::Progress::hidden(),
+            _ => filesystem::Progress::console(),
+        };
         let report =
             filesystem::copy_tree(tree.as_ref(), spec, &to, &manifest, &options, &mut progress)
                 .map_err(|e| OpError::new(e.to_string()))?;
