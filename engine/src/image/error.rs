@@ -31,6 +31,8 @@ pub enum ImageErrorKind {
     DestMounted { dest: PathBuf, mountpoint: String },
     /// The destination is neither a regular file nor a block device.
     DestNotFileOrDevice(PathBuf),
+    /// The image exists with data in it but there is no map: it is not this rescue's.
+    DestHasDataWithoutMap { dest: PathBuf, map: PathBuf },
     /// The destination device is smaller than what must be written to it.
     DestTooSmall {
         dest: PathBuf,
@@ -148,6 +150,12 @@ impl fmt::Display for ImageErrorKind {
                 f,
                 "the destination device {} is mounted on {mountpoint}: unmount it first",
                 dest.display()
+            ),
+            Self::DestHasDataWithoutMap { dest, map } => write!(
+                f,
+                "the image {} already holds data but the map {} does not exist: it is not this rescue's image (are SRC and DEST swapped?); choose a new file, give its map, or pass --force to write over it",
+                dest.display(),
+                map.display()
             ),
             Self::DestNotFileOrDevice(p) => write!(
                 f,

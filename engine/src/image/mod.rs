@@ -190,7 +190,24 @@ fn prepare(opts: &ImageOptions) -> Result<(Parts, Dest), ImageError> {
     let dom_end = opts
         .domain_size
         .map_or(size, |s| opts.domain_start.saturating_add(s).min(size));
-    let mut map = match Mapfile::load(&opts.map)? {
+    let loaded = Mapfile::load(&opts.map)?;
+    if loaded.is_none() && !opts.force {
+        use std::os::unix::fs::MetadataExt;
+        let same =
+            |a: &std::fs::Metadata, b: &std::fs::Metadata| a.dev() == b.dev() && a.ino() == b.ino();
+        let src_meta = std::fs::metadata(&opts.source).ok();
+        if let Ok(meta) = std::fs::metadata(&opts.dest) {
+            // The image being the source itself is refused below, with its own message.
+            let is_source = src_meta.as_ref().is_some_and(|s| same(s, &meta));
+            if meta.is_file() && meta.blocks() > 0 && !is_source {
+                return Err(ImageError::new(ImageErrorKind::DestHasDataWithoutMap {
+                    dest: opts.dest.clone(),
+                    map: opts.map.clone(),
+                }));
+            }
+        }
+    }
+    let mut map = match loaded {
         Some(m) => {
             if m.end() > size {
                 return Err(ImageError::new(ImageErrorKind::MapBeyondSource {

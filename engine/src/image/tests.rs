@@ -296,7 +296,20 @@ fn existing_image_is_not_truncated_and_keeps_old_data_in_bad_areas() {
     std::fs::write(dir.path().join("src"), pattern(size as usize, 0x5eed)).expect("src");
     std::fs::write(dir.path().join("img"), vec![0xAAu8; (3 * MIB) as usize]).expect("img");
     let case = Case::new(size, &[(MIB, 512)]);
-    let opts = case.options(dir.path());
+    let mut opts = case.options(dir.path());
+    // An image with data and no map is refused (swapped SRC and DEST?) unless forced.
+    let e = rescue(&opts, &mut |_| {}, &AtomicBool::new(false)).expect_err("refused");
+    assert!(
+        matches!(e.kind, ImageErrorKind::DestHasDataWithoutMap { .. }),
+        "{e}"
+    );
+    assert!(
+        std::fs::read(dir.path().join("img"))
+            .expect("img")
+            .iter()
+            .all(|&b| b == 0xAA)
+    );
+    opts.force = true;
     let r = rescue(&opts, &mut |_| {}, &AtomicBool::new(false)).expect("rescue");
     let img = std::fs::read(dir.path().join("img")).expect("img");
     assert_eq!(img.len() as u64, 3 * MIB, "the image was truncated");
