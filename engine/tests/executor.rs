@@ -379,3 +379,39 @@ fn pipe_survives_a_consumer_that_prints_a_lot() {
     assert_eq!(r.outcome.status, RunStatus::Ok, "{:?}", r.outcome.failed);
     assert_eq!(r.outcome.outputs["p"]["bytes"], 4u64 << 20);
 }
+
+#[test]
+fn a_changed_input_file_reruns_the_step_and_what_follows() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let input = dir.path().join("dump.sql");
+    std::fs::write(&input, "one").expect("input");
+    let src = format!(
+        r#"runbook "files" {{
+  step p = pipe(from: "{}", into: ["cat"], effect: "read")
+  step q = exec(argv: ["true"], effect: "read", after: [p])
+}}"#,
+        input.display()
+    );
+    let state = dir.path().join("state");
+    assert_eq!(
+        run(&src, &[], &state, false, &[]).outcome.status,
+        RunStatus::Ok
+    );
+    assert_eq!(
+        run(&src, &[], &state, false, &[]).outcome.skipped,
+        ["p", "q"]
+    );
+    // Same name, other contents: the step that reads it runs again, and so does what follows.
+    std::fs::write(&input, "two, longer").expect("input");
+    let again = run(&src, &[], &state, false, &[]);
+    assert_eq!(
+        started(&again),
+        ["p", "q"],
+        "skipped: {:?}",
+        again.outcome.skipped
+    );
+    assert_eq!(
+        run(&src, &[], &state, false, &[]).outcome.skipped,
+        ["p", "q"]
+    );
+}

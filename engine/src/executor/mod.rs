@@ -240,6 +240,8 @@ pub async fn run(
     let mut tasks: JoinSet<TaskResult> = JoinSet::new();
     let mut stop = false;
     let jobs = opts.jobs.max(1);
+    // Steps that ran with inputs unlike their last run's: what waits for them runs again too.
+    let mut changed: BTreeSet<String> = BTreeSet::new();
 
     loop {
         if shared.cancel.load(Ordering::SeqCst) && outcome.status == RunStatus::Ok {
@@ -271,8 +273,13 @@ pub async fn run(
                     }
                 };
                 let fp = resolve::fingerprint(shared.state.key(), step.op_name(), &resolved.args);
+                let upstream_changed = waits.iter().any(|w| changed.contains(w));
                 if let Some((prev_fp, outputs, time)) = replay.finished.get(&step.id) {
-                    if *prev_fp == fp && done_before.contains_key(&step.id) {
+                    if *prev_fp == fp
+                        && done_before.contains_key(&step.id)
+                        && !upstream_changed
+                        && !always_runs(step)
+                    {
                         shared.log.event(
                             "step_skipped",
                             fields! {"step" => step.id, "reason" => format!("resumed: inputs unchanged since the run that finished it at {time}")},
@@ -348,6 +355,14 @@ pub async fn run(
                     state[i] = State::Failed;
                     stop = true;
                     continue;
+                }
+                if upstream_changed
+                    || replay
+                        .finished
+                        .get(&step.id)
+                        .is_none_or(|(prev, _, _)| *prev != fp)
+                {
+                    changed.insert(step.id.clone());
                 }
                 state[i] = State::Running;
                 running_keys.insert(i, keys);
@@ -454,6 +469,27 @@ pub async fn run(
     Ok(outcome)
 }
 
+/// Whether the files a finished step made are still there (a deleted copy is made again).
+/// Attaching steps are left out: their mount points go away at every cleanup.
+fn outputs_exist(step: &PlanStep, outputs: &Value) -> bool {
+    let Some(op) = step.op() else { return true };
+    if step.effect == Effect::Attach {
+        return true;
+    }
+    op.outputs
+        .iter()
+        .filter(|o| o.ty == Type::Path && !o.list)
+        .all(|o| match outputs.get(o.name) {
+            Some(Value::String(p)) => std::path::Path::new(p).exists(),
+            _ => true,
+        })
+}
+
+/// Steps never skipped on resume: checking is cheap and must see the files as they are now.
+fn always_runs(step: &PlanStep) -> bool {
+    step.op_name() == "verify"
+}
+
 fn fail(step: &PlanStep, why: &str, shared: &Shared, outcome: &mut RunOutcome) {
     shared.log.event(
         "step_finished",
@@ -539,7 +575,8 @@ fn resume_set(plan: &Plan, key: &[u8; 32], replay: &journal::Replay) -> BTreeMap
         let Ok(r) = resolve::resolve_step(step, &done) else {
             continue;
         };
-        if resolve::fingerprint(key, step.op_name(), &r.args) == *fp {
+        if resolve::fingerprint(key, step.op_name(), &r.args) == *fp && outputs_exist(step, outputs)
+        {
             done.insert(step.id.clone(), outputs.clone());
         }
     }
@@ -547,7 +584,7 @@ fn resume_set(plan: &Plan, key: &[u8; 32], replay: &journal::Replay) -> BTreeMap
     let mut will_run: BTreeSet<&str> = plan
         .steps
         .iter()
-        .filter(|s| !done.contains_key(&s.id))
+        .filter(|s| !done.contains_key(&s.id) || always_runs(s))
         .map(|s| s.id.as_str())
         .collect();
     for step in plan.steps.iter().rev() {

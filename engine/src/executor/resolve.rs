@@ -140,7 +140,48 @@ pub fn fingerprint(key: &[u8; 32], op: &str, args: &BTreeMap<String, Value>) -> 
     )))
     .unwrap_or_default();
     h.update(canonical.as_bytes());
+    h.update([0]);
+    h.update(input_stamps(op, args).as_bytes());
     hex::encode(h.finalize())
+}
+
+/// The identity of the regular files a step reads (device, inode, size, mtime), so a file
+/// replaced or changed under the same name makes the step run again on resume. Directories
+/// and devices are left out: a remount changes their identity without changing the data.
+fn input_stamps(op: &str, args: &BTreeMap<String, Value>) -> String {
+    use std::os::unix::fs::MetadataExt;
+    let names: &[&str] = match op {
+        "image" | "partitions" | "snapshot" => &["source"],
+        "fsck" | "mount" => &["image", "partition"],
+        "pipe" => &["from"],
+        "verify" => &["manifest", "map", "image"],
+        "inspect" => &["table"],
+        _ => &[],
+    };
+    let mut out = String::new();
+    for name in names {
+        let path = match args.get(*name) {
+            Some(Value::String(s)) => s.clone(),
+            Some(Value::Object(o)) => match o.get("source") {
+                Some(Value::String(s)) => s.clone(),
+                _ => continue,
+            },
+            _ => continue,
+        };
+        if let Ok(m) = std::fs::metadata(&path) {
+            if m.is_file() {
+                out.push_str(&format!(
+                    "{name}={}:{}:{}:{}.{};",
+                    m.dev(),
+                    m.ino(),
+                    m.size(),
+                    m.mtime(),
+                    m.mtime_nsec()
+                ));
+            }
+        }
+    }
+    out
 }
 
 fn canonical(v: &Value) -> Value {
