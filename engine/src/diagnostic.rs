@@ -337,7 +337,7 @@ impl fmt::Display for DiagnosticKind {
                 value,
                 reason,
             } => {
-                write!(f, "--param {name}={value}: not a {ty} ({reason})")
+                write!(f, "--param {name}={value}: not {} ({reason})", article(ty))
             }
             Cycle { path } => write!(f, "dependency cycle: {}", path.join(" → ")),
             AfterNotSteps => write!(f, "`after` takes a list of step names: after: [a, b]"),

@@ -199,8 +199,12 @@ pub fn run_session(plan: &Plan, s: Session<'_>) -> Result<Finished, String> {
                 notify.notify_waiters();
             }
         });
-        for f in executor::recover(&shared) {
+        let r = executor::recover(&shared);
+        for f in &r.failures {
             eprintln!("salvage: could not undo a leftover of an earlier run: {f}");
+        }
+        for f in &r.left_alone {
+            eprintln!("salvage: a leftover of an earlier run is used by something else now, left alone: {f}");
         }
         executor::run(plan, &opts, &shared, &replay).await
     });
@@ -374,7 +378,7 @@ pub fn cleanup_command(args: &CleanupArgs) -> i32 {
             return 4;
         }
     };
-    let (journal, replay) = match Journal::open(&state.journal_path()) {
+    let (journal, _replay) = match Journal::open(&state.journal_path()) {
         Ok(j) => j,
         Err(e) => {
             eprintln!("salvage cleanup: {e}");
@@ -390,15 +394,19 @@ pub fn cleanup_command(args: &CleanupArgs) -> i32 {
         cancel_notify: Arc::new(Notify::new()),
         prompter: Arc::new(crate::executor::prompter::NoPrompter),
     };
-    let n = replay.live.len();
-    let failures = executor::recover(&shared);
-    if failures.is_empty() {
-        println!("{n} leftover attachment(s) undone; nothing of ours is attached");
-        0
-    } else {
-        for f in &failures {
-            eprintln!("salvage cleanup: {f}");
-        }
-        1
+    let r = executor::recover(&shared);
+    println!(
+        "{} leftover(s) undone, {} already gone, {} left alone (used by something else now), {} failed",
+        r.undone,
+        r.already_gone,
+        r.left_alone.len(),
+        r.failures.len()
+    );
+    for f in &r.left_alone {
+        println!("  left alone: {f}");
     }
+    for f in &r.failures {
+        eprintln!("salvage cleanup: FAILED: {f}");
+    }
+    i32::from(!r.failures.is_empty())
 }

@@ -135,20 +135,40 @@ enum State {
     Failed,
 }
 
+/// What recovering a crashed run's leftovers did.
+#[derive(Debug, Default, Clone)]
+pub struct Recovered {
+    /// Leftovers undone.
+    pub undone: usize,
+    /// Leftovers already gone (undone before, or cleared by the kernel).
+    pub already_gone: usize,
+    /// Devices or mounts that something else uses now: left alone.
+    pub left_alone: Vec<String>,
+    /// Undos that failed: something may still be attached.
+    pub failures: Vec<String>,
+}
+
 /// Undoes what a crashed run left attached (from the journal, then any mount under the state
-/// directory), logging each action as `recovered`. Returns the actions that failed.
-pub fn recover(shared: &Shared) -> Vec<String> {
-    let mut failures = Vec::new();
+/// directory), logging each action as `recovered`.
+pub fn recover(shared: &Shared) -> Recovered {
+    let mut report = Recovered::default();
     let mut live = shared.journal.live();
     live.reverse();
     for l in live {
         let action = l.undo.describe();
         match l.undo.run() {
-            Ok(note) => {
+            Ok(result) => {
                 let _ = shared.journal.append(&Record::Undone { id: l.id });
+                match &result {
+                    undo::Undone::Done => report.undone += 1,
+                    undo::Undone::AlreadyGone => report.already_gone += 1,
+                    undo::Undone::LeftAlone(found) => {
+                        report.left_alone.push(format!("{action}: {found}"))
+                    }
+                }
                 shared.log.event(
                     "recovered",
-                    fields! {"step" => l.step, "action" => action, "status" => "ok", "note" => note},
+                    fields! {"step" => l.step, "action" => action, "status" => result.status(), "note" => result.note()},
                 );
             }
             Err(e) => {
@@ -156,7 +176,7 @@ pub fn recover(shared: &Shared) -> Vec<String> {
                     "recovered",
                     fields! {"step" => l.step, "action" => action, "status" => "failed", "error" => e},
                 );
-                failures.push(format!("{action}: {e}"));
+                report.failures.push(format!("{action}: {e}"));
             }
         }
     }
@@ -166,19 +186,22 @@ pub fn recover(shared: &Shared) -> Vec<String> {
         };
         let action = undo.describe();
         match undo.run() {
-            Ok(_) => shared
-                .log
-                .event("recovered", fields! {"action" => action, "status" => "ok"}),
+            Ok(_) => {
+                report.undone += 1;
+                shared
+                    .log
+                    .event("recovered", fields! {"action" => action, "status" => "ok"});
+            }
             Err(e) => {
                 shared.log.event(
                     "recovered",
                     fields! {"action" => action, "status" => "failed", "error" => e},
                 );
-                failures.push(format!("{action}: {e}"));
+                report.failures.push(format!("{action}: {e}"));
             }
         }
     }
-    failures
+    report
 }
 
 /// Runs a plan. The journal's replay decides what is already done.
@@ -549,7 +572,7 @@ async fn undo_scope(
                         "{action}: done, but the journal could not say so: {e}"
                     ));
                 }
-                log.event("cleanup", fields! {"step" => l.step, "action" => action, "status" => "ok", "note" => note});
+                log.event("cleanup", fields! {"step" => l.step, "action" => action, "status" => note.status(), "note" => note.note()});
             }
             Err(e) => {
                 log.event("cleanup", fields! {"step" => l.step, "action" => action, "status" => "failed", "error" => e});

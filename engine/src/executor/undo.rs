@@ -35,28 +35,26 @@ impl Undo {
         }
     }
 
-    /// Runs the undo. Already undone is success; a thing no longer ours is left alone (and
-    /// said so in the returned note).
-    pub fn run(&self) -> Result<Option<String>, String> {
+    /// Runs the undo. Already undone is success; a thing no longer ours is left alone, and
+    /// the result says which.
+    pub fn run(&self) -> Result<Undone, String> {
         match self {
             Undo::Fs { attachment } => match attachment.undo() {
-                Ok(UndoOutcome::Undone) => Ok(None),
-                Ok(UndoOutcome::AlreadyGone) => Ok(Some("already gone".into())),
-                Ok(UndoOutcome::NotOurs { found }) => Ok(Some(format!(
-                    "left alone: now used by {found}, not by salvage"
-                ))),
+                Ok(UndoOutcome::Undone) => Ok(Undone::Done),
+                Ok(UndoOutcome::AlreadyGone) => Ok(Undone::AlreadyGone),
+                Ok(UndoOutcome::NotOurs { found }) => Ok(Undone::LeftAlone(found)),
                 Err(e) => Err(e.to_string()),
             },
             Undo::Command { argv } => {
                 let Some((prog, args)) = argv.split_first() else {
-                    return Ok(None);
+                    return Ok(Undone::AlreadyGone);
                 };
                 let out = std::process::Command::new(prog)
                     .args(args)
                     .output()
                     .map_err(|e| format!("{prog}: {e}"))?;
                 if out.status.success() {
-                    Ok(None)
+                    Ok(Undone::Done)
                 } else {
                     Err(format!(
                         "{} exited with {}: {}",
@@ -66,6 +64,36 @@ impl Undo {
                     ))
                 }
             }
+        }
+    }
+}
+
+/// What an undo found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Undone {
+    /// It was there and is undone.
+    Done,
+    /// Nothing to do: undone before, or cleared by the kernel.
+    AlreadyGone,
+    /// Something that is not salvage's uses it now: left alone (what was found).
+    LeftAlone(String),
+}
+
+impl Undone {
+    /// The log's status word: `ok`, `already_gone` or `left_alone`.
+    pub fn status(&self) -> &'static str {
+        match self {
+            Undone::Done => "ok",
+            Undone::AlreadyGone => "already_gone",
+            Undone::LeftAlone(_) => "left_alone",
+        }
+    }
+
+    /// What was found, when something else uses it now.
+    pub fn note(&self) -> Option<String> {
+        match self {
+            Undone::LeftAlone(found) => Some(format!("not salvage's any more: {found}")),
+            _ => None,
         }
     }
 }

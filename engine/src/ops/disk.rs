@@ -309,6 +309,15 @@ pub(super) async fn copy(
     blocking(ctx, move |ctx| {
         let (tree, spec) = source_of(&from)?;
         let manifest = PathBuf::from(format!("{}.manifest.jsonl", to.display()));
+        // A path asked for that is not there is a mistake in the runbook, not a bad sector.
+        for p in &paths {
+            if let Err(e) = tree.metadata(p) {
+                return Err(OpError::new(format!(
+                    "copy: `{}` is not in {from}: {e}; check the path (relative to the filesystem's root)",
+                    p.display()
+                )));
+            }
+        }
         if ctx.partial_before {
             set_aside_partial(&ctx, &to, &manifest)?;
         }
