@@ -150,6 +150,8 @@ pub enum DiagnosticKind {
     AfterParam { name: String },
     /// A device param whose path does not exist on this machine (warning).
     DeviceMissing { name: String, path: String },
+    /// A device param naming a directory (warning).
+    DeviceIsDirectory { name: String, path: String },
     /// `in_place: true` outside repair mode (warning).
     InPlaceWithoutRepair,
     /// A runbook with no steps (warning).
@@ -347,6 +349,10 @@ impl fmt::Display for DiagnosticKind {
             DeviceMissing { name, path } => write!(
                 f,
                 "param `{name}`: `{path}` does not exist on this machine; the plan is shown as it would run where it does"
+            ),
+            DeviceIsDirectory { name, path } => write!(
+                f,
+                "param `{name}`: `{path}` is a directory; a device is a block device or an image file"
             ),
             InPlaceWithoutRepair => {
                 write!(

@@ -63,8 +63,12 @@ impl fmt::Display for ParseErrorKind {
                 let close = match open {
                     '[' => ']',
                     '(' => ')',
+                    '"' => '"',
                     _ => '}',
                 };
+                if *open == '"' {
+                    return write!(f, "this string is never closed; add the closing `\"`");
+                }
                 write!(f, "`{open}` is never closed; add the matching `{close}`")
             }
             ParseErrorKind::NumberTooLarge => {

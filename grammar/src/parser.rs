@@ -51,9 +51,14 @@ fn prescan(source: &str) -> Result<Option<(char, usize)>, ParseError> {
     while i < bytes.len() {
         match bytes[i] {
             b'"' => {
+                let start = i;
                 i += 1;
                 while i < bytes.len() && bytes[i] != b'"' {
                     i += if bytes[i] == b'\\' { 2 } else { 1 };
+                }
+                if i >= bytes.len() {
+                    // A string never closed swallows the rest of the file: say where it began.
+                    return Ok(Some(('"', start)));
                 }
             }
             b'#' => {

@@ -112,7 +112,7 @@ fn effect_note(op: &OpSig) -> &'static str {
         "exec" | "pipe" => {
             " (declared by the runbook with effect:, modify unless it says otherwise)"
         }
-        "mount" => " (undone at the end: umount, detach the loop device)",
+        "mount" => " (attach; undone at the end: umount, detach the loop device)",
         _ => "",
     }
 }
@@ -120,7 +120,17 @@ fn effect_note(op: &OpSig) -> &'static str {
 fn text(ops: &[&OpSig]) -> String {
     let mut o = String::new();
     for op in ops {
-        let _ = writeln!(o, "{}  [{}]\n  {}", op.name, op.effect, op.about);
+        let note = effect_note(op)
+            .trim()
+            .trim_start_matches('(')
+            .trim_end_matches(')')
+            .to_string();
+        let effect = if note.is_empty() {
+            op.effect.to_string()
+        } else {
+            note
+        };
+        let _ = writeln!(o, "{}  [{effect}]\n  {}", op.name, op.about);
         for a in op.args {
             let req = if a.required {
                 "required".to_string()

@@ -76,7 +76,14 @@ fn device_warnings(plans: &[Plan]) -> Vec<Diagnostic> {
                 continue;
             }
             if let Some(path) = p.value.as_ref().and_then(|v| v.known_text()) {
-                if !std::path::Path::new(&path).exists() {
+                if std::path::Path::new(&path).is_dir() {
+                    let mut d = Diagnostic::bare(DiagnosticKind::DeviceIsDirectory {
+                        name: p.name.clone(),
+                        path,
+                    });
+                    d.severity = crate::diagnostic::Severity::Warning;
+                    out.push(d);
+                } else if !std::path::Path::new(&path).exists() {
                     let mut d = Diagnostic::bare(DiagnosticKind::DeviceMissing {
                         name: p.name.clone(),
                         path,
