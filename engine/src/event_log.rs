@@ -11,6 +11,7 @@ mod verify;
 
 pub use error::{LogError, LogErrorKind};
 pub use line::{BadLine, GENESIS, LogContents, LogLine, line_hash, read, read_lenient};
+pub(crate) use timestamp::civil_from_days;
 pub use timestamp::{format as format_time, format_millis, parse_millis};
 pub use verify::{Finding, FindingKind, RESUMED_AFTER_DAMAGE, VerifyReport, verify, verify_bytes};
 
