@@ -409,7 +409,7 @@ pub async fn run(
                 let log = shared.log.clone();
                 tasks.spawn(async move {
                     let result = ops::run(op, &args, &ctx).await;
-                    undo_scope(&journal, &log, Some(&step_id), Scope::Step).await;
+                    undo_scope(&journal, &log, Some(&step_id)).await;
                     let ms = started.elapsed().as_millis() as u64;
                     match &result {
                         Ok(outputs) => {
@@ -488,7 +488,7 @@ pub async fn run(
     if shared.cancel.load(Ordering::SeqCst) && outcome.status == RunStatus::Ok {
         outcome.status = RunStatus::Interrupted;
     }
-    outcome.cleanup_failures = undo_scope(&shared.journal, &shared.log, None, Scope::Run).await;
+    outcome.cleanup_failures = undo_scope(&shared.journal, &shared.log, None).await;
     Ok(outcome)
 }
 
@@ -541,31 +541,23 @@ fn approve(step: &PlanStep, text: &str, opts: &RunOptions, shared: &Shared) -> A
     }
 }
 
-/// Undoes live attachments: those of one step (`Some(step)`, step scope) or all that are
-/// left (`None`: the end of the run). Reverse order; each logged as `cleanup`.
-async fn undo_scope(
-    journal: &Arc<Journal>,
-    log: &Arc<dyn LogSink>,
-    step: Option<&str>,
-    scope: Scope,
-) -> Vec<String> {
+/// Undoes live attachments: one step's step-scoped ones (`Some(step)`), or every one left
+/// (`None`: the end of the run). Newest first; each logged as `cleanup`. Blocking. Returns
+/// the undos that failed.
+pub(crate) fn undo_live(journal: &Journal, log: &dyn LogSink, step: Option<&str>) -> Vec<String> {
     let mut live: Vec<_> = journal
         .live()
         .into_iter()
         .filter(|l| match step {
-            Some(s) => l.step == s && l.scope == scope,
+            Some(s) => l.step == s && l.scope == Scope::Step,
             None => true,
         })
         .collect();
     live.reverse();
     let mut failures = Vec::new();
     for l in live {
-        let undo = l.undo.clone();
-        let action = undo.describe();
-        let result = tokio::task::spawn_blocking(move || undo.run())
-            .await
-            .unwrap_or_else(|e| Err(e.to_string()));
-        match result {
+        let action = l.undo.describe();
+        match l.undo.run() {
             Ok(note) => {
                 if let Err(e) = journal.append(&Record::Undone { id: l.id }) {
                     failures.push(format!(
@@ -581,6 +573,18 @@ async fn undo_scope(
         }
     }
     failures
+}
+
+/// [`undo_live`] on the blocking pool.
+async fn undo_scope(
+    journal: &Arc<Journal>,
+    log: &Arc<dyn LogSink>,
+    step: Option<&str>,
+) -> Vec<String> {
+    let (journal, log, step) = (journal.clone(), log.clone(), step.map(str::to_string));
+    tokio::task::spawn_blocking(move || undo_live(&journal, log.as_ref(), step.as_deref()))
+        .await
+        .unwrap_or_else(|e| vec![format!("cleanup stopped unexpectedly: {e}")])
 }
 
 /// The steps a previous run finished with the same inputs, with their outputs: they are

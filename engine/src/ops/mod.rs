@@ -15,7 +15,7 @@ mod verify_image;
 
 pub(crate) use partition_value::table_json;
 
-use crate::executor::journal::{Journal, Record, Scope};
+use crate::executor::journal::{Journal, Scope};
 use crate::executor::log_sink::LogSink;
 use crate::executor::progress::Progress;
 use crate::executor::resolve::redact;
@@ -98,9 +98,7 @@ impl OpContext {
         self.log.event(event, ordered);
     }
 
-    /// Journals an attachment before it is used, and logs it. Returns its id for [`undone`].
-    ///
-    /// [`undone`]: OpContext::undone
+    /// Journals an attachment before it is used, and logs it. Returns its journal id.
     pub fn attach(&self, what: &str, undo: Undo, scope: Scope) -> Result<u64, OpError> {
         let describe = undo.describe();
         let id = self
@@ -112,18 +110,6 @@ impl OpContext {
             crate::fields! {"what" => what, "undo" => describe},
         );
         Ok(id)
-    }
-
-    /// Journals that an attachment was undone by the op itself.
-    pub fn undone(&self, id: u64, action: &str) -> Result<(), OpError> {
-        self.journal
-            .append(&Record::Undone { id })
-            .map_err(|e| OpError::new(e.to_string()))?;
-        self.log(
-            "cleanup",
-            crate::fields! {"action" => action, "status" => "ok"},
-        );
-        Ok(())
     }
 
     /// Whether the run is being interrupted.
@@ -173,24 +159,9 @@ pub async fn run(
 /// Undoes this step's step-scoped attachments now, newest first (between the filesystems an
 /// op looks into one after another). Blocking.
 pub(crate) fn undo_step_now(ctx: &OpContext) {
-    let mut live: Vec<_> = ctx
-        .journal
-        .live()
-        .into_iter()
-        .filter(|l| l.step == ctx.step && l.scope == Scope::Step)
-        .collect();
-    live.reverse();
-    for l in live {
-        let action = l.undo.describe();
-        match l.undo.run() {
-            Ok(_) => {
-                let _ = ctx.undone(l.id, &action);
-            }
-            Err(e) => ctx.log(
-                "cleanup",
-                crate::fields! {"action" => action, "status" => "failed", "error" => e},
-            ),
-        }
+    for f in crate::executor::undo_live(&ctx.journal, ctx.log.as_ref(), Some(&ctx.step)) {
+        ctx.progress
+            .println(&format!("[{}] cleanup failed: {f}", ctx.step));
     }
 }
 
