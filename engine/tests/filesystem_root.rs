@@ -248,6 +248,60 @@ mod filesystem {
     }
 
     #[test]
+    fn a_busy_mount_names_its_holder_and_unmounts_once_it_is_gone() {
+        if !salvage_testkit::require_root(
+            "a_busy_mount_names_its_holder_and_unmounts_once_it_is_gone",
+        ) {
+            return;
+        }
+        let mut scene = Scene::new();
+        let (_src, disk, partition) = disk_with_ext4(&scene);
+        let device =
+            LoopDevice::attach(&disk, partition.offset, P1_SECTORS * SECTOR, true).expect("attach");
+        scene.stack.push(device.attachment());
+        let target = scene.path().join("mnt");
+        let request = MountRequest::new(device.path(), &target, FsType::Ext4).expect("plan mount");
+        scene.stack.push(request.attachment());
+        let mounted = request.mount().expect("mount");
+        drop(device);
+        // A process whose working directory is inside the mount, as a person's shell would be.
+        let mut holder = std::process::Command::new("sleep")
+            .arg("600")
+            .current_dir(mounted.path().join("etc"))
+            .spawn()
+            .expect("spawn sleep");
+        let err = mounted
+            .attachment()
+            .undo()
+            .expect_err("a held mount cannot be unmounted");
+        let message = err.to_string();
+        holder.kill().expect("kill");
+        holder.wait().expect("wait");
+        assert!(
+            message.contains(&format!("pid {} (sleep): cwd ", holder.id())),
+            "{message}"
+        );
+        assert!(message.contains("still busy"), "{message}");
+        let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").expect("mountinfo");
+        assert!(
+            mountinfo
+                .lines()
+                .any(|l| l.split(' ').nth(4) == mounted.path().to_str()),
+            "a busy mount stays mounted (never a lazy unmount)"
+        );
+        // The holder gone, the same undo goes through.
+        assert_eq!(
+            mounted.attachment().undo().expect("undo"),
+            UndoOutcome::Undone
+        );
+        assert!(
+            !target.exists(),
+            "the mount point salvage created is removed"
+        );
+        scene.finish();
+    }
+
+    #[test]
     fn fsck_check_of_a_corrupted_ext4_tells_the_bits_and_writes_nothing() {
         if !salvage_testkit::require_root(
             "fsck_check_of_a_corrupted_ext4_tells_the_bits_and_writes_nothing",

@@ -5,12 +5,12 @@
 
 use std::path::{Path, PathBuf};
 
-use nix::mount::{MntFlags, umount2};
 use serde::{Deserialize, Serialize};
 
-use super::error::{FsError, FsErrorKind};
+use super::error::FsError;
 use super::loop_device::{detach_device, loop_backing};
 use super::mount_info::MountInfo;
+use super::unmount::unmount;
 
 /// Reversible system state made by salvage, as journaled.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -137,14 +137,7 @@ impl Attachment {
                 let outcome = match MountInfo::at(target) {
                     None => UndoOutcome::AlreadyGone,
                     Some(mount) if mount.source == *source => {
-                        umount2(target.as_path(), MntFlags::UMOUNT_NOFOLLOW).map_err(|e| {
-                            FsError::io(
-                                FsErrorKind::Unmount {
-                                    target: target.clone(),
-                                },
-                                e,
-                            )
-                        })?;
+                        unmount(target)?;
                         UndoOutcome::Undone
                     }
                     Some(mount) => {

@@ -41,6 +41,11 @@ pub enum FsErrorKind {
     },
     /// umount2(2) failed.
     Unmount { target: PathBuf },
+    /// The mount stayed busy through every retry; `holders` are the processes using it.
+    UnmountBusy {
+        target: PathBuf,
+        holders: Vec<String>,
+    },
     /// No filesystem signature was found where the partition starts.
     UnknownFilesystem { path: PathBuf, offset: u64 },
     /// This filesystem type cannot be done this way (no checker, no kernel mount, ...).
@@ -156,6 +161,22 @@ impl fmt::Display for FsError {
                 target.display()
             ),
             FsErrorKind::Unmount { target } => write!(f, "cannot unmount {}", target.display()),
+            FsErrorKind::UnmountBusy { target, holders } => {
+                write!(
+                    f,
+                    "cannot unmount {}: still busy after 3 s",
+                    target.display()
+                )?;
+                if holders.is_empty() {
+                    write!(f, " (no process holds it now; undo again)")
+                } else {
+                    write!(
+                        f,
+                        "; in use by {}; close them (cd out, end them) and undo again",
+                        holders.join(", ")
+                    )
+                }
+            }
             FsErrorKind::UnknownFilesystem { path, offset } => write!(
                 f,
                 "no known filesystem signature at byte {offset} of {}",

@@ -30,6 +30,7 @@ mod progress;
 mod read_path;
 mod repair_copy;
 mod source_tree;
+mod unmount;
 mod verify;
 
 pub use attachment::{Attachment, UndoOutcome};
