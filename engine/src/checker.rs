@@ -139,6 +139,8 @@ enum Decl {
     Manual {
         id: String,
     },
+    /// A step whose op is unknown: already reported, so references to it stay quiet.
+    Broken,
     Call {
         define: String,
         ids: Vec<String>,
@@ -434,10 +436,12 @@ impl Cx {
                 .push(Diagnostic::warning(file, block.name.span, K::NoSteps));
         }
         let errors_after = self.diags.iter().filter(|d| d.is_error()).count();
-        if errors_after > errors_before {
-            return None;
+        // With other errors the plan is not made, but a cycle among the steps that did lower
+        // is still reported: every error of a file at once.
+        let has_errors = errors_after > errors_before;
+        if !has_errors {
+            fill_known(&mut steps);
         }
-        fill_known(&mut steps);
         let steps = match graph::order(&steps) {
             Ok(order) => order.into_iter().map(|i| steps[i].clone()).collect(),
             Err(cycle) => {
@@ -457,6 +461,9 @@ impl Cx {
                 return None;
             }
         };
+        if has_errors {
+            return None;
+        }
         let about = block.body.iter().find_map(|s| match s {
             Stmt::About(a) => Some(a.as_plain().unwrap_or_else(|| lit_text(a))),
             _ => None,
@@ -490,9 +497,12 @@ impl Cx {
             names: BTreeMap::new(),
         };
         // Pass 1: declarations, duplicates, param types.
-        let mut first: BTreeMap<String, Span> = BTreeMap::new();
+        let mut first: BTreeMap<String, (Span, &'static str)> = BTreeMap::new();
         let mut about_seen: Option<Span> = None;
         let mut calls = Vec::new();
+        // Statements that redeclare a name: reported once, then not lowered (lowering them
+        // against the first declaration's op would give confusing follow-on errors).
+        let mut duplicates: BTreeSet<usize> = BTreeSet::new();
         for stmt in &block.body {
             let (name, what) = match stmt {
                 Stmt::About(a) => {
@@ -503,6 +513,7 @@ impl Cx {
                                 a.span,
                                 K::Duplicate {
                                     what: "about",
+                                    first: "about",
                                     name: "about".into(),
                                 },
                             )
@@ -529,35 +540,38 @@ impl Cx {
                 Stmt::Step(s) => (&s.name, "step"),
                 Stmt::Manual(m) => (&m.name, "step"),
                 Stmt::Output(o) => {
-                    if let Some(prev) = first.get(&format!("output {}", o.name.name)) {
+                    if let Some((prev, _)) = first.get(&format!("output {}", o.name.name)) {
                         self.diags.push(
                             Diagnostic::error(
                                 file,
                                 o.name.span,
                                 K::Duplicate {
                                     what: "output",
+                                    first: "output",
                                     name: o.name.name.clone(),
                                 },
                             )
                             .with_label(*prev, "first declared here"),
                         );
                     }
-                    first.insert(format!("output {}", o.name.name), o.name.span);
+                    first.insert(format!("output {}", o.name.name), (o.name.span, "output"));
                     continue;
                 }
             };
-            if let Some(prev) = first.get(&name.name) {
+            if let Some((prev, first_what)) = first.get(&name.name) {
                 self.diags.push(
                     Diagnostic::error(
                         file,
                         name.span,
                         K::Duplicate {
                             what,
+                            first: first_what,
                             name: name.name.clone(),
                         },
                     )
                     .with_label(*prev, "first declared here"),
                 );
+                duplicates.insert(name.span.start);
                 continue;
             }
             if name.name == "after" {
@@ -569,7 +583,7 @@ impl Cx {
                     },
                 );
             }
-            first.insert(name.name.clone(), name.span);
+            first.insert(name.name.clone(), (name.span, what));
             let id = format!("{prefix}{}", name.name);
             match stmt {
                 Stmt::Step(s) => {
@@ -594,6 +608,7 @@ impl Cx {
                                 suggestion,
                             },
                         );
+                        scope.names.insert(s.name.name.clone(), Decl::Broken);
                     }
                 }
                 Stmt::Manual(_) => {
@@ -644,6 +659,8 @@ impl Cx {
         // Pass 3: op steps and manual steps.
         for stmt in &block.body {
             match stmt {
+                Stmt::Step(s) if duplicates.contains(&s.name.span.start) => {}
+                Stmt::Manual(m) if duplicates.contains(&m.name.span.start) => {}
                 Stmt::Step(s) => {
                     if let Some(own) = call_steps.remove(&s.name.name) {
                         steps.extend(own);
@@ -1023,6 +1040,7 @@ impl Cx {
             match scope.names.get(&r.root.name) {
                 Some(Decl::Op { id, .. }) | Some(Decl::Manual { id }) => out.push(id.clone()),
                 Some(Decl::Call { ids, .. }) => out.extend(ids.iter().cloned()),
+                Some(Decl::Broken) => {}
                 None if scope.params.contains_key(&r.root.name) => {
                     self.err(
                         &scope.file,
@@ -1200,6 +1218,7 @@ impl Cx {
                 self.err(&file, r.span, K::ManualHasNoValue { name: name.clone() });
                 return None;
             }
+            Decl::Broken => return None,
             Decl::Op { id, sig } => {
                 let out = match rest.first() {
                     Some(Accessor::Field(f)) => {

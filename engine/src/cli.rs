@@ -45,6 +45,9 @@ enum Command {
 /// Parses the command line, runs the command and returns the process exit code.
 pub fn main() -> i32 {
     let cli = Cli::parse();
+    if cli.command.only_reads() {
+        default_sigpipe();
+    }
     match &cli.command {
         Command::Check(args) => crate::command::check::command(args),
         Command::Plan(args) => crate::command::plan::command(args),
@@ -60,5 +63,31 @@ pub fn main() -> i32 {
         Command::Copy(args) => crate::filesystem::copy_command(args),
         Command::Verify(args) => crate::filesystem::verify_command(args),
         Command::Inspect(args) => crate::filesystem::inspect_command(args),
+    }
+}
+
+impl Command {
+    /// Commands that only read and print: `salvage plan | head` may end them at once.
+    /// The others (run, image, mount, copy, ...) must never die halfway because a pipe
+    /// closed, so they keep Rust's default of ignoring SIGPIPE.
+    fn only_reads(&self) -> bool {
+        match self {
+            Self::Check(_) | Self::Ops(_) | Self::Review(_) | Self::Partitions(_) => true,
+            Self::Verify(_) => true,
+            // `plan --probe` reads inputs and attaches nothing.
+            Self::Plan(_) => true,
+            Self::Run(_) | Self::Cleanup(_) | Self::Test(_) | Self::Image(_) => false,
+            // inspect mounts each candidate for a moment as root.
+            Self::Fsck(_) | Self::Mount(_) | Self::Copy(_) | Self::Inspect(_) => false,
+        }
+    }
+}
+
+/// Restores the default action of SIGPIPE: a closed stdout ends the process quietly, as it
+/// does `cat` (instead of a panic in `println!`).
+fn default_sigpipe() {
+    // SAFETY: setting a signal's disposition to SIG_DFL at start-up, before any thread runs.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
 }

@@ -123,7 +123,11 @@ pub enum DiagnosticKind {
     /// A list or table inside `"${...}"`.
     NotInterpolable { ty: Type },
     /// Two declarations with one name in one block.
-    Duplicate { what: &'static str, name: String },
+    Duplicate {
+        what: &'static str,
+        first: &'static str,
+        name: String,
+    },
     /// A reserved word used as a name.
     Reserved { name: String },
     /// A required param not given on the command line.
@@ -320,7 +324,13 @@ impl fmt::Display for DiagnosticKind {
                     article(ty)
                 )
             }
-            Duplicate { what, name } => write!(f, "{what} `{name}` is declared twice"),
+            Duplicate { what, first, name } if what == first => {
+                write!(f, "{what} `{name}` is declared twice")
+            }
+            Duplicate { what, first, name } => write!(
+                f,
+                "`{name}` is declared twice: first as a {first}, then as a {what}; give one another name"
+            ),
             Reserved { name } => write!(f, "`{name}` is a reserved word; choose another name"),
             MissingParam { name, ty } => write!(
                 f,

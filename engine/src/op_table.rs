@@ -285,7 +285,7 @@ fn image_commands(a: &dyn ArgView) -> Vec<String> {
         "copy good areas with large reads, skip ahead on errors, then trim, scrape and retry"
             .to_string(),
     ];
-    if let Some(bad) = a.shown("simulate_bad") {
+    if let Some(bad) = a.shown("simulate_bad").filter(|b| !b.is_empty()) {
         v.push(format!("test mode: sectors listed in {bad} read as errors"));
     }
     let retries = a.known("retries").unwrap_or_else(|| "0".into());
@@ -446,10 +446,23 @@ fn snapshot_commands(a: &dyn ArgView) -> Vec<String> {
     let src = show(a, "source");
     let name = a.shown("name").unwrap_or_else(|| "salvage-snap".into());
     match a.known("backend").as_deref() {
-        Some("lvm") => vec![format!(
-            "lvcreate -s -L {} -n {name} {src}",
-            a.shown("size").unwrap_or_else(|| "<size>".into())
-        )],
+        Some("lvm") => {
+            let size = a.known("size").unwrap_or_else(|| "<size>".into());
+            let argv = crate::ops::snapshot::lvcreate_argv(&src, &name, &size);
+            let mut line = argv.join(" ");
+            if let Some(shown) = a.shown("size") {
+                line.push_str(&format!("  ({shown})"));
+            }
+            if let Some(source) = a.known("source")
+                && crate::ops::snapshot::volume_group(&source).is_none()
+            {
+                line.push_str(&format!(
+                    "  (refused at run: {})",
+                    crate::ops::snapshot::not_a_volume(&source)
+                ));
+            }
+            vec![line]
+        }
         Some("btrfs") => vec![format!(
             "btrfs subvolume snapshot -r {src} {}",
             a.shown("dest")
@@ -465,7 +478,7 @@ fn snapshot_commands(a: &dyn ArgView) -> Vec<String> {
             }
         )],
         Some("qcow2") => vec![format!(
-            "qemu-img create -f qcow2 -b {src} -F raw {}",
+            "qemu-img create -q -f qcow2 -b {src} -F raw {}  (-F qcow2 when the base is qcow2)",
             show(a, "dest")
         )],
         _ => vec![format!(
@@ -483,21 +496,21 @@ fn snapshot_cleanup(a: &dyn ArgView) -> Vec<String> {
     }
     match a.known("backend").as_deref() {
         Some("lvm") => {
-            let vg = a.known("source").and_then(|s| {
-                s.trim_start_matches("/dev/")
-                    .split('/')
-                    .next()
-                    .map(str::to_string)
-            });
-            vec![format!(
-                "lvremove -f {}/{name}",
-                vg.unwrap_or_else(|| format!("<vg of {src}>"))
-            )]
+            let vg = a
+                .known("source")
+                .and_then(|s| crate::ops::snapshot::volume_group(&s))
+                .unwrap_or_else(|| format!("<vg of {src}>"));
+            let argv = crate::ops::snapshot::lvremove_argv(&vg, &name);
+            vec![argv.join(" ")]
         }
         Some("btrfs") => vec![format!(
             "btrfs subvolume delete {}",
             a.shown("dest")
                 .unwrap_or_else(|| format!("<dir of {src}>/{name}"))
+        )],
+        Some("reflink") | Some("qcow2") => vec![format!(
+            "rm {}  (only while it is the file salvage made)",
+            show(a, "dest")
         )],
         _ => vec![],
     }

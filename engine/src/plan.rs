@@ -236,9 +236,6 @@ impl Expr {
                 for p in pieces {
                     match p {
                         Piece::Text(t) => out.push_str(t),
-                        Piece::Value(Expr::Ref(r)) if r.known.is_none() => {
-                            out.push_str(&format!("${{{}}}", r.display_path()))
-                        }
                         Piece::Value(v) => out.push_str(&v.shown()),
                     }
                 }

@@ -311,8 +311,10 @@ fn snapshot_qcow2_overlay_and_reflink_fallback() {
     std::fs::write(&base, vec![7u8; 1 << 20]).expect("image");
     let src = format!(
         r#"runbook "snaps" {{
-  step q = snapshot(backend: "qcow2", source: "{b}", dest: "{d}/overlay.qcow2")
-  step r = snapshot(backend: "reflink", source: "{b}", dest: "{d}/clone.img", allow_copy: true)
+  step q = snapshot(backend: "qcow2", source: "{b}", dest: "{d}/overlay.qcow2", keep: true)
+  step q2 = snapshot(backend: "qcow2", source: q.path, dest: "{d}/overlay2.qcow2", keep: true)
+  step t = snapshot(backend: "qcow2", source: "{b}", dest: "{d}/temp.qcow2")
+  step r = snapshot(backend: "reflink", source: "{b}", dest: "{d}/clone.img", allow_copy: true, keep: true)
 }}"#,
         b = base.display(),
         d = dir.path().display()
@@ -327,6 +329,19 @@ fn snapshot_qcow2_overlay_and_reflink_fallback() {
     let info: serde_json::Value = serde_json::from_slice(&info.stdout).expect("qemu-img json");
     assert_eq!(info["format"], "qcow2");
     assert_eq!(info["backing-filename"], base.display().to_string());
+    // An overlay over a qcow2 image reads its base as qcow2 (with -F raw it would be garbage).
+    let info = std::process::Command::new("qemu-img")
+        .args(["info", "--output=json"])
+        .arg(dir.path().join("overlay2.qcow2"))
+        .output()
+        .expect("qemu-img");
+    let info: serde_json::Value = serde_json::from_slice(&info.stdout).expect("qemu-img json");
+    assert_eq!(info["backing-filename-format"], "qcow2", "{info}");
+    assert_eq!(info["virtual-size"], 1 << 20, "{info}");
+    assert!(
+        !dir.path().join("temp.qcow2").exists(),
+        "an overlay without keep is removed at the end of the run"
+    );
     assert_eq!(
         std::fs::read(dir.path().join("clone.img")).expect("clone"),
         std::fs::read(&base).expect("base")

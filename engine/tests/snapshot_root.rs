@@ -61,7 +61,9 @@ fn btrfs_snapshot_is_removed_by_cleanup_and_reflink_clones() {
             r#"runbook "btrfs-snap" {{
   step s = snapshot(backend: "btrfs", source: "{sub}", dest: "{m}/snap")
   step k = snapshot(backend: "btrfs", source: "{sub}", dest: "{m}/kept", keep: true)
-  step c = snapshot(backend: "reflink", source: "{sub}/file", dest: "{m}/clone")
+  step c = snapshot(backend: "reflink", source: "{sub}/file", dest: "{m}/clone", keep: true)
+  step t = snapshot(backend: "reflink", source: "{sub}/file", dest: "{m}/temp-clone")
+  step r = exec(argv: ["cmp", "{sub}/file", "{m}/temp-clone"], effect: "read", after: [t])
   step l = exec(argv: ["test", "-e", "{m}/snap/file"], effect: "read", after: [s])
 }}"#,
             sub = sub.display(),
@@ -90,6 +92,10 @@ fn btrfs_snapshot_is_removed_by_cleanup_and_reflink_clones() {
     assert_eq!(
         std::fs::read(mnt.join("clone")).expect("clone"),
         vec![42u8; 1 << 20]
+    );
+    assert!(
+        !mnt.join("temp-clone").exists(),
+        "a reflink snapshot without keep is removed at the end (after `r` compared it)"
     );
     let log = std::fs::read_to_string(state.join("log.jsonl")).expect("log");
     assert!(

@@ -17,6 +17,12 @@ pub struct CheckArgs {
 
 /// Runs `salvage check`; exit 1 when any file has an error.
 pub fn command(args: &CheckArgs) -> i32 {
+    if args.format == Format::Dot {
+        eprintln!(
+            "error: `check` prints text or json; the graph is `salvage plan FILE --format dot`"
+        );
+        return 2;
+    }
     let mut failed = 0;
     let mut all = Vec::new();
     for path in &args.files {

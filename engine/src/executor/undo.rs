@@ -20,6 +20,16 @@ pub enum Undo {
         /// The program and its arguments.
         argv: Vec<String>,
     },
+    /// Remove a file salvage created (a reflink or qcow2 snapshot), only while it is still
+    /// the same file (device and inode), so a file put there since is left alone.
+    RemoveFile {
+        /// The file.
+        path: PathBuf,
+        /// Its device number when salvage made it.
+        dev: u64,
+        /// Its inode number when salvage made it.
+        ino: u64,
+    },
 }
 
 impl Undo {
@@ -32,7 +42,22 @@ impl Undo {
                 .map(|a| crate::op_table::shell_quote(a))
                 .collect::<Vec<_>>()
                 .join(" "),
+            Undo::RemoveFile { path, .. } => format!(
+                "rm {}",
+                crate::op_table::shell_quote(&path.display().to_string())
+            ),
         }
+    }
+
+    /// The undo of a file salvage just made at `path`.
+    pub fn remove_file(path: &Path) -> std::io::Result<Self> {
+        use std::os::unix::fs::MetadataExt;
+        let meta = std::fs::symlink_metadata(path)?;
+        Ok(Undo::RemoveFile {
+            path: path.to_path_buf(),
+            dev: meta.dev(),
+            ino: meta.ino(),
+        })
     }
 
     /// Runs the undo. Already undone is success; a thing no longer ours is left alone, and
@@ -45,6 +70,20 @@ impl Undo {
                 Ok(UndoOutcome::NotOurs { found }) => Ok(Undone::LeftAlone(found)),
                 Err(e) => Err(e.to_string()),
             },
+            Undo::RemoveFile { path, dev, ino } => {
+                use std::os::unix::fs::MetadataExt;
+                match std::fs::symlink_metadata(path) {
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Undone::AlreadyGone),
+                    Err(e) => Err(format!("{}: {e}", path.display())),
+                    Ok(m) if m.dev() != *dev || m.ino() != *ino => Ok(Undone::LeftAlone(format!(
+                        "{} is another file now",
+                        path.display()
+                    ))),
+                    Ok(_) => std::fs::remove_file(path)
+                        .map(|()| Undone::Done)
+                        .map_err(|e| format!("rm {}: {e}", path.display())),
+                }
+            }
             Undo::Command { argv } => {
                 let Some((prog, args)) = argv.split_first() else {
                     return Ok(Undone::AlreadyGone);

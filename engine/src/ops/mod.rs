@@ -9,7 +9,7 @@ mod exec;
 mod image;
 mod partition_value;
 mod pipe;
-mod snapshot;
+pub(crate) mod snapshot;
 mod synth;
 mod verify_image;
 

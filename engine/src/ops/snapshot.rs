@@ -65,6 +65,9 @@ fn snapshot(args: &BTreeMap<String, Value>, ctx: &OpContext) -> Result<Value, Op
             );
             let how = reflink(Path::new(&source), &dest, arg_bool(args, "allow_copy"))?;
             ctx.log("command", crate::fields! {"argv" => [format!("ioctl(FICLONE) {source} -> {}", dest.display())], "exit_code" => 0, "stdout" => how});
+            if !keep {
+                remove_at_end(ctx, "reflink snapshot", &dest)?;
+            }
             Ok(json!({ "path": dest.display().to_string(), "method": how }))
         }
         "qcow2" => {
@@ -88,14 +91,45 @@ fn snapshot(args: &BTreeMap<String, Value>, ctx: &OpContext) -> Result<Value, Op
                     "-b",
                     &base.display().to_string(),
                     "-F",
-                    "raw",
+                    image_format(&base),
                     &dest,
                 ],
             )?;
+            if !keep {
+                remove_at_end(ctx, "qcow2 overlay", Path::new(&dest))?;
+            }
             Ok(json!({ "path": dest }))
         }
         other => Err(OpError::new(format!("unknown snapshot backend `{other}`"))),
     }
+}
+
+/// Registers the removal of a snapshot file salvage just made, undone at the end of the run.
+fn remove_at_end(ctx: &OpContext, what: &str, path: &Path) -> Result<(), OpError> {
+    let undo =
+        Undo::remove_file(path).map_err(|e| OpError::new(format!("{}: {e}", path.display())))?;
+    ctx.attach(&format!("{what} {}", path.display()), undo, Scope::Run)?;
+    Ok(())
+}
+
+/// The format of a base image for `qemu-img create -F`: `qcow2` by its magic, else `raw`.
+fn image_format(base: &Path) -> &'static str {
+    use std::io::Read;
+    let mut magic = [0u8; 4];
+    let is_qcow2 = std::fs::File::open(base)
+        .and_then(|mut f| f.read_exact(&mut magic))
+        .is_ok()
+        && magic == *b"QFI\xfb";
+    if is_qcow2 { "qcow2" } else { "raw" }
+}
+
+/// Whether the kernel has device-mapper (a `/dev/mapper/control` node can exist without it).
+fn has_device_mapper() -> bool {
+    Path::new("/sys/class/misc/device-mapper").exists()
+        || std::fs::read_to_string("/proc/misc").is_ok_and(|m| {
+            m.lines()
+                .any(|l| l.split_whitespace().nth(1) == Some("device-mapper"))
+        })
 }
 
 fn sibling(source: &str, name: &str) -> PathBuf {
@@ -104,7 +138,7 @@ fn sibling(source: &str, name: &str) -> PathBuf {
 }
 
 /// `/dev/VG/LV` or `/dev/mapper/VG-LV` → VG.
-fn volume_group(source: &str) -> Option<String> {
+pub(crate) fn volume_group(source: &str) -> Option<String> {
     let rest = source.strip_prefix("/dev/")?;
     if let Some(m) = rest.strip_prefix("mapper/") {
         // Hyphens inside names are doubled by device-mapper.
@@ -134,34 +168,50 @@ fn lvm(
     size: Option<u64>,
     keep: bool,
 ) -> Result<Value, OpError> {
-    if !Path::new("/dev/mapper/control").exists() {
+    if !has_device_mapper() {
         return Err(OpError::new(
-            "LVM snapshots need device-mapper (/dev/mapper/control), which this machine does not have; `salvage plan` shows the exact lvcreate/lvremove commands",
+            "LVM snapshots need device-mapper, which this kernel does not have (no device-mapper in /proc/misc); `salvage plan` shows the exact lvcreate/lvremove commands",
         ));
     }
-    let vg = volume_group(source)
-        .ok_or_else(|| OpError::new(format!("{source}: not a logical volume path (/dev/VG/LV)")))?;
+    let vg = volume_group(source).ok_or_else(|| OpError::new(not_a_volume(source)))?;
     let size = size
         .ok_or_else(|| OpError::new("snapshot lvm: give `size:` (copy-on-write space, e.g. 5G)"))?;
-    run_cmd(
-        ctx,
-        &[
-            "lvcreate",
-            "-s",
-            "-L",
-            &format!("{size}b"),
-            "-n",
-            name,
-            source,
-        ],
-    )?;
+    let create = lvcreate_argv(source, name, &size.to_string());
+    let create: Vec<&str> = create.iter().map(String::as_str).collect();
+    run_cmd(ctx, &create)?;
     if !keep {
         let undo = Undo::Command {
-            argv: vec!["lvremove".into(), "-f".into(), format!("{vg}/{name}")],
+            argv: lvremove_argv(&vg, name),
         };
         ctx.attach(&format!("LVM snapshot {vg}/{name}"), undo, Scope::Run)?;
     }
     Ok(json!({ "path": format!("/dev/{vg}/{name}") }))
+}
+
+/// Why an LVM snapshot of `source` is refused.
+pub(crate) fn not_a_volume(source: &str) -> String {
+    format!("{source}: not a logical volume path (/dev/VG/LV or /dev/mapper/VG-LV)")
+}
+
+/// The `lvcreate` a snapshot runs; `size_bytes` is the copy-on-write space in bytes (the
+/// plan passes a placeholder while the size is unknown). The plan prints this very argv.
+pub(crate) fn lvcreate_argv(source: &str, name: &str, size_bytes: &str) -> Vec<String> {
+    [
+        "lvcreate",
+        "-s",
+        "-L",
+        &format!("{size_bytes}b"),
+        "-n",
+        name,
+        source,
+    ]
+    .map(String::from)
+    .to_vec()
+}
+
+/// The `lvremove` that undoes a snapshot `name` in volume group `vg`.
+pub(crate) fn lvremove_argv(vg: &str, name: &str) -> Vec<String> {
+    vec!["lvremove".into(), "-f".into(), format!("{vg}/{name}")]
 }
 
 fn run_cmd(ctx: &OpContext, argv: &[&str]) -> Result<(), OpError> {
