@@ -4,17 +4,20 @@
 //! previous line's exact bytes (64 zeros for the first line of a file). A resumed run appends to
 //! the same file and continues the chain. [`verify`] checks a file; [`read`] reads its events.
 
+mod anchor;
 mod error;
 mod line;
 mod timestamp;
 mod verify;
 
+pub use anchor::{Anchor, anchor_path, key_beside};
 pub use error::{LogError, LogErrorKind};
 pub use line::{BadLine, GENESIS, LogContents, LogLine, line_hash, read, read_lenient};
 pub(crate) use timestamp::civil_from_days;
 pub use timestamp::{format as format_time, format_millis, parse_millis};
 pub use verify::{Finding, FindingKind, RESUMED_AFTER_DAMAGE, VerifyReport, verify, verify_bytes};
 
+use anchor::AnchorWriter;
 use line::split_lines;
 use nix::fcntl::{Flock, FlockArg};
 use serde_json::{Map, Value};
@@ -45,6 +48,10 @@ struct State {
     /// The `log_resumed_after_damage` event, written together with the first append (so it
     /// carries the clock set by [`EventLog::with_clock`], and nothing is written if nothing is).
     pending: Option<Pending>,
+    /// Lines in the file.
+    lines: u64,
+    /// `<log>.head`, rewritten after every append, once [`EventLog::with_anchor`] is called.
+    anchor: Option<AnchorWriter>,
 }
 
 /// A `log_resumed_after_damage` event not yet written.
@@ -126,6 +133,8 @@ impl EventLog {
                 prev,
                 poisoned: false,
                 pending: None,
+                lines: split_lines(&data).len() as u64,
+                anchor: None,
             }),
         };
         match tail(&data) {
@@ -167,6 +176,21 @@ impl EventLog {
                 Ok(this)
             }
         }
+    }
+
+    /// Keeps the anchor `<log>.head` from now on (recording the current head at once), its
+    /// MAC keyed with `key` when given (the state key: `review --verify` finds it beside a log
+    /// in the default layout).
+    pub fn with_anchor(self, key: Option<[u8; 32]>) -> Result<Self, LogError> {
+        let io = |e| LogError::new(&self.path, LogErrorKind::Io(e));
+        let writer = AnchorWriter::open(&self.path, key).map_err(io)?;
+        let mut st = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        if st.lines > 0 && st.pending.is_none() {
+            writer.record(st.lines, &st.prev).map_err(io)?;
+        }
+        st.anchor = Some(writer);
+        drop(st);
+        Ok(self)
     }
 
     /// Replaces the clock (tests fix it to make logs byte-for-byte reproducible).
@@ -220,9 +244,17 @@ impl EventLog {
         st.poisoned = true;
         write_synced(&mut st.file, out.as_bytes()).map_err(|e| err(LogErrorKind::Io(e)))?;
         st.poisoned = false;
+        let ended_a_torn_line = st.pending.as_ref().is_some_and(|p| p.newline_first);
         st.pending = None;
         st.next_seq = seq + 1;
+        st.lines += out.bytes().filter(|&b| b == b'\n').count() as u64;
+        st.lines -= u64::from(ended_a_torn_line);
         st.prev = prev;
+        if let Some(anchor) = &st.anchor {
+            anchor
+                .record(st.lines, &st.prev)
+                .map_err(|e| err(LogErrorKind::Io(e)))?;
+        }
         Ok(())
     }
 }

@@ -652,7 +652,12 @@ static OPS: &[OpSig] = &[
                 &["blake3", "sha256"],
                 "the image's hash, computed while copying",
             ),
-            def("force", Type::Bool, "false", "allow a block device as dest"),
+            def(
+                "force",
+                Type::Bool,
+                "false",
+                "allow a block device as dest, or resume a map made from another source path",
+            ),
         ],
         one_of: &[],
         outputs: &[

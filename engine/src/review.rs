@@ -420,7 +420,9 @@ impl Run {
                 match target {
                     Some(i) => {
                         let a = &mut s.attachments[i];
-                        a.left_attached &= c.status != "ok";
+                        // Undone, already gone (autoclear) or no longer ours: not attached by
+                        // salvage any more. Only a failed undo leaves it attached.
+                        a.left_attached &= c.status == "failed";
                         a.cleanups.push(c);
                     }
                     None => s.other_cleanups.push(c),
@@ -515,6 +517,7 @@ impl Run {
 pub fn build(file: &str, contents: &LogContents) -> Review {
     let mut runs: Vec<Run> = Vec::new();
     let mut notes: Vec<Note> = contents.bad.iter().map(bad_line_note).collect();
+    let mut loose: Vec<Recovered> = Vec::new();
     for l in &contents.lines {
         if l.event == "run_started" {
             if let Some(r) = runs.last_mut() {
@@ -536,6 +539,20 @@ pub fn build(file: &str, contents: &LogContents) -> Review {
             continue;
         }
         let Some(run) = runs.last_mut().filter(|r| r.finished.is_none()) else {
+            if l.event == "recovered" {
+                // `salvage cleanup` undoing what a killed run left, outside any run.
+                loose.push(Recovered {
+                    line: l.number,
+                    at_ms: 0,
+                    action: l.str("action").to_string(),
+                    status: l.str("status").to_string(),
+                });
+                notes.push(Note {
+                    line: l.number,
+                    text: format!("salvage cleanup: {} ({})", l.str("action"), l.str("status")),
+                });
+                continue;
+            }
             notes.push(Note {
                 line: l.number,
                 text: format!("`{}` outside any run (no run_started before it)", l.event),
@@ -552,7 +569,7 @@ pub fn build(file: &str, contents: &LogContents) -> Review {
     if let Some(r) = runs.last_mut() {
         r.finish();
     }
-    link_recoveries(&mut runs);
+    link_recoveries(&mut runs, &loose);
     notes.sort_by_key(|n| n.line);
     Review {
         file: file.to_string(),
@@ -569,16 +586,20 @@ fn bad_line_note(b: &BadLine) -> Note {
     }
 }
 
-/// Marks attachments a later run's `recovered` undid (its action is their undo text).
-fn link_recoveries(runs: &mut [Run]) {
+/// Marks attachments that a later run's `recovered`, or a `salvage cleanup` after the run
+/// (`loose`), undid or found gone (its action is their undo text).
+fn link_recoveries(runs: &mut [Run], loose: &[Recovered]) {
     for i in 0..runs.len() {
         let (before, after) = runs.split_at_mut(i + 1);
+        let run_line = before[i].line;
         for left in &mut before[i].left_attached {
             left.recovered_at_line = after
                 .iter()
                 .flat_map(|r| &r.recovered)
-                .find(|rec| rec.status == "ok" && rec.action == left.undo)
-                .map(|rec| rec.line);
+                .chain(loose.iter().filter(|r| r.line > run_line))
+                .filter(|rec| rec.status != "failed" && rec.action == left.undo)
+                .map(|rec| rec.line)
+                .min();
         }
     }
 }

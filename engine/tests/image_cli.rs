@@ -478,3 +478,43 @@ fn image_disk_full_fails_cleanly_and_the_map_only_claims_written_data() {
     }
     drop(fs);
 }
+
+#[test]
+fn image_refuses_to_resume_a_map_made_from_another_source() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let d = dir.path();
+    std::fs::write(d.join("disk-a"), pattern(64 * 1024)).expect("a");
+    let mut other = pattern(64 * 1024);
+    other.reverse();
+    std::fs::write(d.join("disk-b"), &other).expect("b");
+    let first = run(salvage()
+        .args(["image", "disk-a", "img", "--map", "map", "-q"])
+        .current_dir(d));
+    assert!(first.status.success(), "{first:?}");
+    let map = std::fs::read_to_string(d.join("map")).expect("map");
+    assert!(map.contains("# Source: "), "{map}");
+    // The same image and map, another disk: its finished map would claim the old bytes.
+    let second = run(salvage()
+        .args(["image", "disk-b", "img", "--map", "map", "-q"])
+        .current_dir(d));
+    assert_eq!(second.status.code(), Some(2), "{second:?}");
+    let err = String::from_utf8_lossy(&second.stderr);
+    assert!(
+        err.contains("was made from") && err.contains("disk-a") && err.contains("--force"),
+        "{err}"
+    );
+    assert_eq!(
+        std::fs::read(d.join("img")).expect("img"),
+        pattern(64 * 1024)
+    );
+    // --force takes it as the same disk under a new name: the finished map is kept.
+    let forced = run(salvage()
+        .args(["image", "disk-b", "img", "--map", "map", "-q", "--force"])
+        .current_dir(d));
+    assert!(forced.status.success(), "{forced:?}");
+    let map = std::fs::read_to_string(d.join("map")).expect("map");
+    assert!(
+        map.contains("disk-b"),
+        "the map now names the new source: {map}"
+    );
+}

@@ -934,7 +934,15 @@ fn a_missing_final_newline_is_completed_not_refused() {
         .append("run_finished", Map::new())
         .expect("append");
     let report = verify(&path);
-    assert!(report.is_valid() && report.warnings.is_empty(), "{report}");
+    assert!(report.is_valid(), "{report}");
+    // A log written without an anchor (not through `salvage run`) says only that.
+    assert!(
+        report
+            .warnings
+            .iter()
+            .all(|w| w.kind == FindingKind::NoAnchor),
+        "{report}"
+    );
 }
 
 #[test]
@@ -1028,4 +1036,100 @@ fn binary_exit_codes() {
     assert_eq!(code, 2, "{err}");
     let (code, out, _) = salvage(&["review", empty, "--verify"]);
     assert_eq!(code, 1, "{out}");
+}
+
+/// A log of three events written with its anchor and a state key beside it.
+fn anchored_log(dir: &Path) -> PathBuf {
+    let log_path = dir.join("log.jsonl");
+    let key = [9u8; 32];
+    std::fs::write(dir.join("key"), key).expect("key");
+    let log = EventLog::open_append(&log_path)
+        .expect("open")
+        .with_anchor(Some(key))
+        .expect("anchor");
+    for event in ["run_started", "step_started", "run_finished"] {
+        log.append(event, Map::new()).expect("append");
+    }
+    log_path
+}
+
+fn anchor_findings(path: &Path) -> Vec<FindingKind> {
+    verify(path).problems.into_iter().map(|p| p.kind).collect()
+}
+
+#[test]
+fn the_anchor_catches_an_edited_last_line_a_cut_tail_and_a_forged_append() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let path = anchored_log(dir.path());
+    let original = std::fs::read(&path).expect("log");
+    assert!(verify(&path).is_valid(), "{}", verify(&path));
+    assert!(
+        !verify(&path)
+            .warnings
+            .iter()
+            .any(|w| w.kind == FindingKind::NoAnchor)
+    );
+
+    // The last line edited: the chain alone cannot see it.
+    let mut lines = lines_of(&original);
+    let last = lines.len() - 1;
+    let edited = String::from_utf8(lines[last].clone())
+        .expect("utf8")
+        .replace("run_finished", "run_finishes");
+    lines[last] = edited.into_bytes();
+    std::fs::write(&path, join(&lines)).expect("write");
+    assert!(verify_bytes("x".into(), &join(&lines)).is_valid());
+    assert_eq!(anchor_findings(&path), [FindingKind::AnchorEdited]);
+
+    // The last line dropped.
+    let mut lines = lines_of(&original);
+    lines.pop();
+    std::fs::write(&path, join(&lines)).expect("write");
+    assert_eq!(
+        anchor_findings(&path),
+        [FindingKind::AnchorCut { anchored: 3 }]
+    );
+
+    // A forged line appended with the right prev and seq.
+    let lines = lines_of(&original);
+    let prev = salvage::event_log::line_hash(&lines[2]);
+    let mut forged = original.clone();
+    forged.extend_from_slice(
+        format!(
+            "{{\"seq\":3,\"time\":\"2026-12-02T04:00:00.000Z\",\"event\":\"note\",\"prev\":\"{prev}\"}}\n"
+        )
+        .as_bytes(),
+    );
+    std::fs::write(&path, &forged).expect("write");
+    assert!(
+        verify_bytes("x".into(), &forged).is_valid(),
+        "the chain holds"
+    );
+    assert_eq!(
+        anchor_findings(&path),
+        [FindingKind::AnchorExtra { extra: 1 }]
+    );
+
+    // The anchor rewritten to match the cut log, without the key: its MAC gives it away.
+    let mut lines = lines_of(&original);
+    lines.pop();
+    std::fs::write(&path, join(&lines)).expect("write");
+    let head = salvage::event_log::line_hash(&lines[1]);
+    let anchor = salvage::event_log::anchor_path(&path);
+    let text = std::fs::read_to_string(&anchor).expect("anchor");
+    let mac = text.split_whitespace().nth(2).expect("mac").to_string();
+    std::fs::write(&anchor, format!("{:020} {head} {mac}\n", 2)).expect("forge");
+    assert_eq!(anchor_findings(&path), [FindingKind::AnchorForged]);
+
+    // A log without an anchor says so.
+    std::fs::write(&path, &original).expect("write");
+    std::fs::remove_file(&anchor).expect("rm");
+    let report = verify(&path);
+    assert!(report.is_valid());
+    assert!(
+        report
+            .warnings
+            .iter()
+            .any(|w| w.kind == FindingKind::NoAnchor)
+    );
 }

@@ -1,6 +1,6 @@
 //! `salvage ops`: the reference of every op, generated from the op table so it cannot drift.
 
-use crate::op_table::OpSig;
+use crate::op_table::{ArgView, OpSig};
 use clap::Args;
 use std::fmt::Write;
 
@@ -98,8 +98,75 @@ pub fn markdown(ops: &[&OpSig]) -> String {
         if let Some(v) = op.value {
             let _ = writeln!(o, "\nA bare reference to the step means its `{v}`.");
         }
+        let _ = writeln!(o, "\nCleanup: {}", cleanup_doc(op));
     }
     o
+}
+
+/// An op's arguments as placeholders (`<name>`), known only where they have a default, with
+/// one argument fixed to a chosen word: what the reference renders commands with.
+struct Placeholders<'a> {
+    op: &'a OpSig,
+    fixed: Option<(&'static str, &'static str)>,
+}
+
+impl ArgView for Placeholders<'_> {
+    fn known(&self, name: &str) -> Option<String> {
+        match self.fixed {
+            Some((n, v)) if n == name => Some(v.to_string()),
+            _ => self.op.arg(name)?.default.map(str::to_string),
+        }
+    }
+    fn shown(&self, name: &str) -> Option<String> {
+        self.known(name).or_else(|| Some(format!("<{name}>")))
+    }
+    fn shown_list(&self, _name: &str) -> Option<Vec<String>> {
+        None
+    }
+}
+
+/// What an op registers to undo, from the op table's own cleanup rule (so it cannot drift):
+/// per word of a choice argument without a default (snapshot's backends), else once.
+fn cleanup_doc(op: &OpSig) -> String {
+    let lines = |fixed| {
+        let view = Placeholders { op, fixed };
+        op.cleanup(&view)
+            .iter()
+            .map(|c| format!("`{c}`"))
+            .collect::<Vec<_>>()
+            .join(", then ")
+    };
+    let choice = op
+        .args
+        .iter()
+        .find(|a| !a.choices.is_empty() && a.default.is_none());
+    let per_choice: Vec<(&str, String)> = choice
+        .map(|arg| {
+            arg.choices
+                .iter()
+                .map(|c| (*c, lines(Some((arg.name, *c)))))
+                .collect()
+        })
+        .unwrap_or_default();
+    let text = match (choice, per_choice.first()) {
+        (Some(arg), Some((_, first))) if per_choice.iter().any(|(_, l)| l != first) => per_choice
+            .iter()
+            .map(|(c, l)| {
+                let l = if l.is_empty() { "none" } else { l.as_str() };
+                format!("{} {c}: {l}", arg.name)
+            })
+            .collect::<Vec<_>>()
+            .join("; "),
+        (Some(_), Some((_, first))) => first.clone(),
+        _ => lines(None),
+    };
+    if text.is_empty() {
+        "none (nothing is attached)".into()
+    } else {
+        format!(
+            "{text} (run in reverse order at the end of the run, on failure, on Ctrl-C, and by `salvage cleanup` after a crash)"
+        )
+    }
 }
 
 fn effect_note(op: &OpSig) -> &'static str {

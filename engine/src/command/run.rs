@@ -83,7 +83,8 @@ pub fn user() -> String {
         .unwrap_or_else(|_| format!("uid {}", nix::unistd::getuid()))
 }
 
-fn open_log(path: &Path) -> Result<Arc<dyn LogSink>, String> {
+/// Opens the run log with its anchor (`<log>.head`, its MAC keyed with the state key).
+fn open_log(path: &Path, key: &[u8; 32]) -> Result<Arc<dyn LogSink>, String> {
     use crate::event_log::{EventLog, LogErrorKind};
     let log = match EventLog::open_append(path) {
         Err(e) if matches!(e.kind, LogErrorKind::DamagedTail { .. }) => {
@@ -94,7 +95,8 @@ fn open_log(path: &Path) -> Result<Arc<dyn LogSink>, String> {
         }
         other => other,
     };
-    log.map(|l| Arc::new(l) as Arc<dyn LogSink>)
+    log.and_then(|l| l.with_anchor(Some(*key)))
+        .map(|l| Arc::new(l) as Arc<dyn LogSink>)
         .map_err(|e| e.to_string())
 }
 
@@ -130,7 +132,7 @@ pub struct Finished {
 pub fn run_session(plan: &Plan, s: Session<'_>) -> Result<Finished, String> {
     let state = Arc::new(StateDir::open(&s.state).map_err(|e| e.to_string())?);
     let log_path = s.log.clone().unwrap_or_else(|| state.default_log_path());
-    let log = open_log(&log_path)?;
+    let log = open_log(&log_path, state.key())?;
     let (journal, replay) = Journal::open(&state.journal_path()).map_err(|e| e.to_string())?;
     let shared = Shared {
         state: state.clone(),
@@ -254,6 +256,27 @@ pub fn command(args: &RunArgs) -> i32 {
         );
         return 2;
     };
+    for name in &args.approve {
+        let manual = plan
+            .steps
+            .iter()
+            .any(|s| s.id == *name && matches!(s.kind, crate::plan::StepKind::Manual { .. }));
+        if !manual {
+            let manuals: Vec<&str> = plan
+                .steps
+                .iter()
+                .filter(|s| matches!(s.kind, crate::plan::StepKind::Manual { .. }))
+                .map(|s| s.id.as_str())
+                .collect();
+            let hint = if manuals.is_empty() {
+                "the runbook has no manual steps".to_string()
+            } else {
+                format!("its manual steps are {}", manuals.join(", "))
+            };
+            eprintln!("salvage run: --approve {name}: no manual step of that name; {hint}");
+            return 2;
+        }
+    }
     let state = args.state.clone().unwrap_or_else(|| default_state(&plan));
     let progress = if args.quiet {
         ProgressMode::Quiet
@@ -292,8 +315,9 @@ fn runbook_outputs(
     outputs: &BTreeMap<String, Value>,
 ) -> serde_json::Map<String, Value> {
     let mut m = serde_json::Map::new();
+    let run_secrets = executor::resolve::run_secrets(plan);
     for (name, e) in &plan.outputs {
-        let mut secrets = Vec::new();
+        let mut secrets = run_secrets.clone();
         if let Ok(v) = executor::resolve::resolve(e, outputs, &mut secrets) {
             m.insert(name.clone(), executor::resolve::redact(&v, &secrets));
         }
@@ -316,6 +340,8 @@ fn summary(
             "skipped (done in an earlier run)".to_string()
         } else if let Some((_, why)) = o.failed.iter().find(|(id, _)| *id == s.id) {
             format!("FAILED: {why}")
+        } else if o.status == RunStatus::Waiting(s.id.clone()) {
+            "WAITING for approval".to_string()
         } else {
             "not run".to_string()
         };
@@ -336,9 +362,14 @@ fn summary(
         eprintln!("salvage: CLEANUP FAILED, something may be left attached: {f}");
     }
     match &o.status {
-        RunStatus::Waiting(step) => eprintln!(
-            "\nwaiting for a person: rerun the same command with --approve {step} (logged with your name) to continue"
-        ),
+        RunStatus::Waiting(step) => {
+            if let Some(q) = &o.question {
+                eprintln!("\n{step} asks: {q}");
+            }
+            eprintln!(
+                "\nwaiting for a person: rerun the same command with --approve {step} (logged with your name) to continue"
+            )
+        }
         RunStatus::Refused(why) => eprintln!("\nnothing was run: {why}"),
         RunStatus::Failed => {
             eprintln!("\nfix the failure and rerun the same command: finished steps are skipped")
@@ -371,7 +402,7 @@ pub fn cleanup_command(args: &CleanupArgs) -> i32 {
         }
     };
     let log_path = args.log.clone().unwrap_or_else(|| state.default_log_path());
-    let log = match open_log(&log_path) {
+    let log = match open_log(&log_path, state.key()) {
         Ok(l) => l,
         Err(e) => {
             eprintln!("salvage cleanup: {e}");

@@ -22,6 +22,9 @@ pub struct VerifyReport {
     /// sha256 of the last line: nothing later in the file covers it, so record it elsewhere
     /// (a ticket, a chat message) to make an edit of the last line or a cut tail detectable.
     pub head_sha256: Option<String>,
+    /// The log was checked against its anchor (`<log>.head`), which covers the last line.
+    #[serde(skip)]
+    pub anchored: bool,
 }
 
 impl VerifyReport {
@@ -125,6 +128,27 @@ pub enum FindingKind {
         /// Its kind.
         event: String,
     },
+    /// The anchor (`<log>.head`) says the log had more lines.
+    AnchorCut {
+        /// Lines the anchor records.
+        anchored: u64,
+    },
+    /// The line the anchor records as the last one hashes otherwise.
+    AnchorEdited,
+    /// Lines after the one the anchor records as the last.
+    AnchorExtra {
+        /// How many.
+        extra: usize,
+    },
+    /// The anchor's MAC does not hold under the state key.
+    AnchorForged,
+    /// The anchor cannot be read.
+    AnchorUnreadable {
+        /// Why.
+        error: String,
+    },
+    /// There is no anchor: an edited last line or a cut tail cannot be detected (warning).
+    NoAnchor,
 }
 
 impl fmt::Display for Finding {
@@ -194,6 +218,29 @@ impl fmt::Display for Finding {
                 f,
                 "the first event is `{event}`, not run_started: the start of the log is missing"
             ),
+            FindingKind::AnchorCut { anchored } => write!(
+                f,
+                "the log ends here, but its anchor (.head) says salvage wrote {anchored} lines: the tail was cut"
+            ),
+            FindingKind::AnchorEdited => write!(
+                f,
+                "this is the last line salvage wrote (by the anchor, .head), but it is not the line it wrote: it was edited"
+            ),
+            FindingKind::AnchorExtra { extra } => write!(
+                f,
+                "{extra} line(s) from here on come after the last line salvage wrote (by the anchor, .head): they were added by something else (or a run is writing now)"
+            ),
+            FindingKind::AnchorForged => write!(
+                f,
+                "the anchor (.head) does not match its MAC under the state key: it was edited"
+            ),
+            FindingKind::AnchorUnreadable { error } => {
+                write!(f, "the anchor (.head) cannot be read: {error}")
+            }
+            FindingKind::NoAnchor => write!(
+                f,
+                "no anchor (.head) beside the log: an edited last line or a cut tail cannot be detected here"
+            ),
         }
     }
 }
@@ -221,7 +268,7 @@ impl fmt::Display for VerifyReport {
         for w in &self.warnings {
             writeln!(f, "  warning: {w}")?;
         }
-        if let Some(h) = &self.head_sha256 {
+        if let Some(h) = self.head_sha256.as_ref().filter(|_| !self.anchored) {
             writeln!(
                 f,
                 "  head: sha256 of the last line is {h}\n        (nothing later covers the last \
@@ -236,7 +283,11 @@ impl fmt::Display for VerifyReport {
 pub fn verify(path: &Path) -> VerifyReport {
     let file = path.display().to_string();
     match std::fs::read(path) {
-        Ok(data) => verify_bytes(file, &data),
+        Ok(data) => {
+            let mut report = verify_bytes(file, &data);
+            check_anchor(path, &data, &mut report);
+            report
+        }
         Err(e) => VerifyReport {
             file,
             lines: 0,
@@ -248,6 +299,7 @@ pub fn verify(path: &Path) -> VerifyReport {
             )],
             warnings: Vec::new(),
             head_sha256: None,
+            anchored: false,
         },
     }
 }
@@ -365,5 +417,60 @@ pub fn verify_bytes(file: String, data: &[u8]) -> VerifyReport {
         problems,
         warnings,
         head_sha256,
+        anchored: false,
+    }
+}
+
+/// Checks the log against its anchor `<log>.head`: the line count, the last line's hash, and
+/// (with the state key beside the log) the anchor's MAC.
+fn check_anchor(path: &Path, data: &[u8], report: &mut VerifyReport) {
+    let anchor = match super::Anchor::read(path) {
+        None => {
+            report
+                .warnings
+                .push(Finding::new(None, FindingKind::NoAnchor));
+            return;
+        }
+        Some(Err(error)) => {
+            report
+                .problems
+                .push(Finding::new(None, FindingKind::AnchorUnreadable { error }));
+            return;
+        }
+        Some(Ok(a)) => a,
+    };
+    report.anchored = true;
+    if let Some(key) = super::key_beside(path)
+        && !anchor.mac_holds(&key)
+    {
+        report
+            .problems
+            .push(Finding::new(None, FindingKind::AnchorForged));
+    }
+    let raws = split_lines(data);
+    let anchored = usize::try_from(anchor.lines).unwrap_or(usize::MAX);
+    if raws.len() < anchored {
+        report.problems.push(Finding::new(
+            Some(raws.len()),
+            FindingKind::AnchorCut {
+                anchored: anchor.lines,
+            },
+        ));
+        return;
+    }
+    if let Some(last) = anchored.checked_sub(1).and_then(|i| raws.get(i))
+        && line_hash(last.bytes) != anchor.sha256
+    {
+        report
+            .problems
+            .push(Finding::new(Some(last.number), FindingKind::AnchorEdited));
+    }
+    if raws.len() > anchored {
+        report.problems.push(Finding::new(
+            Some(anchored + 1),
+            FindingKind::AnchorExtra {
+                extra: raws.len() - anchored,
+            },
+        ));
     }
 }

@@ -103,6 +103,8 @@ pub struct RunOutcome {
     pub outputs: BTreeMap<String, Value>,
     /// Cleanup actions that failed (something may be left attached).
     pub cleanup_failures: Vec<String>,
+    /// The question of the manual step the run waits at (secrets redacted).
+    pub question: Option<String>,
 }
 
 /// What the executor shares with every step.
@@ -227,6 +229,7 @@ pub async fn run(
         not_run: Vec::new(),
         outputs: BTreeMap::new(),
         cleanup_failures: Vec::new(),
+        question: None,
     };
 
     // Steps that modify existing data need --yes or an interactive yes, before anything runs.
@@ -265,6 +268,9 @@ pub async fn run(
     let jobs = opts.jobs.max(1);
     // Steps that ran with inputs unlike their last run's: what waits for them runs again too.
     let mut changed: BTreeSet<String> = BTreeSet::new();
+    // The chained fingerprint of every step launched or skipped in this run.
+    let mut fps: BTreeMap<String, String> = BTreeMap::new();
+    let run_secrets = resolve::run_secrets(plan);
 
     loop {
         if shared.cancel.load(Ordering::SeqCst) && outcome.status == RunStatus::Ok {
@@ -287,7 +293,10 @@ pub async fn run(
                     continue;
                 }
                 let resolved = match resolve::resolve_step(step, &outcome.outputs) {
-                    Ok(r) => r,
+                    Ok(mut r) => {
+                        r.secrets.extend(run_secrets.iter().cloned());
+                        r
+                    }
                     Err(e) => {
                         fail(step, &e, shared, &mut outcome);
                         state[i] = State::Failed;
@@ -295,7 +304,13 @@ pub async fn run(
                         continue;
                     }
                 };
-                let fp = resolve::fingerprint(shared.state.key(), step.op_name(), &resolved.args);
+                let fp = resolve::chain(
+                    &resolve::fingerprint(shared.state.key(), step.op_name(), &resolved.args),
+                    waits
+                        .iter()
+                        .filter_map(|w| Some((w.as_str(), fps.get(w.as_str())?.as_str()))),
+                );
+                fps.insert(step.id.clone(), fp.clone());
                 let upstream_changed = waits.iter().any(|w| changed.contains(w));
                 if let Some((prev_fp, outputs, time)) = replay.finished.get(&step.id) {
                     if *prev_fp == fp
@@ -348,6 +363,7 @@ pub async fn run(
                                 fields! {"step" => step.id, "text" => resolve::redact_str(&text, &resolved.secrets)},
                             );
                             outcome.status = RunStatus::Waiting(step.id.clone());
+                            outcome.question = Some(resolve::redact_str(&text, &resolved.secrets));
                             stop = true;
                         }
                     }
@@ -592,19 +608,27 @@ async fn undo_scope(
 /// is redone when a step after it still has to run.
 fn resume_set(plan: &Plan, key: &[u8; 32], replay: &journal::Replay) -> BTreeMap<String, Value> {
     let mut done: BTreeMap<String, Value> = BTreeMap::new();
+    let mut fps: BTreeMap<&str, &str> = BTreeMap::new();
     for step in &plan.steps {
         let Some((fp, outputs, _)) = replay.finished.get(&step.id) else {
             continue;
         };
-        if !step.waits_for().iter().all(|w| done.contains_key(w)) {
+        let waits = step.waits_for();
+        if !waits.iter().all(|w| done.contains_key(w)) {
             continue;
         }
         let Ok(r) = resolve::resolve_step(step, &done) else {
             continue;
         };
-        if resolve::fingerprint(key, step.op_name(), &r.args) == *fp && outputs_exist(step, outputs)
-        {
+        let now = resolve::chain(
+            &resolve::fingerprint(key, step.op_name(), &r.args),
+            waits
+                .iter()
+                .filter_map(|w| Some((w.as_str(), *fps.get(w.as_str())?))),
+        );
+        if now == *fp && outputs_exist(step, outputs) {
             done.insert(step.id.clone(), outputs.clone());
+            fps.insert(step.id.as_str(), fp.as_str());
         }
     }
     // Reverse order: an attaching step is needed again when anything after it will run.

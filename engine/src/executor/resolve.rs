@@ -145,6 +145,27 @@ pub fn fingerprint(key: &[u8; 32], op: &str, args: &BTreeMap<String, Value>) -> 
     hex::encode(h.finalize())
 }
 
+/// A step's fingerprint chained to those of the steps it waits for, so a step is current only
+/// while everything upstream is the run it was computed against: an upstream step that ran
+/// again with other inputs (in this run or in an interrupted one) changes every fingerprint
+/// after it, and a manual step after it must be approved again.
+pub fn chain<'a>(own: &str, upstream: impl IntoIterator<Item = (&'a str, &'a str)>) -> String {
+    let mut up: Vec<(&str, &str)> = upstream.into_iter().collect();
+    if up.is_empty() {
+        return own.to_string();
+    }
+    up.sort_unstable();
+    let mut h = Sha256::new();
+    h.update(own.as_bytes());
+    for (id, fp) in up {
+        h.update([0]);
+        h.update(id.as_bytes());
+        h.update([1]);
+        h.update(fp.as_bytes());
+    }
+    hex::encode(h.finalize())
+}
+
 /// The identity of the regular files a step reads (device, inode, size, mtime), so a file
 /// replaced or changed under the same name makes the step run again on resume. Directories
 /// and devices are left out: a remount changes their identity without changing the data.
@@ -216,6 +237,24 @@ pub fn redact(v: &Value, secrets: &[(String, String)]) -> Value {
         ),
         other => other.clone(),
     }
+}
+
+/// Every secret param's value in the plan, as `(name, value)`. The executor redacts all of
+/// them from every step's log lines and outputs, so a secret that flows through a step's
+/// output (an `exec` that echoes it) into a later step, or into a runbook output, never shows.
+pub fn run_secrets(plan: &crate::plan::Plan) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = plan
+        .params
+        .iter()
+        .filter_map(|p| match p.value.as_ref()? {
+            Expr::Secret { name, value } => Some((name.clone(), value.known_text()?)),
+            _ => None,
+        })
+        .filter(|(_, v)| !v.is_empty())
+        .collect();
+    // Longest first, so a secret that contains another is replaced whole.
+    out.sort_by(|a, b| b.1.len().cmp(&a.1.len()).then_with(|| a.0.cmp(&b.0)));
+    out
 }
 
 /// Replaces every secret value inside `s` with `(secret NAME)`.

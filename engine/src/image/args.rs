@@ -113,7 +113,8 @@ pub struct ImageArgs {
     /// Test mode: fail reads of the bad areas listed in FILE (format below), like ddrescue -H.
     #[arg(long, short = 'H', value_name = "FILE")]
     pub simulate_bad: Option<PathBuf>,
-    /// Allow a block device as the image (it is overwritten).
+    /// Allow a block device as the image (it is overwritten), or resume a map made from
+    /// another source path (the same disk under a new name).
     #[arg(long, short = 'f')]
     pub force: bool,
     /// The image's hash, computed while copying.

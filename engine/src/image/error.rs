@@ -59,6 +59,12 @@ pub enum ImageErrorKind {
         map_end: u64,
         source_size: u64,
     },
+    /// The mapfile was made from another source than this run's.
+    MapOfAnotherSource {
+        path: PathBuf,
+        was: String,
+        now: String,
+    },
     /// The mapfile could not be written.
     WriteMap(PathBuf),
     /// The simulated bad-sector map could not be read.
@@ -103,6 +109,7 @@ impl ImageError {
         match self.kind {
             ImageErrorKind::MapSyntax { .. }
             | ImageErrorKind::MapBeyondSource { .. }
+            | ImageErrorKind::MapOfAnotherSource { .. }
             | ImageErrorKind::BadMapSyntax { .. }
             | ImageErrorKind::BadOption(_) => 2,
             ImageErrorKind::Interrupted { .. } => 130,
@@ -193,6 +200,13 @@ impl fmt::Display for ImageErrorKind {
             } => write!(
                 f,
                 "the mapfile {} covers {map_end} bytes but the source has only {source_size}: is it the map of another disk?",
+                path.display()
+            ),
+            Self::MapOfAnotherSource { path, was, now } => write!(
+                f,
+                "the mapfile {} was made from {was}, but this run reads {now}: resuming would \
+                 keep the other disk's data. Give this disk its own image and map; if it is the \
+                 same disk under a new name, rerun with --force (force: true in a runbook)",
                 path.display()
             ),
             Self::WriteMap(p) => write!(

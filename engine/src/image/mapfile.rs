@@ -138,6 +138,9 @@ pub struct Mapfile {
     pub phase: Phase,
     /// `current_pass` (1 when an old 2-field status line was read).
     pub pass: u32,
+    /// What the map was made from, from salvage's `# Source:` header comment (a map written
+    /// by GNU ddrescue has none): a resume from another source is refused.
+    pub source: Option<String>,
     blocks: Vec<Block>,
 }
 
@@ -169,6 +172,7 @@ impl Mapfile {
             current_pos: pos,
             phase: Phase::Copying,
             pass: 1,
+            source: None,
             blocks,
         }
     }
@@ -193,10 +197,15 @@ impl Mapfile {
             })
         };
         let mut status: Option<(u64, Phase, u32)> = None;
+        let mut source: Option<String> = None;
         let mut blocks: Vec<Block> = Vec::new();
         for (index, raw) in text.lines().enumerate() {
             let line_no = index + 1;
             let line = raw.trim();
+            if let Some(id) = line.strip_prefix("# Source:") {
+                source.get_or_insert_with(|| id.trim().to_string());
+                continue;
+            }
             if line.is_empty() || line.starts_with('#') {
                 continue;
             }
@@ -297,6 +306,7 @@ impl Mapfile {
             current_pos,
             phase,
             pass,
+            source,
             blocks: Vec::new(),
         };
         for b in blocks {
@@ -336,6 +346,7 @@ impl Mapfile {
             current_pos: self.current_pos,
             phase: self.phase,
             pass: self.pass,
+            source: None,
             blocks: Vec::new(),
         };
         for b in old {
@@ -479,6 +490,9 @@ impl Mapfile {
             env!("CARGO_PKG_VERSION")
         );
         let _ = writeln!(s, "# Command line: {command_line}");
+        if let Some(source) = &self.source {
+            let _ = writeln!(s, "# Source: {source}");
+        }
         let _ = writeln!(s, "# Start time:   {start_time}");
         let _ = writeln!(s, "# Current time: {now}");
         let _ = writeln!(s, "# {}", self.phase.describe());

@@ -207,8 +207,24 @@ fn prepare(opts: &ImageOptions) -> Result<(Parts, Dest), ImageError> {
             }
         }
     }
+    let source_id = format!(
+        "{} ({size} bytes)",
+        std::fs::canonicalize(&opts.source)
+            .unwrap_or_else(|_| opts.source.clone())
+            .display()
+    );
     let mut map = match loaded {
         Some(m) => {
+            if let Some(was) = &m.source
+                && *was != source_id
+                && !opts.force
+            {
+                return Err(ImageError::new(ImageErrorKind::MapOfAnotherSource {
+                    path: opts.map.clone(),
+                    was: was.clone(),
+                    now: source_id,
+                }));
+            }
             if m.end() > size {
                 return Err(ImageError::new(ImageErrorKind::MapBeyondSource {
                     path: opts.map.clone(),
@@ -220,6 +236,7 @@ fn prepare(opts: &ImageOptions) -> Result<(Parts, Dest), ImageError> {
         }
         None => Mapfile::new(0, size),
     };
+    map.source = Some(source_id);
     map.fit_domain(0, size);
     let dest = Dest::open(&opts.dest, &src, opts.force, opts.sparse, dom_end)?;
     let saver = MapSaver::new(&opts.map, &opts.command_line);
