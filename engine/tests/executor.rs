@@ -430,3 +430,60 @@ fn a_changed_input_file_reruns_the_step_and_what_follows() {
         ["p", "q"]
     );
 }
+
+#[test]
+fn a_secret_that_flows_through_a_step_output_stays_hidden() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let src = r#"runbook "secret" {
+  param token: secret
+  step a = exec(argv: ["echo", "token=${token}"], effect: "read")
+  step b = exec(argv: ["echo", "got", a.stdout], effect: "read")
+}"#;
+    let r = run(
+        src,
+        &[("token", "hunter2-abc")],
+        &dir.path().join("state"),
+        false,
+        &[],
+    );
+    assert_eq!(r.outcome.status, RunStatus::Ok, "{:?}", r.outcome.failed);
+    let all = serde_json::to_string(&r.events).expect("json");
+    assert!(!all.contains("hunter2-abc"), "secret leaked: {all}");
+    // b really received it (through a's output): the redaction is of the log, not the data.
+    assert!(
+        r.outcome.outputs["b"]["stdout"]
+            .as_str()
+            .is_some_and(|s| s.contains("hunter2-abc"))
+    );
+}
+
+#[test]
+fn an_upstream_change_in_an_interrupted_run_still_reruns_what_follows() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let file = dir.path().join("f.txt");
+    let src = format!(
+        r#"runbook "chain" {{
+  param p: string = "one"
+  step a = exec(argv: ["sh", "-c", "echo $0 > {f}", p], effect: "create")
+  manual m "a exited ${{a.exit_code}}: go on?"
+  step c = exec(argv: ["cat", "{f}"], after: [m], effect: "read")
+}}"#,
+        f = file.display()
+    );
+    let state = dir.path().join("state");
+    let first = run(&src, &[], &state, false, &["m"]);
+    assert_eq!(first.outcome.status, RunStatus::Ok);
+    assert_eq!(first.outcome.outputs["c"]["stdout"], "one\n");
+    // p changes: a reruns, then the run stops at m (no approval given this time).
+    let second = run(&src, &[("p", "two")], &state, false, &[]);
+    assert_eq!(second.outcome.status, RunStatus::Waiting("m".into()));
+    // The same command again: a is current, but m and c were made against the old a, so m
+    // asks again and c does not hand back the stale "one".
+    let third = run(&src, &[("p", "two")], &state, false, &[]);
+    assert_eq!(third.outcome.status, RunStatus::Waiting("m".into()));
+    assert!(third.outcome.skipped.contains(&"a".to_string()));
+    let fourth = run(&src, &[("p", "two")], &state, false, &["m"]);
+    assert_eq!(fourth.outcome.status, RunStatus::Ok);
+    assert_eq!(fourth.outcome.outputs["c"]["stdout"], "two\n");
+    assert!(started(&fourth).contains(&"c".to_string()));
+}
