@@ -28,6 +28,7 @@
 //! steps = { table = "ok", check = "ok" }
 //! outputs = { offset = 32256 }
 //! log_events = ["cleanup"]
+//! log_events_as_root = ["attached"]            # only as root (kernel mounts, loop devices)
 //! plan_contains = ["offset 32256"]
 //! recovered = { partition = 1, manifest = "{work}/out.manifest.jsonl", under = "home" }
 //! ```
@@ -113,6 +114,10 @@ pub struct Expect {
     /// Events that must appear in the log.
     #[serde(default)]
     pub log_events: Vec<String>,
+    /// Events that must appear in the log of a run as root (loop devices and mounts; without
+    /// root, ext filesystems are read in userspace and nothing is attached).
+    #[serde(default)]
+    pub log_events_as_root: Vec<String>,
     /// Text the plan must contain.
     #[serde(default)]
     pub plan_contains: Vec<String>,
@@ -267,11 +272,16 @@ fn run_inner(path: &Path) -> Result<Vec<String>, String> {
         };
         match finished.outputs.get(k) {
             Some(got) if *got == want => {}
-            got => failures.push(format!("output {k}: {got:?} (want {want})")),
+            got => failures.push(format!(
+                "output {k}: {} (want {want})",
+                got.map_or_else(|| "missing".to_string(), |v| v.to_string())
+            )),
         }
     }
     let log = std::fs::read_to_string(&finished.log).unwrap_or_default();
-    for ev in &spec.expect.log_events {
+    let as_root = nix::unistd::geteuid().is_root();
+    let root_events = spec.expect.log_events_as_root.iter().filter(|_| as_root);
+    for ev in spec.expect.log_events.iter().chain(root_events) {
         if !log
             .lines()
             .any(|l| serde_json::from_str::<Value>(l).is_ok_and(|v| v["event"] == *ev.as_str()))
@@ -315,6 +325,9 @@ fn check_recovered(r: &Recovered, manifest: &str, fixture_files: &Path) -> Vec<S
             ))
         })
         .collect();
+    // The copy's root, from the manifest's header: every expected file is hashed again there,
+    // so a copy changed after its manifest was written fails the test.
+    let dest = copied_dest(manifest);
     let mut expected = 0;
     for v in made
         .lines()
@@ -333,12 +346,39 @@ fn check_recovered(r: &Recovered, manifest: &str, fixture_files: &Path) -> Vec<S
             Some(_) => failures.push(format!("{path}: recovered with a different hash")),
             None => failures.push(format!("{path}: not recovered")),
         }
+        match &dest {
+            None => failures.push(format!("{manifest}: no header naming the copy's directory")),
+            Some(d) => match sha256_of(&d.join(path)) {
+                Ok(h) if Some(h.as_str()) == v["sha256"].as_str() => {}
+                Ok(h) => failures.push(format!(
+                    "{path}: the recovered file's sha256 is {h}, the fixture's {}",
+                    v["sha256"].as_str().unwrap_or("?")
+                )),
+                Err(e) => failures.push(format!("{path}: cannot read the recovered file: {e}")),
+            },
+        }
     }
     if expected == 0 {
         failures.push("the fixture has no files to expect (check partition and under)".into());
     }
     failures.truncate(20);
     failures
+}
+
+/// The copy's root directory, from a manifest's header line.
+fn copied_dest(manifest: &str) -> Option<std::path::PathBuf> {
+    let text = std::fs::read_to_string(manifest).ok()?;
+    let header: Value = serde_json::from_str(text.lines().next()?).ok()?;
+    (header["record"] == "header").then(|| header["dest"].as_str().map(Into::into))?
+}
+
+/// The sha256 of a file's contents, in hex.
+fn sha256_of(path: &Path) -> std::io::Result<String> {
+    use sha2::{Digest, Sha256};
+    let mut file = std::fs::File::open(path)?;
+    let mut h = Sha256::new();
+    std::io::copy(&mut file, &mut h)?;
+    Ok(hex::encode(h.finalize()))
 }
 
 fn toml_to_json(v: &toml::Value) -> Value {

@@ -139,13 +139,22 @@ impl Task {
         s
     }
 
+    /// Ends a task that failed or was interrupted: its bar goes, no "done" line is printed
+    /// (the step's failure says what happened).
+    pub fn abandon(&self) {
+        if let Some(b) = &self.bar {
+            b.abandon();
+        }
+    }
+
     /// Ends the task.
     pub fn finish(&self, done: u64) {
         if let Some(b) = &self.bar {
             b.set_position(done);
             b.finish_and_clear();
         }
-        if self.mode == ProgressMode::Lines && self.start.elapsed() >= LINE_EVERY {
+        // Without a terminal, every long task ends with one line, however short it was.
+        if self.mode == ProgressMode::Lines {
             eprintln!("{}", self.line(done, "done"));
         }
     }

@@ -67,7 +67,7 @@ pub(super) async fn run(args: &BTreeMap<String, Value>, ctx: &OpContext) -> Resu
         Ok(v) => v,
         Err(e) => {
             let _ = child.kill().await;
-            task.finish(0);
+            task.abandon();
             return Err(e);
         }
     };
