@@ -253,6 +253,71 @@ mod filesystem {
     }
 
     #[test]
+    fn copy_refuses_a_destination_inside_its_source() {
+        let tmp = tempfile::tempdir().expect("tmp");
+        let src = tmp.path().join("src");
+        std::fs::create_dir_all(src.join("a")).expect("mkdir");
+        std::fs::write(src.join("a/f"), b"x").expect("write");
+        let tree = HostTree::open(&src).expect("tree");
+        let err = copy_tree(
+            &tree,
+            SourceSpec::Directory { path: src.clone() },
+            &src.join("a/out"),
+            &tmp.path().join("m.jsonl"),
+            &CopyOptions::default(),
+            &mut Progress::hidden(),
+        )
+        .expect_err("a copy into its own source recurses");
+        assert!(
+            matches!(err.kind(), FsErrorKind::DestInsideSource { .. }),
+            "{err}"
+        );
+        assert!(!src.join("a/out").exists(), "nothing was created");
+    }
+
+    #[test]
+    fn without_owners_a_copy_stays_readable_by_its_user_and_verifies() {
+        use std::os::unix::fs::PermissionsExt;
+        let tmp = tempfile::tempdir().expect("tmp");
+        let src = tmp.path().join("src");
+        std::fs::create_dir_all(src.join("locked")).expect("mkdir");
+        std::fs::write(src.join("locked/secret"), b"inside").expect("write");
+        std::fs::write(src.join("unread"), b"mode 000").expect("write");
+        let perm = |m| std::fs::Permissions::from_mode(m);
+        std::fs::set_permissions(src.join("unread"), perm(0o000)).expect("chmod");
+        std::fs::set_permissions(src.join("locked"), perm(0o000)).expect("chmod");
+        let tree = HostTree::open(&src).expect("tree");
+        let out = tmp.path().join("out");
+        let manifest = tmp.path().join("m.jsonl");
+        let result = copy_tree(
+            &tree,
+            SourceSpec::Directory { path: src.clone() },
+            &out,
+            &manifest,
+            &CopyOptions {
+                preserve_owner: Some(false),
+                ..CopyOptions::default()
+            },
+            &mut Progress::hidden(),
+        );
+        std::fs::set_permissions(src.join("locked"), perm(0o755)).expect("chmod back");
+        let report = result.expect("copy");
+        let mode = |p: &str| std::fs::metadata(out.join(p)).expect("meta").permissions().mode();
+        if nix::unistd::geteuid().is_root() {
+            // As root the source can be read whatever its mode: everything is copied.
+            assert_eq!(report.summary.unreadable, 0, "{:?}", report.problems);
+            assert_eq!(mode("unread") & 0o777, 0o600, "owner rw kept, nothing else added");
+            assert_eq!(mode("locked") & 0o777, 0o700);
+            assert_eq!(std::fs::read(out.join("locked/secret")).expect("read"), b"inside");
+            let m = Manifest::read(&manifest).expect("manifest");
+            let entry = m.entries.iter().find(|e| e.path == "unread").expect("entry");
+            assert_eq!(entry.mode, "0000", "the manifest keeps the true mode");
+        }
+        let verified = verify(&manifest, None, None).expect("verify");
+        assert!(verified.ok(), "{verified:#?}");
+    }
+
+    #[test]
     fn inspect_picks_the_newer_of_two_os_roots() {
         let f = fixture();
         let p2 = PartitionRef::new(&f.disk, P2_START * SECTOR, Some(P2_SECTORS * SECTOR));

@@ -81,6 +81,9 @@ pub fn copy_tree(
     let set_owner = options
         .preserve_owner
         .unwrap_or_else(|| nix::unistd::geteuid().is_root());
+    if let SourceSpec::Directory { path } = &spec {
+        refuse_dest_inside(path, dest)?;
+    }
     let dest_dir = DestDir::create(dest, set_owner)?;
     let dest_abs = std::fs::canonicalize(dest).map_err(|e| {
         FsError::io(
@@ -423,4 +426,38 @@ impl Copier<'_> {
         };
         self.manifest.write(&ManifestRecord::Entry(entry))
     }
+}
+
+/// Refuses a destination inside the source directory (the copy would copy itself, deeper and
+/// deeper). `dest` need not exist yet: its deepest existing ancestor is resolved.
+fn refuse_dest_inside(source: &Path, dest: &Path) -> Result<(), FsError> {
+    let Ok(source) = std::fs::canonicalize(source) else {
+        return Ok(()); // the source's own open reports it
+    };
+    let mut existing = dest.to_path_buf();
+    let mut rest = Vec::new();
+    let resolved = loop {
+        match std::fs::canonicalize(&existing) {
+            Ok(p) => break p,
+            Err(_) => match (existing.file_name(), existing.parent()) {
+                (Some(name), Some(parent)) => {
+                    rest.push(name.to_os_string());
+                    existing = if parent.as_os_str().is_empty() {
+                        PathBuf::from(".")
+                    } else {
+                        parent.to_path_buf()
+                    };
+                }
+                _ => return Ok(()),
+            },
+        }
+    };
+    let full = rest.iter().rev().fold(resolved, |p, n| p.join(n));
+    if full.starts_with(&source) {
+        return Err(FsError::new(FsErrorKind::DestInsideSource {
+            dest: dest.to_path_buf(),
+            source,
+        }));
+    }
+    Ok(())
 }

@@ -158,7 +158,7 @@ impl DestDir {
         }
         if meta.kind != EntryKind::Symlink {
             // The entry was created by this copy as a file or directory, so it is no symlink.
-            let mode = Mode::from_bits_truncate(meta.mode & 0o7777 & !STRIPPED_BITS);
+            let mode = Mode::from_bits_truncate(self.copy_mode(meta));
             fchmodat(&parent, name, mode, FchmodatFlags::FollowSymlink)
                 .map_err(|e| self.write_error(rel, e))?;
         }
@@ -175,9 +175,22 @@ impl DestDir {
         .map_err(|e| self.write_error(rel, e))
     }
 
+    /// The mode a copy gets: the source's, without setuid/setgid. Without root (no owners
+    /// kept), the copying user keeps read and write on files and full access to directories,
+    /// or a file of mode 000 in the image would be a copy that its own user (and `verify`)
+    /// cannot read; the manifest keeps the true mode.
+    fn copy_mode(&self, meta: &EntryMeta) -> u32 {
+        let mode = meta.mode & 0o7777 & !STRIPPED_BITS;
+        match (self.set_owner, meta.kind) {
+            (true, _) => mode,
+            (false, EntryKind::Dir) => mode | 0o700,
+            (false, _) => mode | 0o600,
+        }
+    }
+
     /// Sets the root directory's mode and times (it was created by [`DestDir::create`]).
     pub(crate) fn set_root_attributes(&self, meta: &EntryMeta) -> Result<(), FsError> {
-        let mode = Mode::from_bits_truncate(meta.mode & 0o7777 & !STRIPPED_BITS);
+        let mode = Mode::from_bits_truncate(self.copy_mode(meta));
         std::fs::set_permissions(
             &self.root,
             std::os::unix::fs::PermissionsExt::from_mode(mode.bits()),

@@ -60,6 +60,8 @@ pub enum FsErrorKind {
     Ext { path: PathBuf, message: String },
     /// The copy destination exists and is not empty.
     DestNotEmpty { path: PathBuf },
+    /// The copy destination is inside the source tree.
+    DestInsideSource { dest: PathBuf, source: PathBuf },
     /// A path names something outside the tree or is not a plain relative path.
     BadPath { path: PathBuf },
     /// A manifest line could not be parsed.
@@ -199,6 +201,13 @@ impl fmt::Display for FsError {
                 f,
                 "copy destination {} exists and is not empty; copy into a new directory",
                 path.display()
+            ),
+            FsErrorKind::DestInsideSource { dest, source } => write!(
+                f,
+                "copy destination {} is inside the source {}: the copy would copy itself; \
+                 copy to a directory outside it",
+                dest.display(),
+                source.display()
             ),
             FsErrorKind::BadPath { path } => write!(
                 f,
