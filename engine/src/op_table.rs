@@ -343,16 +343,21 @@ fn fsck_commands(a: &dyn ArgView) -> Vec<String> {
             "copy {} to a work copy (FICLONE reflink when the filesystem allows)",
             partition_desc(a)
         ));
-        v.push("attach the work copy read-write as /dev/loopN".into());
     } else {
         v.push(loop_attach(a, !repair));
     }
+    // A work copy is a file of its own: the checker runs on it directly, no loop device.
+    let target = if repair && !in_place {
+        "COPY"
+    } else {
+        "/dev/loopN"
+    };
     let checker = a.known("checker");
     let flags = if repair { "-f -y" } else { "-f -n" };
     match checker.as_deref() {
-        Some(c) => v.push(format!("{c} /dev/loopN")),
+        Some(c) => v.push(format!("{c} {target}")),
         None => v.push(format!(
-            "by filesystem: e2fsck {flags} /dev/loopN | xfs_repair {}/dev/loopN | btrfs check {}/dev/loopN",
+            "by filesystem: e2fsck {flags} {target} | xfs_repair {}{target} | btrfs check {}{target}",
             if repair { "" } else { "-n " },
             if repair { "--repair " } else { "--readonly " }
         )),
@@ -366,6 +371,11 @@ fn fsck_commands(a: &dyn ArgView) -> Vec<String> {
 
 fn detach_loop(_a: &dyn ArgView) -> Vec<String> {
     vec!["ioctl(/dev/loopN, LOOP_CLR_FD) (losetup -d /dev/loopN)".into()]
+}
+
+fn fsck_cleanup(a: &dyn ArgView) -> Vec<String> {
+    let repair_copy = a.known("mode").as_deref() == Some("repair") && !is_true(a, "in_place");
+    if repair_copy { vec![] } else { detach_loop(a) }
 }
 
 fn mount_commands(a: &dyn ArgView) -> Vec<String> {
@@ -792,7 +802,7 @@ static OPS: &[OpSig] = &[
         effect: Effect::Modify,
         effect_rule: fsck_effect,
         commands: fsck_commands,
-        cleanup: detach_loop,
+        cleanup: fsck_cleanup,
     },
     OpSig {
         name: "mount",

@@ -55,7 +55,7 @@ mod filesystem {
         let (code, stdout, _) = salvage(&["verify", manifest_arg, "--json"]);
         assert_eq!(code, 1, "{stdout}");
         let report: serde_json::Value = serde_json::from_str(&stdout).expect("json");
-        assert_eq!(report["differed"][0]["path"], "\"bin/sh\"");
+        assert_eq!(report["differed"][0]["path"], "bin/sh");
 
         let (code, stdout, stderr) = salvage(&["inspect", disk_arg, "--offset", "1MiB", "--json"]);
         assert_eq!(code, 0, "{stdout}{stderr}");

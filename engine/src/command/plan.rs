@@ -43,6 +43,7 @@ pub fn command(args: &PlanArgs) -> i32 {
     if diags.iter().any(Diagnostic::is_error) {
         return 1;
     }
+    let root = nix::unistd::geteuid().is_root();
     for (i, plan) in checked.plans.iter().enumerate() {
         match args.format {
             Format::Text => {
@@ -50,13 +51,31 @@ pub fn command(args: &PlanArgs) -> i32 {
                     println!();
                 }
                 print!("{}", crate::plan_text::render(plan));
+                if let Some(path) = mount_path(plan, root) {
+                    println!("\non this machine: {}", path.1);
+                }
             }
             Format::Json => {}
             Format::Dot => print!("{}", crate::graph::to_dot(plan)),
         }
     }
     if args.format == Format::Json {
-        let plans: Vec<_> = checked.plans.iter().map(crate::plan_json::render).collect();
+        let plans: Vec<_> = checked
+            .plans
+            .iter()
+            .map(|plan| {
+                let mut json = crate::plan_json::render(plan);
+                if let (Some((path, why)), Some(obj)) =
+                    (mount_path(plan, root), json.as_object_mut())
+                {
+                    obj.insert(
+                        "this_machine".into(),
+                        serde_json::json!({"root": root, "filesystem_access": path, "note": why}),
+                    );
+                }
+                json
+            })
+            .collect();
         let out = if plans.len() == 1 {
             plans[0].clone()
         } else {
@@ -65,6 +84,28 @@ pub fn command(args: &PlanArgs) -> i32 {
         println!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
     }
     0
+}
+
+/// Which way steps that look inside filesystems will go on this machine (the plan itself is
+/// the same everywhere; a run as root uses the kernel, without root the userspace reader).
+fn mount_path(plan: &Plan, root: bool) -> Option<(&'static str, &'static str)> {
+    let looks_inside = plan
+        .steps
+        .iter()
+        .any(|s| matches!(s.op_name(), "mount" | "fsck" | "inspect"));
+    if !looks_inside {
+        None
+    } else if root {
+        Some((
+            "kernel",
+            "running as root: mount, fsck and inspect use read-only loop devices and kernel mounts (ro,noload,nosuid,nodev,noexec)",
+        ))
+    } else {
+        Some((
+            "userspace",
+            "not root: mount reads ext2/3/4 in userspace (ext4-view) and fsck runs e2fsck on the image at its offset; other filesystems (xfs, btrfs, ...) need root",
+        ))
+    }
 }
 
 /// A device param naming nothing on this machine is a warning: a reviewer plans elsewhere.

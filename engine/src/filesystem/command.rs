@@ -55,10 +55,10 @@ pub struct FsckArgs {
     /// `check` never writes; `repair` repairs a copy in --work (or the evidence with --in-place).
     #[arg(long, default_value = "check", value_parser = parse_mode)]
     pub mode: FsckMode,
-    /// Work directory for the repair copy.
+    /// Work directory for the repair copy [default: the current directory].
     #[arg(long)]
     pub work: Option<PathBuf>,
-    /// Repair the evidence itself (asks for confirmation unless --yes).
+    /// With --mode repair: repair the evidence itself (asks for confirmation unless --yes).
     #[arg(long)]
     pub in_place: bool,
     /// Confirms an in-place repair without asking.
@@ -125,7 +125,8 @@ pub struct InspectArgs {
     /// Images (each with every --offset) or directories.
     #[arg(required = true)]
     pub targets: Vec<PathBuf>,
-    /// Byte offsets of the candidate filesystems in each image (`2048s`, `1MiB`, ...).
+    /// Byte offsets of the candidate filesystems in each image (`2048s`, `1MiB`, ...)
+    /// [default: every partition with a filesystem, from the image's partition table].
     #[arg(long = "offset", value_parser = parse_bytes)]
     pub offsets: Vec<u64>,
     /// Print the report as JSON.
@@ -202,6 +203,12 @@ pub fn fsck_command(args: &FsckArgs) -> i32 {
         Ok(p) => p,
         Err(e) => return fail("fsck", &e),
     };
+    if args.in_place && args.mode != FsckMode::Repair {
+        eprintln!(
+            "salvage fsck: --in-place repairs, so it goes with --mode repair; a check never writes (nothing was done)"
+        );
+        return EXIT_FAILED;
+    }
     let mut confirmed = args.yes;
     if args.mode == FsckMode::Repair && args.in_place && !confirmed {
         confirmed = confirm_in_place(&partition);
@@ -240,7 +247,11 @@ pub fn fsck_command(args: &FsckArgs) -> i32 {
                 println!("ran: {}", report.argv.join(" "));
                 println!("exit code {}: {}", report.exit_code, report.bits.join("; "));
                 if let Some(copy) = &report.repair_copy {
-                    println!("repaired copy: {} ({:?})", copy.path.display(), copy.method);
+                    let how = match copy.method {
+                        super::CopyMethod::Reflink => "a reflink copy",
+                        super::CopyMethod::Plain => "a plain copy",
+                    };
+                    println!("repaired copy: {} ({how})", copy.path.display());
                 }
                 println!(
                     "{}",
@@ -566,12 +577,20 @@ pub fn inspect_command(args: &InspectArgs) -> i32 {
         args.offsets.clone()
     };
     let mut candidates = Vec::new();
+    let mut failed = 0;
     for target in &args.targets {
-        let per_target: &[u64] = if target.is_dir() { &[0] } else { &offsets };
-        for &offset in per_target {
+        let per_target: Vec<u64> = if target.is_dir() {
+            vec![0]
+        } else if args.offsets.is_empty() {
+            partition_offsets(target)
+        } else {
+            offsets.clone()
+        };
+        for offset in per_target {
             match inspect_one(target, offset, &flag) {
                 Ok(inspection) => candidates.push(inspection),
                 Err(e) => {
+                    failed += 1;
                     eprintln!(
                         "salvage inspect: {} at byte {offset}: {e}",
                         target.display()
@@ -621,7 +640,41 @@ pub fn inspect_command(args: &InspectArgs) -> i32 {
     }
     if report.candidates.is_empty() {
         EXIT_FAILED
+    } else if failed > 0 {
+        eprintln!(
+            "salvage inspect: {failed} candidate(s) could not be looked at (above); the report has the others"
+        );
+        EXIT_FOUND
     } else {
         EXIT_OK
+    }
+}
+
+/// Without --offset: every partition of the image's table that holds a filesystem (offset 0
+/// when there is no table: a bare filesystem image).
+fn partition_offsets(image: &Path) -> Vec<u64> {
+    let table = crate::partition::read_table(image, &crate::partition::ReadOptions::default());
+    let offsets: Vec<u64> = table
+        .map(|t| {
+            t.partitions
+                .iter()
+                .filter(|p| p.filesystem.is_some())
+                .map(|p| p.offset)
+                .collect()
+        })
+        .unwrap_or_default();
+    if offsets.is_empty() {
+        vec![0]
+    } else {
+        eprintln!(
+            "salvage inspect: {}: the partitions at bytes {} (from its partition table)",
+            image.display(),
+            offsets
+                .iter()
+                .map(u64::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        offsets
     }
 }

@@ -48,6 +48,13 @@ pub enum FsErrorKind {
     },
     /// No filesystem signature was found where the partition starts.
     UnknownFilesystem { path: PathBuf, offset: u64 },
+    /// The partition holds something that is not a filesystem to check or mount (swap, a LUKS
+    /// container, an LVM PV, md RAID member), or one this kernel path does not handle.
+    NotAFilesystem {
+        path: PathBuf,
+        offset: u64,
+        found: String,
+    },
     /// This filesystem type cannot be done this way (no checker, no kernel mount, ...).
     Unsupported { what: String },
     /// The checker program is not installed.
@@ -177,6 +184,35 @@ impl fmt::Display for FsError {
                         "; in use by {}; close them (cd out, end them) and undo again",
                         holders.join(", ")
                     )
+                }
+            }
+            FsErrorKind::NotAFilesystem {
+                path,
+                offset,
+                found,
+            } => {
+                write!(f, "byte {offset} of {} holds {found}: ", path.display())?;
+                match found.as_str() {
+                    "swap" => write!(f, "swap space has no files to check or copy"),
+                    "crypto_LUKS" => write!(
+                        f,
+                        "an encrypted container; open it first (cryptsetup open --readonly) and \
+                         give salvage the opened device"
+                    ),
+                    "LVM2_member" => write!(
+                        f,
+                        "an LVM physical volume; activate its volume group (vgchange -ay) and give \
+                         salvage the logical volume"
+                    ),
+                    "linux_raid_member" => write!(
+                        f,
+                        "an md RAID member; assemble the array read-only (mdadm --assemble \
+                         --readonly) and give salvage the md device"
+                    ),
+                    _ => write!(
+                        f,
+                        "salvage cannot check or mount this type; pass --type (fstype: in a runbook) to force one"
+                    ),
                 }
             }
             FsErrorKind::UnknownFilesystem { path, offset } => write!(

@@ -43,10 +43,35 @@ impl PartitionRef {
             return Ok(kind);
         }
         FsType::probe(&self.image, self.offset)?.ok_or_else(|| {
-            FsError::new(FsErrorKind::UnknownFilesystem {
-                path: self.image.clone(),
-                offset: self.offset,
-            })
+            // Say what is there instead, when the partition probe knows it (swap, LUKS, an LVM
+            // PV, md RAID...), or that the offset is past the end.
+            let image_size = image_len(&self.image).ok();
+            if image_size.is_some_and(|n| self.offset >= n) {
+                return FsError::new(FsErrorKind::OutOfRange {
+                    path: self.image.clone(),
+                    offset: self.offset,
+                    size: self.size.unwrap_or(0),
+                    image_size: image_size.unwrap_or(0),
+                });
+            }
+            let found = std::fs::File::open(&self.image).ok().and_then(|f| {
+                let size = self
+                    .size
+                    .or_else(|| image_size.map(|n| n - self.offset))
+                    .unwrap_or(0);
+                crate::partition::probe_filesystem(&f, self.offset, size).map(|fs| fs.fs_type)
+            });
+            match found {
+                Some(kind) => FsError::new(FsErrorKind::NotAFilesystem {
+                    path: self.image.clone(),
+                    offset: self.offset,
+                    found: kind,
+                }),
+                None => FsError::new(FsErrorKind::UnknownFilesystem {
+                    path: self.image.clone(),
+                    offset: self.offset,
+                }),
+            }
         })
     }
 

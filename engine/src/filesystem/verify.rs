@@ -113,8 +113,12 @@ fn compare(entry: &ManifestEntry, seen: &Seen) -> Option<String> {
         (EntryKind::Symlink, Seen::Symlink(target)) => {
             (entry.link_target().as_ref() != Some(target)).then(|| {
                 format!(
-                    "symlink points to {:?}, manifest says {:?}",
-                    target, entry.target
+                    "symlink points to {}, manifest says {}",
+                    escaped(Path::new(target)),
+                    entry
+                        .target
+                        .as_deref()
+                        .map_or_else(|| "no target".to_string(), |t| t.escape_debug().to_string())
                 )
             })
         }
@@ -128,9 +132,14 @@ fn compare(entry: &ManifestEntry, seen: &Seen) -> Option<String> {
 
 fn finding(entry: &ManifestEntry, detail: String) -> Finding {
     Finding {
-        path: format!("{:?}", entry.rel_path()),
+        path: escaped(&entry.rel_path()),
         detail,
     }
+}
+
+/// A path as text, control characters (a newline in a name) escaped, without quotes.
+fn escaped(path: &Path) -> String {
+    path.to_string_lossy().escape_debug().to_string()
 }
 
 /// Verifies the copy described by `manifest_path` (at `copy_root`, or where the manifest says),
@@ -216,7 +225,7 @@ pub fn verify(
         for name in names {
             let rel = dir.join(name);
             if !listed.contains(&rel) {
-                report.extra.push(format!("{rel:?}"));
+                report.extra.push(escaped(&rel));
             }
             if copy.metadata(&rel).is_ok_and(|m| m.kind == EntryKind::Dir) {
                 stack.push(rel);
