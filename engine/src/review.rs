@@ -428,6 +428,21 @@ impl Run {
                     None => s.other_cleanups.push(c),
                 }
             }
+            "confirmed" => {
+                let steps: Vec<&str> = match l.fields.get("steps") {
+                    Some(Value::Array(a)) => a.iter().filter_map(Value::as_str).collect(),
+                    _ => Vec::new(),
+                };
+                self.notes.push(Note {
+                    line: l.number,
+                    text: format!(
+                        "steps that modify existing data ({}) allowed by {} ({})",
+                        steps.join(", "),
+                        l.str("by"),
+                        l.str("via")
+                    ),
+                });
+            }
             "approval" => {
                 let a = Approval {
                     line: l.number,

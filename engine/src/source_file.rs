@@ -69,6 +69,13 @@ impl SourceFile {
         file.take(MAX_SOURCE_BYTES + 1)
             .read_to_end(&mut bytes)
             .map_err(|e| LoadError::Io(e.to_string()))?;
+        Self::from_bytes(name, bytes)
+    }
+
+    /// A source from raw bytes, refusing more than [`MAX_SOURCE_BYTES`] or bytes that are not
+    /// UTF-8 (with the offset of the first bad byte and the valid text before it).
+    pub fn from_bytes(name: impl Into<String>, bytes: Vec<u8>) -> Result<SourceFile, LoadError> {
+        let name = name.into();
         if bytes.len() as u64 > MAX_SOURCE_BYTES {
             return Err(LoadError::TooLarge(bytes.len() as u64));
         }

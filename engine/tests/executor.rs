@@ -487,3 +487,35 @@ fn an_upstream_change_in_an_interrupted_run_still_reruns_what_follows() {
     assert_eq!(fourth.outcome.outputs["c"]["stdout"], "two\n");
     assert!(started(&fourth).contains(&"c".to_string()));
 }
+
+#[test]
+fn a_torn_journal_line_does_not_swallow_the_next_record() {
+    use salvage::executor::journal::Record;
+    let dir = tempfile::tempdir().expect("tmp");
+    let path = dir.path().join("journal.jsonl");
+    let finished = |step: &str| Record::Finished {
+        step: step.into(),
+        fingerprint: "fp".into(),
+        outputs: serde_json::json!({}),
+        time: "2026-12-02T00:00:00Z".into(),
+    };
+    let (journal, _) = Journal::open(&path).expect("open");
+    journal.append(&finished("a")).expect("append");
+    drop(journal);
+    // A crash in the middle of the next append.
+    let mut bytes = std::fs::read(&path).expect("read");
+    bytes.extend_from_slice(br#"{"record":"finished","step":"b","fingerp"#);
+    std::fs::write(&path, &bytes).expect("tear");
+    let (journal, replay) = Journal::open(&path).expect("reopen");
+    assert!(replay.finished.contains_key("a"));
+    journal
+        .append(&finished("c"))
+        .expect("append after the tear");
+    drop(journal);
+    let (_, replay) = Journal::open(&path).expect("reopen");
+    assert!(replay.finished.contains_key("a"));
+    assert!(
+        replay.finished.contains_key("c"),
+        "the record after a torn line survives"
+    );
+}

@@ -29,10 +29,26 @@ pub enum Format {
 
 /// Loads and checks one file; load failures become diagnostics too.
 pub fn load_and_check(path: &Path, params: Option<&[(String, String)]>) -> Checked {
-    match SourceFile::load(path) {
-        Ok(src) => check(src, params, &FileLoader),
+    check_loaded(
+        &path.display().to_string(),
+        SourceFile::load(path),
+        params,
+        &FileLoader,
+    )
+}
+
+/// Checks a loaded source, or turns its load failure (unreadable, too large, not UTF-8) into a
+/// diagnostic. The fuzz target goes through here with raw bytes.
+pub fn check_loaded(
+    name: &str,
+    loaded: Result<SourceFile, LoadError>,
+    params: Option<&[(String, String)]>,
+    loader: &dyn crate::checker::Loader,
+) -> Checked {
+    match loaded {
+        Ok(src) => check(src, params, loader),
         Err(e) => {
-            let name = path.display().to_string();
+            let name = name.to_string();
             let diag = match e {
                 LoadError::Io(error) => Diagnostic::bare(DiagnosticKind::Io { path: name, error }),
                 LoadError::TooLarge(size) => Diagnostic::bare(DiagnosticKind::TooLarge {

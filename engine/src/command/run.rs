@@ -76,11 +76,21 @@ pub fn default_state(plan: &Plan) -> PathBuf {
     PathBuf::from(".salvage").join(safe)
 }
 
-/// Who runs salvage (the sudo user when there is one).
+/// Who runs salvage, for approvals and the log: the account of the real uid (from the
+/// password database, not from the environment), and the sudo user's name when run through
+/// sudo (`alice via sudo as root`).
 pub fn user() -> String {
-    std::env::var("SUDO_USER")
-        .or_else(|_| std::env::var("USER"))
-        .unwrap_or_else(|_| format!("uid {}", nix::unistd::getuid()))
+    let uid = nix::unistd::getuid();
+    let account = nix::unistd::User::from_uid(uid)
+        .ok()
+        .flatten()
+        .map_or_else(|| format!("uid {uid}"), |u| u.name);
+    match std::env::var("SUDO_USER") {
+        Ok(sudo) if uid.is_root() && !sudo.is_empty() && sudo != account => {
+            format!("{sudo} via sudo as {account}")
+        }
+        _ => account,
+    }
 }
 
 /// Opens the run log with its anchor (`<log>.head`, its MAC keyed with the state key).

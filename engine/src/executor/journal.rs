@@ -112,6 +112,19 @@ impl Journal {
             .map_err(|e| {
                 ExecError::new(ExecErrorKind::JournalWrite(e.to_string())).with_path(path)
             })?;
+        // A torn last line (a crash mid-append) was ignored by the replay; cut it off, or the
+        // next record would be appended onto it and lost with it.
+        if let Ok(bytes) = std::fs::read(path)
+            && !bytes.is_empty()
+            && !bytes.ends_with(b"\n")
+        {
+            let keep = bytes.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+            file.set_len(keep as u64)
+                .and_then(|()| file.sync_data())
+                .map_err(|e| {
+                    ExecError::new(ExecErrorKind::JournalWrite(e.to_string())).with_path(path)
+                })?;
+        }
         let journal = Journal {
             path: path.to_path_buf(),
             file: Mutex::new(file),

@@ -238,13 +238,22 @@ pub async fn run(
         .filter(|s| s.effect == Effect::Modify && !done_before.contains_key(&s.id))
         .map(|s| s.id.as_str())
         .collect();
+    if !modify.is_empty() && opts.yes {
+        shared.log.event(
+            "confirmed",
+            fields! {"steps" => modify, "by" => opts.user, "via" => "--yes"},
+        );
+    }
     if !modify.is_empty() && !opts.yes {
         let question = format!(
             "These steps modify existing data: {}. Run them? (see `salvage plan` for what they do)",
             modify.join(", ")
         );
         match shared.prompter.confirm(&question) {
-            Some(true) => {}
+            Some(true) => shared.log.event(
+                "confirmed",
+                fields! {"steps" => modify, "by" => opts.user, "via" => "terminal"},
+            ),
             Some(false) => {
                 outcome.status = RunStatus::Refused("the operator said no".into());
                 outcome.not_run = steps.iter().map(|s| s.id.clone()).collect();
