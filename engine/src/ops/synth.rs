@@ -290,7 +290,22 @@ fn populate(
         );
         write(&rel, &data, base + 100 + i)?;
     }
+    // Directories too get fixed times (mkfs -d copies them), so the same seed makes the same
+    // image byte for byte.
+    fix_dir_times(dir, SystemTime::UNIX_EPOCH + Duration::from_secs(base))?;
     Ok(made)
+}
+
+/// Sets the access and modification times of `dir` and every directory below it.
+fn fix_dir_times(dir: &Path, when: SystemTime) -> std::io::Result<()> {
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        if entry.file_type()?.is_dir() {
+            fix_dir_times(&entry.path(), when)?;
+        }
+    }
+    let times = std::fs::FileTimes::new().set_accessed(when).set_modified(when);
+    std::fs::File::open(dir)?.set_times(times)
 }
 
 #[cfg(test)]
