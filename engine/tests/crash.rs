@@ -283,13 +283,14 @@ fn cleanup_command_undoes_a_killed_run() {
 }
 
 #[test]
-fn sigint_and_sigterm_stop_the_run_and_clean_up() {
-    if !salvage_testkit::require_root("sigint_and_sigterm_stop_the_run_and_clean_up") {
+fn sigint_sigterm_and_sighup_stop_the_run_and_clean_up() {
+    if !salvage_testkit::require_root("sigint_sigterm_and_sighup_stop_the_run_and_clean_up") {
         return;
     }
     for sig in [
         nix::sys::signal::Signal::SIGINT,
         nix::sys::signal::Signal::SIGTERM,
+        nix::sys::signal::Signal::SIGHUP,
     ] {
         let dir = tempfile::tempdir().expect("tmp");
         let rb = runbook(dir.path());

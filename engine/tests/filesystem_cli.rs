@@ -77,4 +77,53 @@ mod filesystem {
         let left = leftovers(tmp.path());
         assert!(left.is_empty(), "left behind: {left:?}");
     }
+
+    #[test]
+    fn fsck_and_inspect_say_what_is_wrong_with_a_forced_type_swap_and_no_offset() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let src = tmp.path().join("src");
+        hostile_tree(&src, "Cli OS", 1_400_000_000);
+        let disk = tmp.path().join("disk.img");
+        write_mbr_disk(
+            &disk,
+            P1_START + P1_SECTORS + 2048,
+            &[(P1_START, P1_SECTORS)],
+        );
+        mkfs_ext4(&disk, &src, P1_START, P1_SECTORS);
+        let before = sha256_file(&disk);
+        let disk_arg = disk.to_str().expect("utf-8");
+        // A forced type that contradicts the signature runs no checker.
+        let (code, _, stderr) = salvage(&["fsck", disk_arg, "--offset", "2048s", "--type", "xfs"]);
+        assert_eq!(code, 2, "{stderr}");
+        assert!(
+            stderr.contains("given as xfs") && stderr.contains("holds ext4"),
+            "{stderr}"
+        );
+        // --in-place without --mode repair is refused before anything runs.
+        let (code, _, stderr) = salvage(&["fsck", disk_arg, "--offset", "2048s", "--in-place"]);
+        assert_eq!(code, 2, "{stderr}");
+        assert!(stderr.contains("--mode repair"), "{stderr}");
+        // inspect without --offset reads the partition table.
+        let (code, stdout, stderr) = salvage(&["inspect", disk_arg, "--json"]);
+        assert_eq!(code, 0, "{stdout}{stderr}");
+        let report: serde_json::Value = serde_json::from_str(&stdout).expect("json");
+        assert_eq!(
+            report["candidates"].as_array().map(Vec::len),
+            Some(1),
+            "{report}"
+        );
+        assert!(
+            stderr.contains(&format!("{}", P1_START * SECTOR)),
+            "{stderr}"
+        );
+        // Swap says it is swap.
+        let swap = tmp.path().join("swap.img");
+        std::fs::write(&swap, vec![0u8; 1 << 20]).expect("swap");
+        let made = Command::new("mkswap").arg(&swap).output().expect("mkswap");
+        assert!(made.status.success());
+        let (code, _, stderr) = salvage(&["fsck", swap.to_str().expect("utf-8")]);
+        assert_eq!(code, 2);
+        assert!(stderr.contains("holds swap"), "{stderr}");
+        assert_eq!(sha256_file(&disk), before, "the evidence image was written");
+    }
 }

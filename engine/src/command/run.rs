@@ -192,9 +192,12 @@ pub fn run_session(plan: &Plan, s: Session<'_>) -> Result<Finished, String> {
         let notify = shared.cancel_notify.clone();
         tokio::spawn(async move {
             use tokio::signal::unix::{SignalKind, signal};
-            let (Ok(mut int), Ok(mut term)) = (
+            // SIGHUP too: a dropped SSH session stops the run cleanly (cleanup, journal) so the
+            // same command resumes it, instead of killing it with mounts left behind.
+            let (Ok(mut int), Ok(mut term), Ok(mut hup)) = (
                 signal(SignalKind::interrupt()),
                 signal(SignalKind::terminate()),
+                signal(SignalKind::hangup()),
             ) else {
                 return;
             };
@@ -202,6 +205,7 @@ pub fn run_session(plan: &Plan, s: Session<'_>) -> Result<Finished, String> {
                 tokio::select! {
                     _ = int.recv() => {}
                     _ = term.recv() => {}
+                    _ = hup.recv() => {}
                 }
                 if cancel.swap(true, Ordering::SeqCst) {
                     eprintln!("salvage: still cleaning up; attachments are being undone");

@@ -48,6 +48,13 @@ pub enum FsErrorKind {
     },
     /// No filesystem signature was found where the partition starts.
     UnknownFilesystem { path: PathBuf, offset: u64 },
+    /// A forced filesystem type contradicts the signature found there.
+    TypeContradicted {
+        path: PathBuf,
+        offset: u64,
+        given: String,
+        found: String,
+    },
     /// The partition holds something that is not a filesystem to check or mount (swap, a LUKS
     /// container, an LVM PV, md RAID member), or one this kernel path does not handle.
     NotAFilesystem {
@@ -215,6 +222,17 @@ impl fmt::Display for FsError {
                     ),
                 }
             }
+            FsErrorKind::TypeContradicted {
+                path,
+                offset,
+                given,
+                found,
+            } => write!(
+                f,
+                "the type was given as {given}, but byte {offset} of {} holds {found}: drop the \
+                 forced type, or check the offset",
+                path.display()
+            ),
             FsErrorKind::UnknownFilesystem { path, offset } => write!(
                 f,
                 "no known filesystem signature at byte {offset} of {}",

@@ -40,6 +40,20 @@ impl PartitionRef {
     /// The filesystem type: the given one, or probed from the signature.
     pub fn resolve_fs_type(&self) -> Result<FsType, FsError> {
         if let Some(kind) = self.fs_type {
+            // A forced type must not contradict the signature there: xfs_repair on an ext4
+            // (or a wrong offset) would report nonsense, or worse in repair mode.
+            let ext = |t: FsType| matches!(t, FsType::Ext2 | FsType::Ext3 | FsType::Ext4);
+            if let Some(found) = FsType::probe(&self.image, self.offset)?
+                && found != kind
+                && !(ext(found) && ext(kind))
+            {
+                return Err(FsError::new(FsErrorKind::TypeContradicted {
+                    path: self.image.clone(),
+                    offset: self.offset,
+                    given: kind.name().to_string(),
+                    found: found.name().to_string(),
+                }));
+            }
             return Ok(kind);
         }
         FsType::probe(&self.image, self.offset)?.ok_or_else(|| {

@@ -304,7 +304,9 @@ fn fix_dir_times(dir: &Path, when: SystemTime) -> std::io::Result<()> {
             fix_dir_times(&entry.path(), when)?;
         }
     }
-    let times = std::fs::FileTimes::new().set_accessed(when).set_modified(when);
+    let times = std::fs::FileTimes::new()
+        .set_accessed(when)
+        .set_modified(when);
     std::fs::File::open(dir)?.set_times(times)
 }
 
