@@ -19,6 +19,20 @@ fn salvage(args: &[&str]) -> (i32, String, String) {
     )
 }
 
+/// A hostile source tree and a disk with one ext4 partition made from it.
+fn cli_disk(dir: &std::path::Path) -> (std::path::PathBuf, std::path::PathBuf) {
+    let src = dir.join("src");
+    hostile_tree(&src, "Cli OS", 1_400_000_000);
+    let disk = dir.join("disk.img");
+    write_mbr_disk(
+        &disk,
+        P1_START + P1_SECTORS + 2048,
+        &[(P1_START, P1_SECTORS)],
+    );
+    mkfs_ext4(&disk, &src, P1_START, P1_SECTORS);
+    (src, disk)
+}
+
 /// Named `filesystem::...` so `cargo test filesystem` selects these tests.
 mod filesystem {
     use super::*;
@@ -26,15 +40,7 @@ mod filesystem {
     #[test]
     fn copy_verify_inspect_and_fsck_from_the_command_line() {
         let tmp = tempfile::tempdir().expect("tempdir");
-        let src = tmp.path().join("src");
-        hostile_tree(&src, "Cli OS", 1_400_000_000);
-        let disk = tmp.path().join("disk.img");
-        write_mbr_disk(
-            &disk,
-            P1_START + P1_SECTORS + 2048,
-            &[(P1_START, P1_SECTORS)],
-        );
-        mkfs_ext4(&disk, &src, P1_START, P1_SECTORS);
+        let (src, disk) = cli_disk(tmp.path());
         let before = sha256_file(&disk);
         let disk_arg = disk.to_str().expect("utf-8");
         let out = tmp.path().join("out");
@@ -81,15 +87,7 @@ mod filesystem {
     #[test]
     fn fsck_and_inspect_say_what_is_wrong_with_a_forced_type_swap_and_no_offset() {
         let tmp = tempfile::tempdir().expect("tempdir");
-        let src = tmp.path().join("src");
-        hostile_tree(&src, "Cli OS", 1_400_000_000);
-        let disk = tmp.path().join("disk.img");
-        write_mbr_disk(
-            &disk,
-            P1_START + P1_SECTORS + 2048,
-            &[(P1_START, P1_SECTORS)],
-        );
-        mkfs_ext4(&disk, &src, P1_START, P1_SECTORS);
+        let (_src, disk) = cli_disk(tmp.path());
         let before = sha256_file(&disk);
         let disk_arg = disk.to_str().expect("utf-8");
         // A forced type that contradicts the signature runs no checker.
