@@ -518,3 +518,38 @@ fn image_refuses_to_resume_a_map_made_from_another_source() {
         "the map now names the new source: {map}"
     );
 }
+
+#[test]
+fn verify_checks_an_image_against_its_map_and_source() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let d = dir.path();
+    std::fs::write(d.join("src"), pattern(256 * 1024)).expect("src");
+    let made = run(salvage()
+        .args(["image", "src", "img", "--map", "map", "-q"])
+        .current_dir(d));
+    assert!(made.status.success(), "{made:?}");
+    let check = || {
+        run(salvage()
+            .args([
+                "verify", "--map", "map", "--image", "img", "--source", "src",
+            ])
+            .current_dir(d))
+    };
+    let good = check();
+    assert_eq!(good.status.code(), Some(0), "{good:?}");
+    assert!(String::from_utf8_lossy(&good.stdout).contains("VERIFIED"));
+    let mut img = std::fs::read(d.join("img")).expect("img");
+    img[200_000] ^= 0xff;
+    std::fs::write(d.join("img"), &img).expect("tamper");
+    let bad = check();
+    assert_eq!(bad.status.code(), Some(1), "{bad:?}");
+    let out = String::from_utf8_lossy(&bad.stdout);
+    assert!(
+        out.contains("DIFFERED") && out.contains("at byte 0"),
+        "{out}"
+    );
+    assert_eq!(
+        std::fs::read(d.join("src")).expect("src"),
+        pattern(256 * 1024)
+    );
+}

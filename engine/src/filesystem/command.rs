@@ -106,8 +106,18 @@ pub struct CopyArgs {
 /// `salvage verify MANIFEST`.
 #[derive(Debug, Args)]
 pub struct VerifyArgs {
-    /// The manifest written by `salvage copy`.
-    pub manifest: PathBuf,
+    /// The manifest written by `salvage copy` (or, instead, --map and --image for an image).
+    #[arg(required_unless_present = "map")]
+    pub manifest: Option<PathBuf>,
+    /// For an image: its ddrescue mapfile; every rescued area is checked (with --image).
+    #[arg(long, conflicts_with = "manifest", requires = "image")]
+    pub map: Option<PathBuf>,
+    /// With --map: the image made by `salvage image` (or GNU ddrescue).
+    #[arg(long, requires = "map")]
+    pub image: Option<PathBuf>,
+    /// With --map: the source to compare the rescued areas with (opened read-only).
+    #[arg(long, requires = "map")]
+    pub source: Option<PathBuf>,
     /// The copy's directory, if it moved since.
     #[arg(long)]
     pub copy: Option<PathBuf>,
@@ -460,8 +470,22 @@ pub fn copy_command(args: &CopyArgs) -> i32 {
 
 /// Runs `salvage verify`; returns the process exit code.
 pub fn verify_command(args: &VerifyArgs) -> i32 {
+    let (Some(manifest_path), None) = (&args.manifest, &args.map) else {
+        return match (&args.map, &args.image) {
+            (Some(map), Some(image)) => crate::ops::verify_image::verify_image_command(
+                map,
+                image,
+                args.source.as_deref(),
+                args.json,
+            ),
+            _ => {
+                eprintln!("salvage verify: give a manifest, or --map with --image");
+                EXIT_FAILED
+            }
+        };
+    };
     let result = (|| {
-        let manifest = Manifest::read(&args.manifest)?;
+        let manifest = Manifest::read(manifest_path)?;
         let source = if args.no_source {
             None
         } else {
@@ -475,7 +499,7 @@ pub fn verify_command(args: &VerifyArgs) -> i32 {
                 }
             }
         };
-        verify(&args.manifest, args.copy.as_deref(), source.as_deref())
+        verify(manifest_path, args.copy.as_deref(), source.as_deref())
     })();
     match result {
         Ok(report) => {

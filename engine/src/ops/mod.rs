@@ -11,7 +11,7 @@ mod partition_value;
 mod pipe;
 pub(crate) mod snapshot;
 mod synth;
-mod verify_image;
+pub mod verify_image;
 
 pub(crate) use partition_value::table_json;
 

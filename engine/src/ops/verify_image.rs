@@ -18,6 +18,42 @@ pub(crate) fn verify_image(
     image: &Path,
     source: Option<&Path>,
 ) -> Result<Value, OpError> {
+    let report = compare_image(map, image, source, &|| ctx.cancelled())?;
+    let ok = report["differed"].as_array().is_none_or(Vec::is_empty);
+    let dir = ctx.state.work_dir(&ctx.step);
+    std::fs::create_dir_all(&dir)
+        .map_err(|e| OpError::new(format!("mkdir {}: {e}", dir.display())))?;
+    let path = dir.join("verify-image.json");
+    std::fs::write(
+        &path,
+        serde_json::to_string_pretty(&report).unwrap_or_default(),
+    )
+    .map_err(|e| OpError::new(format!("write {}: {e}", path.display())))?;
+    if !ok {
+        return Err(OpError::new(format!(
+            "the image differs from the source in {} rescued area(s); see {}",
+            report["differed"].as_array().map_or(0, Vec::len),
+            path.display()
+        )));
+    }
+    Ok(json!({
+        "ok": ok,
+        "matched": report["matched_bytes"],
+        "differed": 0,
+        "unreadable": report["unreadable_on_source_now"].as_array().map_or(0, Vec::len),
+        "not_rescued_bytes": report["not_rescued_bytes"],
+        "report": path.display().to_string(),
+    }))
+}
+
+/// The comparison itself, for the op and for `salvage verify --map`: every rescued (`+`) area
+/// of `map` read from `image` and, when given, from `source` (read-only), compared.
+pub(crate) fn compare_image(
+    map: &Path,
+    image: &Path,
+    source: Option<&Path>,
+    cancelled: &dyn Fn() -> bool,
+) -> Result<Value, OpError> {
     let text = std::fs::read_to_string(map)
         .map_err(|e| OpError::new(format!("{}: {e}", map.display())))?;
     let mapfile = Mapfile::parse(&text, map).map_err(|e| OpError::new(e.to_string()))?;
@@ -43,7 +79,7 @@ pub(crate) fn verify_image(
         let mut pos = block.pos;
         let end = block.pos + block.size;
         while pos < end {
-            if ctx.cancelled() {
+            if cancelled() {
                 return Err(OpError::interrupted());
             }
             let n = (end - pos).min(CHUNK) as usize;
@@ -62,8 +98,7 @@ pub(crate) fn verify_image(
             pos += n as u64;
         }
     }
-    let ok = differed.is_empty();
-    let report = json!({
+    Ok(json!({
         "image": image.display().to_string(),
         "map": map.display().to_string(),
         "source": source.map(|s| s.display().to_string()),
@@ -73,31 +108,68 @@ pub(crate) fn verify_image(
         "not_rescued": missing,
         "differed": differed,
         "unreadable_on_source_now": unreadable,
-    });
-    let dir = ctx.state.work_dir(&ctx.step);
-    std::fs::create_dir_all(&dir)
-        .map_err(|e| OpError::new(format!("mkdir {}: {e}", dir.display())))?;
-    let path = dir.join("verify-image.json");
-    std::fs::write(
-        &path,
-        serde_json::to_string_pretty(&report).unwrap_or_default(),
-    )
-    .map_err(|e| OpError::new(format!("write {}: {e}", path.display())))?;
-    if !ok {
-        return Err(OpError::new(format!(
-            "the image differs from the source in {} rescued area(s); see {}",
-            report["differed"].as_array().map_or(0, Vec::len),
-            path.display()
-        )));
-    }
-    Ok(json!({
-        "ok": ok,
-        "matched": matched,
-        "differed": 0,
-        "unreadable": report["unreadable_on_source_now"].as_array().map_or(0, Vec::len),
-        "not_rescued_bytes": not_rescued,
-        "report": path.display().to_string(),
     }))
+}
+
+/// `salvage verify --map MAP --image IMG [--source SRC]`: prints the comparison; exit 0 when
+/// every rescued area matched, 1 when one differed, 2 when it could not run.
+pub fn verify_image_command(
+    map: &Path,
+    image: &Path,
+    source: Option<&Path>,
+    json_out: bool,
+) -> i32 {
+    let interrupted = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let _ = signal_hook::flag::register(signal_hook::consts::SIGINT, interrupted.clone());
+    let cancelled = || interrupted.load(std::sync::atomic::Ordering::SeqCst);
+    let report = match compare_image(map, image, source, &cancelled) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("salvage verify: {}", e.message);
+            return 2;
+        }
+    };
+    let differed = report["differed"].as_array().map_or(0, Vec::len);
+    if json_out {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&report).unwrap_or_default()
+        );
+    } else {
+        println!("image: {}  map: {}", image.display(), map.display());
+        println!(
+            "source: {}",
+            source.map_or_else(
+                || "not given (the image is only read)".into(),
+                |s| s.display().to_string()
+            )
+        );
+        println!("rescued bytes: {}", report["rescued_bytes"]);
+        println!("matched bytes: {}", report["matched_bytes"]);
+        println!("not rescued bytes: {}", report["not_rescued_bytes"]);
+        for d in report["differed"].as_array().into_iter().flatten() {
+            println!("  DIFFERED: {} bytes at byte {}", d["size"], d["start"]);
+        }
+        for u in report["unreadable_on_source_now"]
+            .as_array()
+            .into_iter()
+            .flatten()
+        {
+            println!(
+                "  unreadable on the source now: {} bytes at byte {}",
+                u["size"], u["start"]
+            );
+        }
+        println!(
+            "{}",
+            if differed == 0 {
+                "VERIFIED"
+            } else {
+                "NOT VERIFIED: rescued areas differ"
+            }
+        );
+    }
+    i32::from(differed > 0)
 }
 
 fn read_at(f: &mut File, pos: u64, buf: &mut [u8]) -> std::io::Result<()> {
