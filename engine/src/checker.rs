@@ -56,8 +56,13 @@ pub fn check(
     let ast = match salvage_grammar::parse(&file.text) {
         Ok(ast) => ast,
         Err(e) => {
+            let first = e.span.start;
             cx.diags
                 .push(Diagnostic::error(&file, e.span, K::Syntax(e.kind)));
+            for more in salvage_grammar::more_syntax_errors(&file.text, first, 20) {
+                cx.diags
+                    .push(Diagnostic::error(&file, more.span, K::Syntax(more.kind)));
+            }
             return cx.finish(Vec::new());
         }
     };

@@ -98,9 +98,60 @@ fn prescan(source: &str) -> Result<Option<(char, usize)>, ParseError> {
 }
 
 /// Re-parses with pest's detailed error tracking on, to name the literal tokens it expected.
+/// More syntax errors of a file whose parse failed at byte `first`: each later line that
+/// starts a statement (`step`, `param`, `manual`, `output`, `about`, `use`) is parsed as one
+/// statement on its own, and the ones that fail are reported (at most `limit`). Statements that
+/// parse are skipped whole, so a statement over several lines is read once.
+pub fn more_syntax_errors(source: &str, first: usize, limit: usize) -> Vec<ParseError> {
+    const STARTS: [&str; 6] = ["step", "param", "manual", "output", "about", "use"];
+    let mut out = Vec::new();
+    if prescan(source).is_err() {
+        return out;
+    }
+    // Resume at the line after the first error.
+    let mut at = source[first.min(source.len())..]
+        .find('\n')
+        .map_or(source.len(), |i| first + i + 1);
+    while at < source.len() && out.len() < limit {
+        let line_end = source[at..].find('\n').map_or(source.len(), |i| at + i + 1);
+        let line = &source[at..line_end];
+        let indent = line.len() - line.trim_start().len();
+        let start = at + indent;
+        let word: String = source[start..line_end]
+            .chars()
+            .take_while(|c| c.is_ascii_alphabetic())
+            .collect();
+        if !STARTS.contains(&word.as_str()) {
+            at = line_end;
+            continue;
+        }
+        let text = &source[start..];
+        match RunbookParser::parse(Rule::probe, text) {
+            Ok(pairs) => {
+                let end = pairs.last().map_or(0, |p| p.as_span().end());
+                at = (start + end).max(line_end);
+            }
+            Err(err) => {
+                let mut e = detailed_error_of(Rule::probe, text, err);
+                e.span = Span::new(e.span.start + start, e.span.end + start);
+                let next = source[e.span.start.min(source.len())..]
+                    .find('\n')
+                    .map_or(source.len(), |i| e.span.start + i + 1);
+                out.push(e);
+                at = next.max(line_end);
+            }
+        }
+    }
+    out
+}
+
 fn detailed_error(source: &str, err: pest::error::Error<Rule>) -> ParseError {
+    detailed_error_of(Rule::file, source, err)
+}
+
+fn detailed_error_of(rule: Rule, source: &str, err: pest::error::Error<Rule>) -> ParseError {
     pest::set_error_detail(true);
-    let detailed = RunbookParser::parse(Rule::file, source).err();
+    let detailed = RunbookParser::parse(rule, source).err();
     pest::set_error_detail(false);
     let err = detailed.unwrap_or(err);
     let mut pos = match err.location {
@@ -116,8 +167,21 @@ fn detailed_error(source: &str, err: pest::error::Error<Rule>) -> ParseError {
                     expected.push(text);
                 }
             }
+            let from_tokens = !expected.is_empty();
             for stack in &attempts.call_stacks {
-                if let Some(text) = stack.deepest.get_rule().and_then(|r| describe_rule(*r)) {
+                let Some(rule) = stack.deepest.get_rule() else {
+                    continue;
+                };
+                // Inside a statement that failed part-way, "expected `param`" (the statement
+                // itself) only confuses: the tokens already say what was wanted there.
+                let statement = matches!(
+                    rule,
+                    Rule::param | Rule::step | Rule::manual | Rule::output | Rule::about
+                );
+                if statement && from_tokens {
+                    continue;
+                }
+                if let Some(text) = describe_rule(*rule) {
                     expected.push(text.to_string());
                 }
             }
