@@ -518,4 +518,16 @@ fn a_torn_journal_line_does_not_swallow_the_next_record() {
         replay.finished.contains_key("c"),
         "the record after a torn line survives"
     );
+    // A whole record whose newline was cut off counts, and stays when the next is appended.
+    let mut bytes = std::fs::read(&path).expect("read");
+    bytes.pop();
+    std::fs::write(&path, &bytes).expect("cut the newline");
+    let (journal, replay) = Journal::open(&path).expect("reopen");
+    assert!(replay.finished.contains_key("c"));
+    journal.append(&finished("d")).expect("append");
+    drop(journal);
+    let (_, replay) = Journal::open(&path).expect("reopen");
+    for step in ["a", "c", "d"] {
+        assert!(replay.finished.contains_key(step), "{step} was lost");
+    }
 }

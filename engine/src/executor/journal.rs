@@ -98,6 +98,17 @@ pub struct Replay {
     /// Steps a run started but never finished (killed, failed or interrupted): their
     /// partial results may be on disk.
     pub unfinished: BTreeSet<String>,
+    /// How the file ends when its last line has no newline (a crash while appending).
+    pub tail: Option<TornTail>,
+}
+
+/// The end of a journal whose last write was cut short.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TornTail {
+    /// The last record is whole, only its newline is missing: it counts, and gets one.
+    MissingNewline,
+    /// The last line is a partial record, ignored; the file is cut back to this length.
+    Partial { keep: u64 },
 }
 
 impl Journal {
@@ -112,18 +123,17 @@ impl Journal {
             .map_err(|e| {
                 ExecError::new(ExecErrorKind::JournalWrite(e.to_string())).with_path(path)
             })?;
-        // A torn last line (a crash mid-append) was ignored by the replay; cut it off, or the
-        // next record would be appended onto it and lost with it.
-        if let Ok(bytes) = std::fs::read(path)
-            && !bytes.is_empty()
-            && !bytes.ends_with(b"\n")
-        {
-            let keep = bytes.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
-            file.set_len(keep as u64)
-                .and_then(|()| file.sync_data())
-                .map_err(|e| {
-                    ExecError::new(ExecErrorKind::JournalWrite(e.to_string())).with_path(path)
-                })?;
+        // A torn last line (a crash mid-append): a partial record, ignored by the replay, is
+        // cut off; a whole one gets its newline. Either way the next record starts a line of
+        // its own instead of being appended onto the torn one and lost with it.
+        if let Some(tail) = replay.tail {
+            let mended = match tail {
+                TornTail::MissingNewline => (&file).write_all(b"\n"),
+                TornTail::Partial { keep } => file.set_len(keep),
+            };
+            mended.and_then(|()| file.sync_data()).map_err(|e| {
+                ExecError::new(ExecErrorKind::JournalWrite(e.to_string())).with_path(path)
+            })?;
         }
         let journal = Journal {
             path: path.to_path_buf(),
@@ -201,7 +211,10 @@ pub fn read(path: &Path) -> Result<Replay, ExecError> {
         Err(e) => return Err(ExecError::new(ExecErrorKind::StateIo(e.to_string())).with_path(path)),
     };
     let mut replay = Replay::default();
-    let complete = text.ends_with(b"\n");
+    let complete = text.is_empty() || text.ends_with(b"\n");
+    if !complete {
+        replay.tail = Some(TornTail::MissingNewline);
+    }
     let lines: Vec<&[u8]> = text
         .split(|b| *b == b'\n')
         .filter(|l| !l.is_empty())
@@ -210,7 +223,11 @@ pub fn read(path: &Path) -> Result<Replay, ExecError> {
     for (i, line) in lines.into_iter().enumerate() {
         let record: Record = match serde_json::from_slice(line) {
             Ok(r) => r,
-            Err(_) if i + 1 == n && !complete => break,
+            Err(_) if i + 1 == n && !complete => {
+                let keep = text.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+                replay.tail = Some(TornTail::Partial { keep: keep as u64 });
+                break;
+            }
             Err(e) => {
                 return Err(ExecError::new(ExecErrorKind::JournalCorrupt {
                     line: i + 1,
