@@ -270,18 +270,14 @@ pub fn command(args: &RunArgs) -> i32 {
         );
         return 2;
     };
+    let manuals: Vec<&str> = plan
+        .steps
+        .iter()
+        .filter(|s| matches!(s.kind, crate::plan::StepKind::Manual { .. }))
+        .map(|s| s.id.as_str())
+        .collect();
     for name in &args.approve {
-        let manual = plan
-            .steps
-            .iter()
-            .any(|s| s.id == *name && matches!(s.kind, crate::plan::StepKind::Manual { .. }));
-        if !manual {
-            let manuals: Vec<&str> = plan
-                .steps
-                .iter()
-                .filter(|s| matches!(s.kind, crate::plan::StepKind::Manual { .. }))
-                .map(|s| s.id.as_str())
-                .collect();
+        if !manuals.contains(&name.as_str()) {
             let hint = if manuals.is_empty() {
                 "the runbook has no manual steps".to_string()
             } else {

@@ -284,8 +284,9 @@ pub fn verify(path: &Path) -> VerifyReport {
     let file = path.display().to_string();
     match std::fs::read(path) {
         Ok(data) => {
-            let mut report = verify_bytes(file, &data);
-            check_anchor(path, &data, &mut report);
+            let raws = split_lines(&data);
+            let mut report = verify_lines(file, &raws);
+            check_anchor(path, &raws, &mut report);
             report
         }
         Err(e) => VerifyReport {
@@ -306,7 +307,11 @@ pub fn verify(path: &Path) -> VerifyReport {
 
 /// Verifies a log's bytes; `file` names it in the report.
 pub fn verify_bytes(file: String, data: &[u8]) -> VerifyReport {
-    let raws = split_lines(data);
+    verify_lines(file, &split_lines(data))
+}
+
+/// The chain and sequence checks over a log's lines.
+fn verify_lines(file: String, raws: &[RawLine<'_>]) -> VerifyReport {
     let mut problems = Vec::new();
     let mut warnings = Vec::new();
     if raws.is_empty() {
@@ -319,7 +324,7 @@ pub fn verify_bytes(file: String, data: &[u8]) -> VerifyReport {
     let mut max_seq: Option<u64> = None;
     // Lines since the last event that are not events: each may have held one seq.
     let mut unreadable_since = 0;
-    for raw in &raws {
+    for raw in raws {
         let at = Some(raw.number);
         if !raw.terminated {
             // A complete event without its newline is harmless; anything else is a torn write.
@@ -423,7 +428,7 @@ pub fn verify_bytes(file: String, data: &[u8]) -> VerifyReport {
 
 /// Checks the log against its anchor `<log>.head`: the line count, the last line's hash, and
 /// (with the state key beside the log) the anchor's MAC.
-fn check_anchor(path: &Path, data: &[u8], report: &mut VerifyReport) {
+fn check_anchor(path: &Path, raws: &[RawLine<'_>], report: &mut VerifyReport) {
     let anchor = match super::Anchor::read(path) {
         None => {
             report
@@ -447,7 +452,6 @@ fn check_anchor(path: &Path, data: &[u8], report: &mut VerifyReport) {
             .problems
             .push(Finding::new(None, FindingKind::AnchorForged));
     }
-    let raws = split_lines(data);
     let anchored = usize::try_from(anchor.lines).unwrap_or(usize::MAX);
     if raws.len() < anchored {
         report.problems.push(Finding::new(

@@ -367,12 +367,12 @@ pub async fn run(
                             stop = true;
                         }
                         Approval::Waiting => {
-                            shared.log.event(
-                                "waiting",
-                                fields! {"step" => step.id, "text" => resolve::redact_str(&text, &resolved.secrets)},
-                            );
+                            let question = resolve::redact_str(&text, &resolved.secrets);
+                            shared
+                                .log
+                                .event("waiting", fields! {"step" => step.id, "text" => question});
                             outcome.status = RunStatus::Waiting(step.id.clone());
-                            outcome.question = Some(resolve::redact_str(&text, &resolved.secrets));
+                            outcome.question = Some(question);
                             stop = true;
                         }
                     }

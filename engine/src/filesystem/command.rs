@@ -477,6 +477,7 @@ pub fn verify_command(args: &VerifyArgs) -> i32 {
                 image,
                 args.source.as_deref(),
                 args.json,
+                &Interrupt::install(),
             ),
             _ => {
                 eprintln!("salvage verify: give a manifest, or --map with --image");

@@ -113,14 +113,14 @@ pub(crate) fn compare_image(
 
 /// `salvage verify --map MAP --image IMG [--source SRC]`: prints the comparison; exit 0 when
 /// every rescued area matched, 1 when one differed, 2 when it could not run.
+/// `interrupted` is the standalone commands' Ctrl-C flag.
 pub fn verify_image_command(
     map: &Path,
     image: &Path,
     source: Option<&Path>,
     json_out: bool,
+    interrupted: &std::sync::atomic::AtomicBool,
 ) -> i32 {
-    let interrupted = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let _ = signal_hook::flag::register(signal_hook::consts::SIGINT, interrupted.clone());
     let cancelled = || interrupted.load(std::sync::atomic::Ordering::SeqCst);
     let report = match compare_image(map, image, source, &cancelled) {
         Ok(r) => r,
