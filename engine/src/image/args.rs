@@ -23,6 +23,14 @@ bad sectors. A rescued sector is never read again. The source is opened read-onl
 image is never truncated. The map is GNU ddrescue's mapfile: rerun the same command to resume
 (also from a map written by GNU ddrescue); ddrescuelog reads salvage's map.
 
+Good areas of a file source are copied inside the kernel (copy_file_range, as cp does), and the
+image is not fsynced before the map is saved, so salvage ends as soon as the image is written to
+the page cache. The map then says what it claims that may not be on disk yet (a `# Unsynced:`
+comment with this boot's id); the kernel writes it out within about 30 s, and `sync` waits for
+it. If the machine restarts before that, rerunning the same command reads those bytes again.
+--sync waits for the disk before every map save and at the end instead, as GNU ddrescue does:
+use it before pulling a disk out, or when another tool will read the map after a crash.
+
 Test mode (--simulate-bad FILE), like ddrescue's -H: reads touching a listed byte fail with EIO.
 FILE is either one range per line, START+SIZE or START-END (end exclusive), numbers in decimal,
 0x hex or 0 octal, `#` comments:
@@ -120,9 +128,13 @@ pub struct ImageArgs {
     /// The image's hash, computed while copying.
     #[arg(long, value_enum, default_value_t = HashAlgorithm::Blake3)]
     pub hash: HashAlgorithm,
-    /// Seconds between map saves (the image is fsynced before each save).
+    /// Seconds between map saves (each also starts an fdatasync of the image in the background).
     #[arg(long, value_name = "SECONDS", default_value_t = 30)]
     pub save_interval: u64,
+    /// Wait until the image is on disk before every map save and at the end, as GNU ddrescue
+    /// does (slower by the disk's write time; see below).
+    #[arg(long, short = 'y')]
+    pub sync: bool,
     /// Also write the list of bad blocks for `e2fsck -l` to FILE.
     #[arg(long, value_name = "FILE")]
     pub badblocks: Option<PathBuf>,
@@ -180,6 +192,18 @@ fn print_summary(r: &ImageReport) {
     }
     println!("  image      {}", r.dest.display());
     println!("  map        {}", r.map.display());
+    if r.reread_unsynced_bytes > 0 {
+        println!(
+            "  reread     {}: the map claimed them but the machine restarted before they reached the disk",
+            human_bytes(r.reread_unsynced_bytes)
+        );
+    }
+    if r.unsynced_bytes > 0 {
+        println!(
+            "  not synced {} still in the page cache; the kernel writes them within about 30 s (`sync` waits); after a crash, rerun this command to read them again",
+            human_bytes(r.unsynced_bytes)
+        );
+    }
 }
 
 /// Runs `salvage image`; returns the process exit code (0 ok, 1 I/O, 2 bad input, 130 interrupted).
@@ -198,6 +222,7 @@ pub fn command(args: &ImageArgs) -> i32 {
     opts.force = args.force;
     opts.hash = args.hash;
     opts.save_interval = Duration::from_secs(args.save_interval.max(1));
+    opts.sync = args.sync;
     if let Some(path) = &args.simulate_bad {
         match BadMap::load(path) {
             Ok(m) => opts.bad_map = Some(m),

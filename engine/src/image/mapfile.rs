@@ -5,6 +5,7 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use super::error::{ImageError, ImageErrorKind};
+use super::unsynced::Unsynced;
 
 /// The status of a block, as written in a mapfile's block lines.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
@@ -141,6 +142,9 @@ pub struct Mapfile {
     /// What the map was made from, from salvage's `# Source:` header comment (a map written
     /// by GNU ddrescue has none): a resume from another source is refused.
     pub source: Option<String>,
+    /// What the map claims but was not yet on disk when it was saved (salvage's `# Unsynced:`
+    /// header comment; GNU ddrescue fsyncs before every save and writes none).
+    pub unsynced: Option<Unsynced>,
     blocks: Vec<Block>,
 }
 
@@ -173,6 +177,7 @@ impl Mapfile {
             phase: Phase::Copying,
             pass: 1,
             source: None,
+            unsynced: None,
             blocks,
         }
     }
@@ -198,12 +203,23 @@ impl Mapfile {
         };
         let mut status: Option<(u64, Phase, u32)> = None;
         let mut source: Option<String> = None;
+        let mut unsynced: Option<Unsynced> = None;
         let mut blocks: Vec<Block> = Vec::new();
         for (index, raw) in text.lines().enumerate() {
             let line_no = index + 1;
             let line = raw.trim();
             if let Some(id) = line.strip_prefix("# Source:") {
                 source.get_or_insert_with(|| id.trim().to_string());
+                continue;
+            }
+            if let Some(rest) = line.strip_prefix("# Unsynced:") {
+                // A ledger that does not parse is treated as covering the whole map: reading
+                // again is safe, trusting bytes that may not be on disk is not.
+                let parsed = Unsynced::parse(rest).unwrap_or_else(|| Unsynced {
+                    boot: "unknown".to_string(),
+                    ranges: vec![(0, u64::MAX / 2)],
+                });
+                unsynced.get_or_insert(parsed);
                 continue;
             }
             if line.is_empty() || line.starts_with('#') {
@@ -307,6 +323,7 @@ impl Mapfile {
             phase,
             pass,
             source,
+            unsynced,
             blocks: Vec::new(),
         };
         for b in blocks {
@@ -347,6 +364,7 @@ impl Mapfile {
             phase: self.phase,
             pass: self.pass,
             source: None,
+            unsynced: None,
             blocks: Vec::new(),
         };
         for b in old {
@@ -377,6 +395,29 @@ impl Mapfile {
             });
         }
         self.blocks = out.blocks;
+    }
+
+    /// Marks the rescued bytes inside `ranges` non-tried again, so they are read again;
+    /// returns how many bytes that was.
+    pub fn forget_rescued(&mut self, ranges: &[(u64, u64)]) -> u64 {
+        let mut forget = Vec::new();
+        for &(rs, rl) in ranges {
+            let re = rs.saturating_add(rl);
+            for b in self
+                .blocks
+                .iter()
+                .filter(|b| b.status == BlockStatus::Finished)
+            {
+                let (s, e) = (b.pos.max(rs), b.end().min(re));
+                if s < e {
+                    forget.push((s, e - s));
+                }
+            }
+        }
+        for &(s, l) in &forget {
+            self.set_status(s, l, BlockStatus::NonTried);
+        }
+        forget.iter().map(|f| f.1).sum()
     }
 
     /// The index of the block holding `pos`, if the map covers it.
@@ -492,6 +533,9 @@ impl Mapfile {
         let _ = writeln!(s, "# Command line: {command_line}");
         if let Some(source) = &self.source {
             let _ = writeln!(s, "# Source: {source}");
+        }
+        if let Some(unsynced) = &self.unsynced {
+            let _ = writeln!(s, "{}", unsynced.render());
         }
         let _ = writeln!(s, "# Start time:   {start_time}");
         let _ = writeln!(s, "# Current time: {now}");

@@ -21,7 +21,8 @@
 //! enough space; an existing image is reused, never truncated), reads the map to resume (GNU
 //! ddrescue's maps too), runs GNU ddrescue's phases (copying with large reads and a growing
 //! skip on errors, trimming, scraping, retrying: `rescuer.rs`), saves the map atomically every
-//! `save_interval` and at the end, each time after an fdatasync of the image, and stops with
+//! `save_interval` and at the end, listing in it what may not be on disk yet (or, with
+//! [`ImageOptions::sync`], after an fdatasync of the image), and stops with
 //! [`ImageErrorKind::Interrupted`] (map saved) once `cancel` becomes true. The returned
 //! [`ImageReport`] (serde) carries the rescued bytes and percent, the bad areas as byte ranges
 //! and the image's hash (`blake3:…` by default, `sha256:…` with [`HashAlgorithm::Sha256`]),
@@ -35,6 +36,7 @@ mod blake3_tree;
 mod dest;
 mod error;
 mod hasher;
+mod image_pages;
 mod map_saver;
 mod mapfile;
 mod options;
@@ -43,6 +45,7 @@ mod report;
 mod rescuer;
 mod source;
 mod status;
+mod unsynced;
 mod writer;
 
 #[cfg(test)]
@@ -59,6 +62,7 @@ pub use mapfile::{Block, BlockStatus, Mapfile, Phase};
 pub use options::{HashAlgorithm, ImageOptions};
 pub use report::{BadArea, ImageReport};
 pub use status::ImageStatus;
+pub use unsynced::Unsynced;
 
 use dest::Dest;
 use hasher::ImageHasher;
@@ -84,7 +88,7 @@ pub(crate) fn rescue_recorded(
     cancel: &AtomicBool,
     log: &mut Option<Vec<source::ReadRecord>>,
 ) -> Result<ImageReport, ImageError> {
-    let (rescuer_parts, dest) = prepare(opts)?;
+    let (rescuer_parts, dest, reread_unsynced_bytes) = prepare(opts)?;
     let started = Instant::now();
     let (mut src, map, writer, saver, t) = rescuer_parts;
     src.log = log.take();
@@ -95,6 +99,7 @@ pub(crate) fn rescue_recorded(
     *log = r.src.log.take();
     result?;
     let totals = r.map_totals();
+    let unsynced_bytes = r.map.unsynced.as_ref().map_or(0, Unsynced::bytes);
     let areas = r.domain_error_areas();
     let read_errors = r.read_errors;
     let sector_size = r.src.sector_size;
@@ -132,6 +137,8 @@ pub(crate) fn rescue_recorded(
         read_errors,
         hash,
         hashed_inline_bytes,
+        reread_unsynced_bytes,
+        unsynced_bytes,
         seconds: started.elapsed().as_secs_f64(),
         complete: rescued_bytes == size,
     })
@@ -140,7 +147,8 @@ pub(crate) fn rescue_recorded(
 type Parts = (Source, Mapfile, Writer, MapSaver, Tuning);
 
 /// Validates the options, opens the source and the image, reads the map.
-fn prepare(opts: &ImageOptions) -> Result<(Parts, Dest), ImageError> {
+/// Also returns the bytes the map claimed that are read again because they may not be on disk.
+fn prepare(opts: &ImageOptions) -> Result<(Parts, Dest, u64), ImageError> {
     let bad = |m: String| ImageError::new(ImageErrorKind::BadOption(m));
     if let Some(s) = opts.sector_size {
         if s == 0 || s > (1 << 20) {
@@ -239,6 +247,15 @@ fn prepare(opts: &ImageOptions) -> Result<(Parts, Dest), ImageError> {
     map.source = Some(source_id);
     map.fit_domain(0, size);
     let dest = Dest::open(&opts.dest, &src, opts.force, opts.sparse, dom_end)?;
+    let mut reread_unsynced = 0;
+    if let Some(unsynced) = map.unsynced.take() {
+        // In the boot that wrote them, the bytes are on disk or in the page cache: one
+        // fdatasync settles it. After a restart (or if the sync fails) they are read again.
+        let durable = unsynced.is_this_boot() && dest.file.sync_data().is_ok();
+        if !durable {
+            reread_unsynced = map.forget_rescued(&unsynced.ranges);
+        }
+    }
     let saver = MapSaver::new(&opts.map, &opts.command_line);
     saver.save(&map)?;
     let hasher = ImageHasher::new(opts.hash, opts.domain_start, dom_end);
@@ -261,6 +278,7 @@ fn prepare(opts: &ImageOptions) -> Result<(Parts, Dest), ImageError> {
         reverse: opts.reverse,
         retries: opts.retries,
         save_interval: opts.save_interval,
+        sync: opts.sync,
     };
-    Ok(((src, map, writer, saver, t), dest))
+    Ok(((src, map, writer, saver, t), dest, reread_unsynced))
 }

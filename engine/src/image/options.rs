@@ -52,8 +52,14 @@ pub struct ImageOptions {
     pub force: bool,
     /// The hash computed while copying.
     pub hash: HashAlgorithm,
-    /// How often the map is saved (with the image fsynced first).
+    /// How often the map is saved. Each save also starts an fdatasync of the image in the
+    /// background; what is not yet on disk is listed in the map (`# Unsynced:`).
     pub save_interval: Duration,
+    /// Wait until the image is on disk before every map save and before returning, as GNU
+    /// ddrescue does (it costs the disk's whole write time). Without it, a map saved at the
+    /// end lists what may still be only in the page cache, and a later run with the same map
+    /// reads that again if the machine restarted in between.
+    pub sync: bool,
     /// The command line written in the map's header.
     pub command_line: String,
 }
@@ -89,6 +95,7 @@ impl ImageOptions {
             force: false,
             hash: HashAlgorithm::Blake3,
             save_interval: Duration::from_secs(30),
+            sync: false,
             command_line,
         }
     }

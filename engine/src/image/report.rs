@@ -40,6 +40,13 @@ pub struct ImageReport {
     /// Bytes of the hash fed from memory while copying; the rest was read back from the image
     /// (areas rescued by an earlier run, or after the first gap). The source is never re-read.
     pub hashed_inline_bytes: u64,
+    /// Bytes the map claimed that were not known to be on disk (the machine restarted since,
+    /// or an fdatasync failed), so this run read them again.
+    pub reread_unsynced_bytes: u64,
+    /// Bytes of the image not yet known to be on disk when the run ended (still in the page
+    /// cache; the kernel writes them out within about 30 s, `sync` waits for them). 0 with
+    /// `--sync`.
+    pub unsynced_bytes: u64,
     /// Seconds the run took.
     pub seconds: f64,
     /// True when every byte of the domain was rescued.

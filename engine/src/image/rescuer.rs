@@ -9,9 +9,10 @@ use std::time::{Duration, Instant};
 use super::error::{ImageError, ImageErrorKind};
 use super::map_saver::MapSaver;
 use super::mapfile::{BlockStatus, Mapfile, Phase};
-use super::source::{ReadOutcome, Source};
+use super::source::{KernelCopy, ReadOutcome, Source};
 use super::status::ImageStatus;
-use super::writer::Writer;
+use super::unsynced::Unsynced;
+use super::writer::{SyncFailure, Writer};
 
 /// How a read went, for the algorithm.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,6 +33,8 @@ pub(crate) struct Tuning {
     pub(crate) reverse: bool,
     pub(crate) retries: u32,
     pub(crate) save_interval: Duration,
+    /// Wait for the disk before every map save (else the map lists what is not synced yet).
+    pub(crate) sync: bool,
 }
 
 /// One rescue in progress.
@@ -94,8 +97,7 @@ impl<'a> Rescuer<'a> {
         }
     }
 
-    /// Runs every phase; the map is saved (after the image is fsynced) at the end, on
-    /// cancellation and on errors.
+    /// Runs every phase; the map is saved at the end, on cancellation and on errors.
     pub(crate) fn run(&mut self) -> Result<(), ImageError> {
         let forward = !self.t.reverse;
         let resume_pos = (self.map.phase == Phase::Copying)
@@ -120,7 +122,7 @@ impl<'a> Rescuer<'a> {
         }
         self.map.phase = Phase::Finished;
         self.map.pass = 1;
-        self.checkpoint()?;
+        self.save_map(false)?;
         self.report_progress(true);
         Ok(())
     }
@@ -213,7 +215,12 @@ impl<'a> Rescuer<'a> {
                 (bs.max(align_down(be - 1, step)), be)
             };
             self.map.current_pos = if forward { s } else { e };
-            match self.read_range(s, e - s)? {
+            let outcome = if troubled {
+                self.read_range(s, e - s)?
+            } else {
+                self.copy_range(s, e - s)?
+            };
+            match outcome {
                 Outcome::Good => {
                     skip = skip_min;
                     good_streak += 1;
@@ -346,7 +353,7 @@ impl<'a> Rescuer<'a> {
             Ok(o) => o,
             Err(e) => {
                 self.writer.give_back(buf);
-                let _ = self.checkpoint();
+                let _ = self.save_map(false);
                 return Err(e);
             }
         };
@@ -368,16 +375,7 @@ impl<'a> Rescuer<'a> {
         if good < n {
             self.read_errors += 1;
         }
-        if self.cancel.load(Ordering::Relaxed) {
-            self.checkpoint()?;
-            return Err(ImageError::new(ImageErrorKind::Interrupted {
-                map: self.map_name.clone(),
-            }));
-        }
-        if now.duration_since(self.last_save) >= self.t.save_interval {
-            self.checkpoint()?;
-        }
-        self.report_progress(false);
+        self.after_read(now)?;
         Ok(if good == n {
             Outcome::Good
         } else {
@@ -385,28 +383,110 @@ impl<'a> Rescuer<'a> {
         })
     }
 
-    /// Makes the image durable (fdatasync), then saves the map: the map never claims data
-    /// that a crash could lose.
-    pub(crate) fn checkpoint(&mut self) -> Result<(), ImageError> {
-        if let Err(e) = self.writer.flush() {
-            // The last saved map stays: it only claims data that was durable then.
-            return Err(ImageError::io(
-                ImageErrorKind::WriteDest {
-                    dest: self.dest_name.clone(),
-                    pos: self.map.current_pos,
-                },
-                e,
-            ));
+    /// A large read of the copying phase: a kernel copy straight into the image when the
+    /// source allows it (the bytes never pass through user space), else [`Self::read_range`].
+    fn copy_range(&mut self, pos: u64, len: u64) -> Result<Outcome, ImageError> {
+        if !self.writer.takes_kernel_copies() {
+            return self.read_range(pos, len);
         }
+        let (good, failed) = match self.src.copy_to(pos, len, self.writer.file())? {
+            KernelCopy::Unsupported => return self.read_range(pos, len),
+            KernelCopy::Copied { good, failed } => (good, failed),
+            KernelCopy::WriteFailed { good, err } => {
+                // What was copied before the failure is kept, as for a failed write.
+                if good > 0 {
+                    self.writer.copied(pos, good);
+                    self.map.set_status(pos, good, BlockStatus::Finished);
+                }
+                return self.fail_write(pos + good, err);
+            }
+        };
+        let now = Instant::now();
+        if good > 0 {
+            self.writer.copied(pos, good);
+            self.map.set_status(pos, good, BlockStatus::Finished);
+            self.rescued_this_run += good;
+            self.last_good = now;
+        }
+        if failed {
+            self.read_errors += 1;
+        } else if good < len {
+            // Kernel copies were turned off part way: read the rest.
+            return self.read_range(pos + good, len - good);
+        }
+        self.after_read(now)?;
+        Ok(if failed {
+            Outcome::Failed(pos + good)
+        } else {
+            Outcome::Good
+        })
+    }
+
+    /// After each read: stop if cancelled, save the map when it is due, report progress.
+    fn after_read(&mut self, now: Instant) -> Result<(), ImageError> {
+        if self.cancel.load(Ordering::Relaxed) {
+            self.save_map(false)?;
+            return Err(ImageError::new(ImageErrorKind::Interrupted {
+                map: self.map_name.clone(),
+            }));
+        }
+        if now.duration_since(self.last_save) >= self.t.save_interval {
+            self.save_map(true)?;
+        }
+        self.report_progress(false);
+        Ok(())
+    }
+
+    /// Saves the map. With `sync`, the image is fdatasynced first and the map claims only what
+    /// is on disk. Otherwise the map lists, in its `# Unsynced:` line, what it claims that may
+    /// still be only in the page cache, and `background` starts an fdatasync of it (never at
+    /// the end: a sync still running would hold the process's exit until it finished).
+    pub(crate) fn save_map(&mut self, background: bool) -> Result<(), ImageError> {
+        let synced = if self.t.sync {
+            self.writer.flush()
+        } else {
+            let polled = self.writer.poll_sync();
+            if polled.is_ok() && background {
+                self.writer.start_sync();
+            }
+            polled
+        };
         self.last_save = Instant::now();
+        if let Err(failure) = synced {
+            return Err(self.lost_writes(failure));
+        }
+        self.map.unsynced = Unsynced::of_this_boot(self.writer.unsynced());
         self.saver.save(&self.map)
     }
 
-    /// Writing at `pos` failed: the map (which does not claim those bytes) is saved if the
-    /// image can still be made durable, so a rerun goes on from there.
+    /// An fdatasync of the image failed: what it covered may not be on disk (a later fsync
+    /// would not say so again), so the map stops claiming it, is saved if it can be, and the
+    /// run stops.
+    fn lost_writes(&mut self, failure: SyncFailure) -> ImageError {
+        let pos = failure.lost.first().map_or(self.map.current_pos, |r| r.0);
+        self.map.forget_rescued(&failure.lost);
+        self.map.unsynced = Unsynced::of_this_boot(self.writer.unsynced());
+        let _ = self.saver.save(&self.map);
+        ImageError::io(
+            ImageErrorKind::WriteDest {
+                dest: self.dest_name.clone(),
+                pos,
+            },
+            failure.err,
+        )
+    }
+
+    /// Writing at `pos` failed: the map (which does not claim those bytes) is saved, listing
+    /// what is not synced yet, so a rerun goes on from there.
     fn fail_write<T>(&mut self, pos: u64, err: std::io::Error) -> Result<T, ImageError> {
-        if self.writer.flush().is_ok() {
-            let _ = self.saver.save(&self.map);
+        match self.writer.poll_sync() {
+            Ok(()) => {
+                self.map.unsynced = Unsynced::of_this_boot(self.writer.unsynced());
+                let _ = self.saver.save(&self.map);
+            }
+            Err(failure) => {
+                let _ = self.lost_writes(failure);
+            }
         }
         Err(ImageError::io(
             ImageErrorKind::WriteDest {

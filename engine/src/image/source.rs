@@ -18,12 +18,25 @@ pub(crate) enum ReadOutcome {
     Failed { good: usize },
 }
 
+/// The outcome of a kernel copy ([`Source::copy_to`]).
+#[derive(Debug)]
+pub(crate) enum KernelCopy {
+    /// The kernel cannot copy between these files; nothing was copied. Read instead.
+    Unsupported,
+    /// The first `good` bytes were copied; `failed`: then a read error.
+    Copied { good: u64, failed: bool },
+    /// The first `good` bytes were copied, then writing the image failed.
+    WriteFailed { good: u64, err: std::io::Error },
+}
+
 /// One read attempt, kept in test builds to check the algorithm never re-reads rescued data.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct ReadRecord {
     pub(crate) pos: u64,
     pub(crate) len: u64,
     pub(crate) good: u64,
+    /// A kernel copy (`copy_file_range`) rather than a read.
+    pub(crate) kernel: bool,
 }
 
 /// The source, opened read-only.
@@ -38,6 +51,8 @@ pub(crate) struct Source {
     pub(crate) ino: u64,
     pub(crate) rdev: u64,
     bad_map: Option<BadMap>,
+    /// Kernel copies may be tried: a regular file read without O_DIRECT or a simulated map.
+    kernel_copy: bool,
     pub(crate) log: Option<Vec<ReadRecord>>,
 }
 
@@ -117,6 +132,7 @@ impl Source {
         } else {
             None
         };
+        let kernel_copy = meta.is_file() && direct.is_none() && bad_map.is_none();
         Ok(Self {
             path: path.to_path_buf(),
             buffered,
@@ -127,6 +143,7 @@ impl Source {
             dev: meta.dev(),
             ino: meta.ino(),
             rdev: meta.rdev(),
+            kernel_copy,
             bad_map,
             log: None,
         })
@@ -160,12 +177,111 @@ impl Source {
                 pos,
                 len: len as u64,
                 good: got as u64,
+                kernel: false,
             });
         }
         Ok(match error {
             None => ReadOutcome::Full,
             Some(()) => ReadOutcome::Failed { good: got },
         })
+    }
+
+    /// Copies source bytes `[pos, pos + len)` to the same offsets of `image` inside the kernel
+    /// (`copy_file_range`: the bytes never pass through user space, as `cp` copies), for good
+    /// areas of a regular-file source. Read errors are outcomes, as for [`Source::read`]; the
+    /// first copy the kernel refuses turns kernel copies off for the rest of the run.
+    pub(crate) fn copy_to(
+        &mut self,
+        pos: u64,
+        len: u64,
+        image: &File,
+    ) -> Result<KernelCopy, ImageError> {
+        if !self.kernel_copy {
+            return Ok(KernelCopy::Unsupported);
+        }
+        let mut good = 0u64;
+        let outcome = loop {
+            if good == len {
+                break KernelCopy::Copied {
+                    good,
+                    failed: false,
+                };
+            }
+            let (Ok(mut off_in), Ok(mut off_out), Ok(want)) = (
+                libc::loff_t::try_from(pos + good),
+                libc::loff_t::try_from(pos + good),
+                usize::try_from(len - good),
+            ) else {
+                break KernelCopy::Copied {
+                    good,
+                    failed: false,
+                };
+            };
+            // SAFETY: both descriptors are open; the offsets are valid for writes.
+            let n = unsafe {
+                libc::copy_file_range(
+                    self.buffered.as_raw_fd(),
+                    &mut off_in,
+                    image.as_raw_fd(),
+                    &mut off_out,
+                    want,
+                    0,
+                )
+            };
+            if n > 0 {
+                good += n as u64;
+                continue;
+            }
+            if n == 0 {
+                return Err(ImageError::new(ImageErrorKind::SourceGone {
+                    source: self.path.clone(),
+                    pos: pos + good,
+                }));
+            }
+            let err = std::io::Error::last_os_error();
+            match err.raw_os_error() {
+                Some(libc::EINTR) => {}
+                Some(
+                    libc::EXDEV | libc::EINVAL | libc::ENOSYS | libc::EOPNOTSUPP | libc::EBADF,
+                ) => {
+                    self.kernel_copy = false;
+                    if good == 0 {
+                        return Ok(KernelCopy::Unsupported);
+                    }
+                    break KernelCopy::Copied {
+                        good,
+                        failed: false,
+                    };
+                }
+                // The image's side: no space, too large, read-only, quota.
+                Some(libc::ENOSPC | libc::EFBIG | libc::EROFS | libc::EDQUOT | libc::EPERM) => {
+                    break KernelCopy::WriteFailed { good, err };
+                }
+                Some(libc::ENODEV | libc::ENXIO | libc::ENOMEDIUM) => {
+                    return Err(ImageError::io(
+                        ImageErrorKind::SourceGone {
+                            source: self.path.clone(),
+                            pos: pos + good,
+                        },
+                        err,
+                    ));
+                }
+                _ => break KernelCopy::Copied { good, failed: true },
+            }
+        };
+        if let Some(log) = &mut self.log {
+            let good = match &outcome {
+                KernelCopy::Copied { good, .. } | KernelCopy::WriteFailed { good, .. } => *good,
+                KernelCopy::Unsupported => 0,
+            };
+            log.push(ReadRecord {
+                pos,
+                len,
+                good,
+                kernel: true,
+            });
+        }
+        Ok(outcome)
     }
 
     /// Reads with `pread` until full, an error or end of file. Returns the bytes read and whether

@@ -52,7 +52,8 @@ impl Case {
 
     fn options(&self, dir: &Path) -> ImageOptions {
         let mut o = ImageOptions::new(dir.join("src"), dir.join("img"), dir.join("map"));
-        o.bad_map = Some(BadMap::from_ranges(self.bad.iter().copied()));
+        // Without bad sectors the source is a plain file: good areas are kernel copies.
+        o.bad_map = (!self.bad.is_empty()).then(|| BadMap::from_ranges(self.bad.iter().copied()));
         o.sector_size = Some(self.sector);
         o.hash = HashAlgorithm::Sha256;
         o.reverse = self.reverse;
@@ -196,6 +197,134 @@ fn healthy_source_is_copied_whole() {
     let r = check(&Case::new(3 * MIB + 1536, &[]), dir.path());
     assert!(r.complete);
     assert_eq!(r.read_errors, 0);
+}
+
+/// Runs a rescue of `dir`'s `src` with `opts`, keeping the read log.
+fn run_logged(opts: &ImageOptions) -> (ImageReport, Vec<ReadRecord>) {
+    let mut log = Some(Vec::new());
+    let r = rescue_recorded(opts, &mut |_| {}, &AtomicBool::new(false), &mut log).expect("rescue");
+    (r, log.expect("log"))
+}
+
+#[test]
+fn good_areas_of_a_file_are_kernel_copies_hashed_inline() {
+    let dir = tmpdir();
+    let size = 5 * MIB + 512;
+    let data = pattern(size as usize, 7);
+    std::fs::write(dir.path().join("src"), &data).expect("src");
+    let mut opts = Case::new(size, &[]).options(dir.path());
+    opts.hash = HashAlgorithm::Blake3;
+    let (r, log) = run_logged(&opts);
+    assert!(r.complete);
+    assert!(!log.is_empty() && log.iter().all(|rec| rec.kernel && rec.good == rec.len));
+    assert_eq!(log.iter().map(|rec| rec.len).sum::<u64>(), size);
+    assert_eq!(std::fs::read(dir.path().join("img")).expect("img"), data);
+    let want = format!("blake3:{}", blake3::hash(&data).to_hex());
+    assert_eq!(r.hash.as_deref(), Some(want.as_str()));
+    assert_eq!(r.hashed_inline_bytes, size, "hashed from the copied pages");
+}
+
+#[test]
+fn sparse_and_simulated_runs_read_instead_of_kernel_copies() {
+    let dir = tmpdir();
+    let size = 2 * MIB;
+    std::fs::write(dir.path().join("src"), pattern(size as usize, 9)).expect("src");
+    let mut opts = Case::new(size, &[]).options(dir.path());
+    opts.sparse = true;
+    let (r, log) = run_logged(&opts);
+    assert!(r.complete && log.iter().all(|rec| !rec.kernel));
+    let dir = tmpdir();
+    std::fs::write(dir.path().join("src"), pattern(size as usize, 9)).expect("src");
+    let opts = Case::new(size, &[(MIB, 512)]).options(dir.path());
+    let (_, log) = run_logged(&opts);
+    assert!(log.iter().all(|rec| !rec.kernel));
+}
+
+#[test]
+fn the_map_lists_what_is_not_on_disk_yet_unless_synced() {
+    let dir = tmpdir();
+    let size = 3 * MIB;
+    std::fs::write(dir.path().join("src"), pattern(size as usize, 3)).expect("src");
+    let opts = Case::new(size, &[(MIB, 4096)]).options(dir.path());
+    let (r, _) = run_logged(&opts);
+    let map = Mapfile::load(&dir.path().join("map"))
+        .expect("map")
+        .expect("map");
+    let unsynced = map.unsynced.expect("an Unsynced line");
+    assert_eq!(unsynced.bytes(), r.rescued_bytes);
+    assert_eq!(unsynced.bytes(), r.unsynced_bytes);
+    assert_eq!(
+        unsynced.ranges,
+        vec![(0, MIB), (MIB + 4096, 2 * MIB - 4096)]
+    );
+    let text = std::fs::read_to_string(dir.path().join("map")).expect("map");
+    assert!(text.contains("# Unsynced: boot="), "{text}");
+
+    let dir = tmpdir();
+    std::fs::write(dir.path().join("src"), pattern(size as usize, 3)).expect("src");
+    let mut opts = Case::new(size, &[(MIB, 4096)]).options(dir.path());
+    opts.sync = true;
+    let (r, _) = run_logged(&opts);
+    let map = Mapfile::load(&dir.path().join("map"))
+        .expect("map")
+        .expect("map");
+    assert_eq!(map.unsynced, None);
+    assert_eq!(r.unsynced_bytes, 0);
+}
+
+/// A finished rescue whose map lists `[MIB, 2 MiB)` as not synced, written by `boot`, with
+/// that part of the image lost (zeros), as after a crash.
+fn lost_after_crash(dir: &Path, boot: &str) -> (Vec<u8>, ImageOptions) {
+    let size = 3 * MIB;
+    let data = pattern(size as usize, 11);
+    std::fs::write(dir.join("src"), &data).expect("src");
+    let opts = Case::new(size, &[]).options(dir);
+    let (r, _) = run_logged(&opts);
+    assert!(r.complete);
+    let mut map = Mapfile::load(&dir.join("map")).expect("map").expect("map");
+    map.unsynced = Some(Unsynced {
+        boot: boot.to_string(),
+        ranges: vec![(MIB, MIB)],
+    });
+    std::fs::write(dir.join("map"), map.render("test", "then", "now")).expect("map");
+    let mut img = std::fs::read(dir.join("img")).expect("img");
+    img[MIB as usize..2 * MIB as usize].fill(0);
+    std::fs::write(dir.join("img"), &img).expect("img");
+    (data, opts)
+}
+
+#[test]
+fn after_a_restart_what_was_not_synced_is_read_again() {
+    let dir = tmpdir();
+    let (data, opts) = lost_after_crash(dir.path(), "another-boot");
+    let (r, log) = run_logged(&opts);
+    assert_eq!(r.reread_unsynced_bytes, MIB);
+    assert!(r.complete);
+    assert!(
+        log.iter()
+            .all(|rec| rec.pos >= MIB && rec.pos + rec.len <= 2 * MIB),
+        "only the unsynced part is read: {log:?}"
+    );
+    assert_eq!(log.iter().map(|rec| rec.good).sum::<u64>(), MIB);
+    assert_eq!(std::fs::read(dir.path().join("img")).expect("img"), data);
+}
+
+#[test]
+fn in_the_same_boot_what_was_not_synced_is_synced_not_read() {
+    let dir = tmpdir();
+    let boot = super::unsynced::current_boot_id();
+    if boot == "unknown" {
+        eprintln!("skipped: this machine has no /proc/sys/kernel/random/boot_id");
+        return;
+    }
+    let (_, opts) = lost_after_crash(dir.path(), &boot);
+    let (r, log) = run_logged(&opts);
+    assert_eq!(r.reread_unsynced_bytes, 0);
+    assert!(log.is_empty(), "nothing is read again: {log:?}");
+    let map = Mapfile::load(&dir.path().join("map"))
+        .expect("map")
+        .expect("map");
+    assert_eq!(map.unsynced, None, "synced at the start of the run");
 }
 
 #[test]

@@ -27,12 +27,15 @@ pub(super) async fn run(args: &BTreeMap<String, Value>, ctx: &OpContext) -> Resu
     opts.domain_start = arg_u64(args, "start").unwrap_or(0);
     opts.domain_size = arg_u64(args, "size");
     opts.force = arg_bool(args, "force");
+    // The run's journal records the step done once this returns, and a resumed run trusts
+    // it: the image must be on disk by then.
+    opts.sync = true;
     if arg_str(args, "hash").as_deref() == Some("sha256") {
         opts.hash = HashAlgorithm::Sha256;
     }
-    if let Some(bad) = arg_str(args, "simulate_bad").filter(|b| !b.is_empty()) {
-        opts.bad_map =
-            Some(BadMap::load(Path::new(&bad)).map_err(|e| OpError::new(e.to_string()))?);
+    let simulate_bad = arg_str(args, "simulate_bad").filter(|b| !b.is_empty());
+    if let Some(bad) = &simulate_bad {
+        opts.bad_map = Some(BadMap::load(Path::new(bad)).map_err(|e| OpError::new(e.to_string()))?);
     }
     opts.command_line = format!(
         "salvage run (step {}): image {source} {dest} --map {map}",
@@ -61,11 +64,26 @@ pub(super) async fn run(args: &BTreeMap<String, Value>, ctx: &OpContext) -> Resu
         match result {
             Ok(report) => {
                 task.finish(report.rescued_bytes);
+                // The equivalent `salvage image` command line, with the options that change
+                // what is read.
+                let mut argv = vec!["salvage".to_string(), "image".into(), source.clone(), dest.clone(), "--map".into(), map.clone(), "--sync".into()];
+                if opts.retries > 0 {
+                    argv.extend(["--retries".to_string(), opts.retries.to_string()]);
+                }
+                if opts.reverse {
+                    argv.push("--reverse".into());
+                }
+                if opts.direct {
+                    argv.push("--direct".into());
+                }
+                if let Some(bad) = &simulate_bad {
+                    argv.extend(["--simulate-bad".to_string(), bad.clone()]);
+                }
                 let bad: Vec<Value> = report.bad_areas.iter().map(|a| json!({"start": a.start, "size": a.size})).collect();
                 ctx.log(
                     "command",
                     crate::fields! {
-                        "argv" => ["salvage".to_string(), "image".into(), source.clone(), dest.clone(), "--map".into(), map.clone()],
+                        "argv" => argv,
                         "exit_code" => 0,
                         "stdout" => format!("rescued {} of {} bytes ({:.4}%), {} bad area(s), {} bad bytes", report.rescued_bytes, report.size, report.percent, report.bad_areas.len(), report.bad_bytes),
                     },
