@@ -6,7 +6,8 @@
 # 1. healthy: a 2 GiB file of random data (in the page cache, as after a first read), imaged
 #    by each tool; each output is removed and `sync`ed away before the next run, so no tool
 #    pays for another's writeback. Every tool runs $ROUNDS times, interleaved; the median
-#    wall time counts.
+#    wall time counts. `salvage-sync` is salvage with --sync (waits for the disk, as GNU
+#    ddrescue does: it fsyncs the image before its last map save).
 # 2. failing: a 1 GiB file served through FUSE (testkit's faildisk: direct I/O, EIO on 6 bad
 #    areas, one slow area), imaged by salvage, ddrescue and dd; rescued bytes are read from the
 #    maps, and each image is compared with the source outside the bad areas.
@@ -43,8 +44,9 @@ rescued() {
 }
 clean() { rm -f out.*; sync; }
 
-# T: wall time of the tool; TS: until its image is on disk (the tool, then `sync`): salvage and
-# ddrescue fsync the image themselves, cp and dd do not.
+# T: wall time of the tool; TS: until its image is on disk (the tool, then `sync`): ddrescue and
+# salvage --sync fsync the image themselves; salvage (which lists what is not on disk yet in
+# its map), cp and dd do not.
 declare -A T TS
 run_tool() { # name command...
   local name=$1; shift
@@ -77,6 +79,7 @@ cp healthy.bin out.warmup; clean
 for round in $(seq "$ROUNDS"); do
   run_tool salvage "$SALVAGE" image healthy.bin out.salvage --map out.salvage.map -q $SALVAGE_ARGS
   run_tool ddrescue ddrescue -q healthy.bin out.ddrescue out.ddrescue.map
+  run_tool salvage-sync "$SALVAGE" image healthy.bin out.salvage --map out.salvage.map -q --sync $SALVAGE_ARGS
   run_tool dd dd if=healthy.bin of=out.dd conv=noerror,sync bs=16M status=none
   run_tool cp cp healthy.bin out.cp
 done
@@ -85,11 +88,13 @@ C=$(echo ${T[cp]} | median); CS=$(echo ${TS[cp]} | median)
 # Correctness of the last salvage output.
 "$SALVAGE" image healthy.bin out.check --map out.check.map -q $SALVAGE_ARGS >/dev/null
 cmp -s healthy.bin out.check && OK=identical || OK=DIFFERENT
-report salvage ddrescue dd cp
+report salvage ddrescue salvage-sync dd cp
+SY=$(echo ${T[salvage-sync]} | median)
 echo "salvage image vs source: $OK"
 echo "salvage/ddrescue    = $(ratio "$S" "$D")  (bar: <= 0.40)"
 echo "salvage/cp          = $(ratio "$S" "$C")  (bar: <= 1.30)"
-echo "salvage/(cp + sync) = $(ratio "$S" "$CS")  (both images on disk)"
+echo "salvage-sync/ddrescue = $(ratio "$SY" "$D")  (both wait for the disk)"
+echo "salvage-sync/(cp + sync) = $(ratio "$SY" "$CS")  (all images on disk)"
 clean
 
 echo "== failing 1 GiB file over FUSE"
@@ -112,6 +117,8 @@ for round in $(seq "$ROUNDS"); do
   mv out.salvage.map salvage.map; mv out.salvage salvage.img
   run_tool ddrescue ddrescue -q mnt/disk.img out.ddrescue out.ddrescue.map
   mv out.ddrescue.map ddrescue.map; mv out.ddrescue ddrescue.img
+  run_tool salvage-sync "$SALVAGE" image mnt/disk.img out.salvage --map out.salvage.map -q --sync $SALVAGE_ARGS
+  mv out.salvage.map salvage-sync.map; mv out.salvage salvage-sync.img
   run_tool dd dd if=mnt/disk.img of=out.dd conv=noerror,sync bs=16M status=none
   mv out.dd dd.img
 done
@@ -120,11 +127,14 @@ RS=$(rescued salvage.map); RD=$(rescued ddrescue.map)
 # Bytes of an image that differ from the source (the rescuers leave zeros in the bad areas).
 differ() { cmp -l failing.raw "$1" 2>/dev/null | wc -l; }
 first_diff() { cmp failing.raw "$1" 2>/dev/null | sed -n 's/.*byte \([0-9]*\).*/\1/p'; }
-report salvage ddrescue dd
-echo "rescued bytes: salvage $RS, ddrescue $RD (of 1073741824)"
+report salvage ddrescue salvage-sync dd
+SY=$(echo ${T[salvage-sync]} | median); RY=$(rescued salvage-sync.map)
+echo "rescued bytes: salvage $RS, salvage --sync $RY, ddrescue $RD (of 1073741824)"
 echo "salvage image vs ddrescue image: $(cmp -s salvage.img ddrescue.img && echo identical || echo DIFFERENT)"
+echo "salvage --sync image vs ddrescue image: $(cmp -s salvage-sync.img ddrescue.img && echo identical || echo DIFFERENT)"
 echo "bytes differing from the source: salvage $(differ salvage.img), ddrescue $(differ ddrescue.img)"
 echo "dd: first byte differing from the source: $(first_diff dd.img) (short reads padded to 16 MiB shift all that follows)"
 echo "salvage/ddrescue = $(ratio "$S" "$D")  (bar: <= 1.00, rescued >= ddrescue's: $([ "$RS" -ge "$RD" ] && echo yes || echo NO))"
-rm -f salvage.img ddrescue.img dd.img salvage.map ddrescue.map
+echo "salvage-sync/ddrescue = $(ratio "$SY" "$D")  (both wait for the disk)"
+rm -f salvage.img ddrescue.img dd.img salvage.map ddrescue.map salvage-sync.img salvage-sync.map
 clean
