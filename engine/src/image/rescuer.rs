@@ -394,20 +394,12 @@ impl<'a> Rescuer<'a> {
             KernelCopy::Copied { good, failed } => (good, failed),
             KernelCopy::WriteFailed { good, err } => {
                 // What was copied before the failure is kept, as for a failed write.
-                if good > 0 {
-                    self.writer.copied(pos, good);
-                    self.map.set_status(pos, good, BlockStatus::Finished);
-                }
+                self.kernel_copied(pos, good, Instant::now());
                 return self.fail_write(pos + good, err);
             }
         };
         let now = Instant::now();
-        if good > 0 {
-            self.writer.copied(pos, good);
-            self.map.set_status(pos, good, BlockStatus::Finished);
-            self.rescued_this_run += good;
-            self.last_good = now;
-        }
+        self.kernel_copied(pos, good, now);
         if failed {
             self.read_errors += 1;
         } else if good < len {
@@ -420,6 +412,16 @@ impl<'a> Rescuer<'a> {
         } else {
             Outcome::Good
         })
+    }
+
+    /// The kernel copied `good` bytes at `pos` into the image: hash them, mark them rescued.
+    fn kernel_copied(&mut self, pos: u64, good: u64, now: Instant) {
+        if good > 0 {
+            self.writer.copied(pos, good);
+            self.map.set_status(pos, good, BlockStatus::Finished);
+            self.rescued_this_run += good;
+            self.last_good = now;
+        }
     }
 
     /// After each read: stop if cancelled, save the map when it is due, report progress.
