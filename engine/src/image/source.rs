@@ -257,7 +257,8 @@ impl Source {
                 Some(libc::ENOSPC | libc::EFBIG | libc::EROFS | libc::EDQUOT | libc::EPERM) => {
                     break KernelCopy::WriteFailed { good, err };
                 }
-                Some(libc::ENODEV | libc::ENXIO | libc::ENOMEDIUM) => {
+                // A vanished source, as `read_real` judges it.
+                _ if is_fatal(&err) => {
                     return Err(ImageError::io(
                         ImageErrorKind::SourceGone {
                             source: self.path.clone(),
