@@ -21,6 +21,11 @@ pub(crate) fn le64(buf: &[u8], at: usize) -> u64 {
     array::<8>(buf, at).map_or(0, u64::from_le_bytes)
 }
 
+/// Big-endian u16 at `at` (0 when out of bounds).
+pub(crate) fn be16(buf: &[u8], at: usize) -> u16 {
+    array::<2>(buf, at).map_or(0, u16::from_be_bytes)
+}
+
 /// Big-endian u32 at `at` (0 when out of bounds).
 pub(crate) fn be32(buf: &[u8], at: usize) -> u32 {
     array::<4>(buf, at).map_or(0, u32::from_be_bytes)
@@ -45,13 +50,29 @@ pub(crate) fn slice(buf: &[u8], at: usize, len: usize) -> &[u8] {
     &buf[start..end]
 }
 
-/// A NUL-terminated (or NUL/space-padded) 8-bit label, as blkid reports it: cut at the first NUL,
-/// trailing spaces dropped, invalid UTF-8 replaced. `None` when empty.
+/// A NUL-terminated (or NUL/space-padded) 8-bit label, as blkid reports it: cut at the first
+/// NUL, trailing spaces dropped, its bytes kept: valid UTF-8 as it is, any other byte written
+/// `\xHH` (a code-page label such as E5 E5 E5 stays those bytes, as udev's `ID_FS_LABEL_ENC`
+/// writes them). `None` when empty.
 pub(crate) fn label8(bytes: &[u8]) -> Option<String> {
     let cut = bytes.iter().position(|&b| b == 0).unwrap_or(bytes.len());
-    let text = String::from_utf8_lossy(&bytes[..cut]);
-    let text = text.trim_end_matches(' ');
-    (!text.is_empty()).then(|| text.to_string())
+    let mut raw = &bytes[..cut];
+    while let [rest @ .., b' '] = raw {
+        raw = rest;
+    }
+    (!raw.is_empty()).then(|| escape_bytes(raw))
+}
+
+/// `bytes` as text: UTF-8 sequences kept, every byte outside one written `\xHH`.
+pub(crate) fn escape_bytes(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len());
+    for chunk in bytes.utf8_chunks() {
+        out.push_str(chunk.valid());
+        for b in chunk.invalid() {
+            out.push_str(&format!("\\x{b:02X}"));
+        }
+    }
+    out
 }
 
 /// A UTF-16LE label cut at the first NUL; `None` when empty.
@@ -112,6 +133,16 @@ mod tests {
         assert_eq!(le64(&b, usize::MAX), 0);
         assert!(!has(&b, usize::MAX, b"x"));
         assert!(slice(&b, 2, usize::MAX) == [3]);
+    }
+
+    #[test]
+    fn labels_keep_their_bytes() {
+        assert_eq!(
+            label8(b"\xE5\xE5\xE5AB   \0x").as_deref(),
+            Some("\\xE5\\xE5\\xE5AB")
+        );
+        assert_eq!(label8("caf\u{e9}".as_bytes()).as_deref(), Some("caf\u{e9}"));
+        assert_eq!(label8(b"   \0"), None);
     }
 
     #[test]

@@ -264,12 +264,26 @@ fn entries_to_partitions(
             ));
             continue;
         }
-        let size = last - first + 1;
-        if last < lbas && (first < h.first_usable || last > h.last_usable) {
+        if first >= 1 << 63 || last >= 1 << 63 {
             warnings.push(format!(
-                "partition {number} (LBA {first}..{last}) lies outside the usable LBAs {}..{}",
-                h.first_usable, h.last_usable
+                "GPT entry {number} starts or ends beyond LBA 2^63 (LBA {first}..{last}), which no disk has: invalid, ignored"
             ));
+            continue;
+        }
+        let size = last - first + 1;
+        if first < h.first_usable || last > h.last_usable {
+            let fits = if last < lbas {
+                "the kernel would still show it"
+            } else {
+                "it also runs past the end of the image"
+            };
+            warnings.push(format!(
+                "GPT entry {number} (LBA {first}..{last}) lies outside the usable LBAs {}..{}: ignored, as libblkid and partx do ({fits}); its bytes start at byte {}",
+                h.first_usable,
+                h.last_usable,
+                first.saturating_mul(ss)
+            ));
+            continue;
         }
         let type_code = guid(&type_guid);
         let unique: [u8; 16] = array(e, 16).unwrap_or([0; 16]);
@@ -289,6 +303,7 @@ fn entries_to_partitions(
             uuid: Some(guid(&unique)),
             attrs: attrs_text(attributes),
             filesystem: None,
+            ambivalent: Vec::new(),
         });
     }
     out

@@ -134,6 +134,7 @@ fn make(number: u32, start: u64, size: u64, e: &MbrEntry, ss: u64, role: Role) -
         uuid: None,
         attrs: None,
         filesystem: None,
+        ambivalent: Vec::new(),
     }
 }
 
@@ -151,6 +152,7 @@ fn read_chain<S: ByteSource + ?Sized>(
     let ext_end = ext_start.saturating_add(ext_size);
     let device_sectors = src.size_bytes() / ss;
     let mut ebr = ext_start;
+    let mut this_size = ext_size;
     let mut number = 5;
     for hop in 0.. {
         if hop == MAX_EBRS {
@@ -182,18 +184,28 @@ fn read_chain<S: ByteSource + ?Sized>(
             }
             return;
         };
-        let data = table
-            .entries
-            .iter()
-            .find(|e| e.used() && !is_extended(e.kind));
-        let link = table
-            .entries
-            .iter()
-            .find(|e| e.used() && is_extended(e.kind));
-        if let Some(d) = data {
+        // Every data entry of the EBR, in order, as the kernel and libblkid read them (some
+        // partitioners wrote two); the 3rd and 4th only when they fit where a logical
+        // partition can be (libblkid's extra checks for real data there).
+        let mut data_entries = 0;
+        for (i, d) in table.entries.iter().enumerate() {
+            if !d.used() || is_extended(d.kind) {
+                continue;
+            }
             let start = ebr.saturating_add(u64::from(d.start));
             let size = u64::from(d.sectors);
-            if start < ext_start || start.saturating_add(size) > ext_end {
+            let inside = start >= ext_start && start.saturating_add(size) <= ext_end;
+            if i >= 2 && (!inside || u64::from(d.start).saturating_add(size) > this_size) {
+                continue;
+            }
+            data_entries += 1;
+            if data_entries > 1 {
+                warnings.push(format!(
+                    "EBR at sector {ebr} holds more than one data entry: entry {} is logical partition {number}, as the kernel and partx number it",
+                    i + 1
+                ));
+            }
+            if !inside {
                 warnings.push(format!(
                     "logical partition {number} (sectors {start}+{size}) lies outside its extended partition (sectors {ext_start}+{ext_size})"
                 ));
@@ -201,6 +213,10 @@ fn read_chain<S: ByteSource + ?Sized>(
             out.push(make(number, start, size, d, ss, Role::Logical));
             number += 1;
         }
+        let link = table
+            .entries
+            .iter()
+            .find(|e| e.used() && is_extended(e.kind));
         let Some(l) = link else { return };
         let next = ext_start.saturating_add(u64::from(l.start));
         if next <= ebr {
@@ -216,5 +232,6 @@ fn read_chain<S: ByteSource + ?Sized>(
             return;
         }
         ebr = next;
+        this_size = u64::from(l.sectors);
     }
 }

@@ -1,9 +1,11 @@
 //! Partition tables (MBR with EBR chains, GPT) and filesystem signatures inside an image:
 //! `salvage partitions IMG` and the library the `partitions(...)` op calls.
 
+mod bsd;
 mod bytes;
 mod error;
 mod filesystem;
+mod foreign_label;
 mod gpt;
 mod mbr;
 mod probe;
@@ -19,8 +21,9 @@ mod types;
 use clap::Args;
 
 pub use error::{PartitionError, PartitionErrorKind};
-pub use filesystem::{Filesystem, probe_filesystem};
+pub use filesystem::{Filesystem, Probe, probe_filesystem, probe_signatures};
 pub use read::{ReadOptions, read_table, read_table_from};
+pub use render::render_text;
 pub use scan::{ScanHit, scan};
 pub use source::{ByteSource, Disk};
 pub use table::{GptHeaderUsed, Label, Partition, PartitionTable, ProtectiveMbr, Role};

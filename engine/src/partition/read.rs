@@ -3,16 +3,22 @@
 
 use std::path::Path;
 
+use super::bsd;
+use super::bytes::has;
 use super::error::{PartitionError, PartitionErrorKind};
-use super::filesystem::probe_filesystem;
+use super::filesystem::{Filesystem, Probe, probe_filesystem, probe_signatures, type_list};
+use super::foreign_label::{self, ForeignLabel};
 use super::gpt::{Gpt, disk_guid};
 use super::mbr::Mbr;
+use super::probe::is_vfat;
 use super::scan::scan;
 use super::source::{ByteSource, Disk, read_zero_padded};
-use super::table::{Label, Partition, PartitionTable, ProtectiveMbr, Role};
+use super::table::{GptHeaderUsed, Label, Partition, PartitionTable, ProtectiveMbr, Role};
 
 /// The most overlap warnings listed one by one.
 const MAX_OVERLAP_WARNINGS: usize = 16;
+/// Overlapping pairs counted before giving up counting (a hostile table can have billions).
+const MAX_COUNTED_OVERLAPS: usize = 100_000;
 
 /// How to read a table.
 #[derive(Debug, Clone, Default)]
@@ -34,6 +40,11 @@ pub fn read_table(path: &Path, opts: &ReadOptions) -> Result<PartitionTable, Par
 }
 
 /// Reads the partition table from any byte source; `path` names it in the result and errors.
+///
+/// The order follows libblkid's: a disk-image container is named first; AIX, SGI and Sun
+/// labels; then the MBR, which is not a partition table when a FAT, NTFS or exFAT boot sector
+/// owns its 0x55AA or a boot flag is neither 0x00 nor 0x80; then GPT; then a whole-disk BSD
+/// disklabel, and the labels salvage only names. Every decision is written into `basis`.
 pub fn read_table_from(
     src: &dyn ByteSource,
     path: &Path,
@@ -56,10 +67,67 @@ pub fn read_table_from(
             source,
         })
     })?;
-    let mbr = Mbr::parse(&sector0);
     let fixed = opts.sector_size.or_else(|| src.logical_sector_size());
-    let sizes: Vec<u32> = fixed.map_or_else(|| vec![512, 4096], |s| vec![s]);
+    let mut t = PartitionTable {
+        device: path.display().to_string(),
+        label: Label::None,
+        id: None,
+        sector_size: fixed.unwrap_or(512),
+        device_size: size,
+        first_lba: None,
+        last_lba: None,
+        gpt_header: None,
+        mbr: None,
+        basis: Vec::new(),
+        container: None,
+        warnings: Vec::new(),
+        partitions: Vec::new(),
+        filesystem: None,
+        ambivalent: Vec::new(),
+        scan: None,
+    };
+    if let Some(c) = foreign_label::container(src, &sector0) {
+        t.container = Some(c.name.to_string());
+        t.warnings.push(c.advice.clone());
+        t.basis.push(format!("container: {}", c.advice));
+        if c.opaque {
+            return Ok(t);
+        }
+    }
+    read_label(src, &sector0, fixed, &mut t);
+    if !t.label.is_read() && t.partitions.is_empty() && !opts.no_probe {
+        probe_whole(src, &mut t);
+    }
+    check_layout(&t.partitions, t.sector_size, size, t.label, &mut t.warnings);
+    if !opts.no_probe {
+        for p in &mut t.partitions {
+            if p.filesystem.is_none() && p.ambivalent.is_empty() && p.role != Some(Role::Extended) {
+                probe_partition(src, p);
+            }
+        }
+        for p in &t.partitions {
+            if !p.ambivalent.is_empty() {
+                t.basis.push(ambivalent_line(
+                    &format!("partition {}", p.number),
+                    &p.ambivalent,
+                ));
+            }
+        }
+    }
+    if opts.scan {
+        t.scan = Some(scan(src, t.sector_size, &t.partitions));
+    }
+    Ok(t)
+}
 
+/// Decides which table the disk holds and reads it into `t`.
+fn read_label(src: &dyn ByteSource, sector0: &[u8], fixed: Option<u32>, t: &mut PartitionTable) {
+    if let Some(f) = foreign_label::before_dos(sector0) {
+        name_foreign(f, t);
+        return;
+    }
+    let mbr = Mbr::parse(sector0);
+    let sizes: Vec<u32> = fixed.map_or_else(|| vec![512, 4096], |s| vec![s]);
     let mut gpt_found = None;
     let mut gpt_errors = Vec::new();
     for &ss in &sizes {
@@ -71,129 +139,216 @@ pub fn read_table_from(
             Err(e) => gpt_errors.push(e),
         }
     }
-
-    let mut t = PartitionTable {
-        device: path.display().to_string(),
-        label: Label::None,
-        id: None,
-        sector_size: fixed.unwrap_or(512),
-        device_size: size,
-        first_lba: None,
-        last_lba: None,
-        gpt_header: None,
-        mbr: None,
-        warnings: Vec::new(),
-        partitions: Vec::new(),
-        filesystem: None,
-        scan: None,
-    };
     let protective = mbr.as_ref().is_some_and(Mbr::has_protective);
     match (&mbr, gpt_found) {
-        (Some(m), Some((ss, g))) if !protective => {
-            t.warnings.push(format!(
-                "a GPT header was found at byte {ss}, but the MBR has no protective 0xEE entry: the MBR is read, as sfdisk does (a GPT disk repartitioned with an MBR tool?)"
-            ));
-            drop(g);
-            read_dos(src, m, fixed, &mut t);
-        }
-        (m, Some((ss, g))) => {
-            t.label = Label::Gpt;
-            t.sector_size = ss;
-            t.id = Some(disk_guid(&g.header));
-            t.first_lba = Some(g.header.first_usable);
-            t.last_lba = Some(g.header.last_usable);
-            t.gpt_header = Some(g.used);
-            t.mbr = Some(match m {
-                None => {
-                    t.warnings.push(
-                        "no MBR signature at byte 510: the GPT was read without a protective MBR"
-                            .to_string(),
-                    );
-                    ProtectiveMbr::Missing
+        (Some(m), gpt) if !protective => {
+            if let Some(why) = not_a_table(src, sector0, m) {
+                t.basis.push(format!(
+                    "no partition table: the 0x55AA at byte 510 {why} (libblkid's rule)"
+                ));
+                if let Some((ss, _)) = gpt {
+                    t.warnings.push(format!(
+                        "a GPT header was found at byte {ss} but the MBR has no protective 0xEE entry and is not a table: the GPT is ignored, as libblkid does"
+                    ));
                 }
-                Some(m) if !m.has_protective() => ProtectiveMbr::Missing,
-                Some(m) => {
-                    let hybrid = m.hybrid_entries();
-                    if hybrid.is_empty() {
-                        ProtectiveMbr::Protective
-                    } else {
-                        let list: Vec<String> = hybrid
-                            .iter()
-                            .map(|&i| {
-                                let e = m.entries[i];
-                                format!(
-                                    "{} (type {:x}, sectors {}+{})",
-                                    i + 1,
-                                    e.kind,
-                                    e.start,
-                                    e.sectors
-                                )
-                            })
-                            .collect();
-                        t.warnings.push(format!(
-                            "hybrid MBR: MBR entries {} also describe partitions; the GPT is read, as Linux does",
-                            list.join(", ")
-                        ));
-                        ProtectiveMbr::Hybrid
-                    }
-                }
-            });
-            t.warnings.extend(g.warnings);
-            t.partitions = g.partitions;
-        }
-        (Some(m), None) => {
-            if protective {
+                return;
+            }
+            if let Some((ss, _)) = gpt {
                 t.warnings.push(format!(
-                    "the MBR is protective (type ee) but no GPT could be read: {}; showing the MBR (try --scan)",
-                    gpt_errors.join("; ")
+                    "a GPT header was found at byte {ss}, but the MBR has no protective 0xEE entry: the MBR is read, as sfdisk and libblkid do (a GPT disk repartitioned with an MBR tool?)"
                 ));
             }
-            read_dos(src, m, fixed, &mut t);
+            read_dos(src, m, fixed, t);
+        }
+        (m, Some((ss, g))) => read_gpt(m.as_ref(), ss, g, t),
+        (Some(m), None) => {
+            t.warnings.push(format!(
+                "the MBR is protective (type ee) but no GPT could be read: {}; showing the MBR (try --scan)",
+                gpt_errors.join("; ")
+            ));
+            read_dos(src, m, fixed, t);
         }
         (None, None) => {
-            t.warnings.push(
-                "no partition table: no 0x55AA signature at byte 510 and no GPT header at byte 512 or 4096 (try --scan)"
-                    .to_string(),
-            );
-        }
-    }
-    if t.label != Label::Gpt && t.partitions.is_empty() && !opts.no_probe {
-        t.filesystem = probe_filesystem(src, 0, size);
-        if let Some(fs) = &t.filesystem {
-            t.label = Label::None;
-            t.id = None;
-            t.warnings.clear();
-            t.warnings.push(format!(
-                "no partition table: the whole image holds a filesystem ({}), a partition imaged on its own: use offset 0",
-                fs.fs_type
-            ));
-        }
-    }
-    check_layout(&t.partitions, t.sector_size, size, &mut t.warnings);
-    if !opts.no_probe {
-        for p in &mut t.partitions {
-            if p.filesystem.is_none() && p.role != Some(Role::Extended) {
-                p.filesystem = probe_filesystem(src, p.offset, p.size_bytes);
+            if let Some(label) = bsd::find(src, 0) {
+                t.label = Label::Bsd;
+                t.sector_size = 512;
+                t.basis.push(format!(
+                    "bsd: a BSD disklabel at byte {} (magic 0x82564557) on the whole disk",
+                    label.at
+                ));
+                t.partitions = label.partitions(None, 1, 512, &mut t.warnings);
+            } else if let Some(f) = foreign_label::after_dos(src, sector0) {
+                name_foreign(f, t);
+            } else {
+                t.basis.push(
+                    "no partition table: no 0x55AA signature at byte 510, no GPT header at byte 512 or 4096, no other label"
+                        .to_string(),
+                );
             }
         }
     }
-    if opts.scan {
-        t.scan = Some(scan(src, t.sector_size, &t.partitions));
+}
+
+/// Why a sector ending in 0x55AA is not a dos partition table, as libblkid decides: a FAT,
+/// NTFS or exFAT boot sector owns the signature, or a boot flag is neither 0x00 nor 0x80.
+fn not_a_table(src: &dyn ByteSource, sector0: &[u8], m: &Mbr) -> Option<String> {
+    if is_vfat(sector0) {
+        return Some("belongs to a FAT boot sector at byte 0".to_string());
     }
-    Ok(t)
+    if has(sector0, 3, b"NTFS    ") || has(sector0, 3, b"EXFAT   ") {
+        if let Probe::Found(fs) = probe_signatures(src, 0, src.size_bytes()) {
+            if fs.fs_type == "ntfs" || fs.fs_type == "exfat" {
+                return Some(format!(
+                    "belongs to an {} boot sector at byte 0",
+                    fs.fs_type
+                ));
+            }
+        }
+    }
+    if has(sector0, 3, b"-FVE-FS-") {
+        return Some("belongs to a BitLocker volume header at byte 0".to_string());
+    }
+    if !m.plausible() {
+        let flags: Vec<String> = m
+            .entries
+            .iter()
+            .map(|e| format!("{:#04x}", e.status))
+            .collect();
+        return Some(format!(
+            "is not a partition table's: its boot flags are {}, not 0x00 or 0x80",
+            flags.join(" ")
+        ));
+    }
+    None
+}
+
+/// A label salvage names but does not read.
+fn name_foreign(f: ForeignLabel, t: &mut PartitionTable) {
+    t.label = f.label;
+    t.basis.push(format!("{}: {}", f.label.as_str(), f.what));
+    t.warnings.push(format!(
+        "{}: not read by salvage, so its partitions are not listed; --scan finds their filesystems by signature",
+        f.what
+    ));
+}
+
+/// Fills `t` from a GPT read with `ss`-byte sectors.
+fn read_gpt(m: Option<&Mbr>, ss: u32, g: Gpt, t: &mut PartitionTable) {
+    t.label = Label::Gpt;
+    t.sector_size = ss;
+    t.id = Some(disk_guid(&g.header));
+    t.first_lba = Some(g.header.first_usable);
+    t.last_lba = Some(g.header.last_usable);
+    t.gpt_header = Some(g.used);
+    t.basis.push(match g.used {
+        GptHeaderUsed::Primary => format!(
+            "gpt: primary header at LBA 1 (byte {ss}, {ss}-byte sectors), header and entry-array CRC32s valid"
+        ),
+        GptHeaderUsed::Backup => format!(
+            "gpt: backup header at LBA {} (byte {}), CRC32s valid; the primary at byte {ss} is damaged",
+            g.header.my_lba,
+            g.header.my_lba.saturating_mul(u64::from(ss))
+        ),
+    });
+    t.mbr = Some(match m {
+        None => {
+            t.warnings.push(
+                "no MBR signature at byte 510: the GPT was read without a protective MBR"
+                    .to_string(),
+            );
+            ProtectiveMbr::Missing
+        }
+        Some(m) if !m.has_protective() => ProtectiveMbr::Missing,
+        Some(m) => {
+            let hybrid = m.hybrid_entries();
+            if hybrid.is_empty() {
+                ProtectiveMbr::Protective
+            } else {
+                let list: Vec<String> = hybrid
+                    .iter()
+                    .map(|&i| {
+                        let e = m.entries[i];
+                        format!(
+                            "{} (type {:x}, sectors {}+{})",
+                            i + 1,
+                            e.kind,
+                            e.start,
+                            e.sectors
+                        )
+                    })
+                    .collect();
+                t.warnings.push(format!(
+                    "hybrid MBR: MBR entries {} also describe partitions; the GPT is read, as Linux does",
+                    list.join(", ")
+                ));
+                ProtectiveMbr::Hybrid
+            }
+        }
+    });
+    t.warnings.extend(g.warnings);
+    t.partitions = g.partitions;
+}
+
+/// The whole image as one filesystem (a partition imaged on its own), or competing ones.
+fn probe_whole(src: &dyn ByteSource, t: &mut PartitionTable) {
+    match probe_signatures(src, 0, src.size_bytes()) {
+        Probe::Found(fs) => {
+            if t.label == Label::None {
+                t.id = None;
+                t.warnings.push(format!(
+                    "no partition table: the whole image holds a filesystem ({}), a partition imaged on its own: use offset 0",
+                    fs.fs_type
+                ));
+            }
+            t.basis.push(format!("filesystem at byte 0: {}", fs.basis));
+            t.filesystem = Some(fs);
+        }
+        Probe::Ambivalent(all) => {
+            t.warnings.push(format!(
+                "ambivalent: {} signatures at byte 0; salvage does not choose (as blkid refuses to): look at the image and name the type with --type",
+                type_list(&all)
+            ));
+            t.basis.push(ambivalent_line("the whole image", &all));
+            t.ambivalent = all;
+        }
+        Probe::Nothing => {
+            if t.label == Label::None {
+                t.warnings.push(
+                    "no partition table and no filesystem signature at byte 0 (try --scan)"
+                        .to_string(),
+                );
+            }
+        }
+    }
+}
+
+fn probe_partition(src: &dyn ByteSource, p: &mut Partition) {
+    match probe_signatures(src, p.offset, p.size_bytes) {
+        Probe::Found(fs) => p.filesystem = Some(fs),
+        Probe::Ambivalent(all) => p.ambivalent = all,
+        Probe::Nothing => {}
+    }
+}
+
+fn ambivalent_line(what: &str, all: &[Filesystem]) -> String {
+    let each: Vec<String> = all.iter().map(|f| f.basis.clone()).collect();
+    format!(
+        "ambivalent: {what} has {} signatures ({}); none is chosen",
+        type_list(all),
+        each.join("; ")
+    )
 }
 
 /// Reads an MBR table; without a fixed sector size, 4096 is taken only when it puts more
-/// filesystems where the partitions start than 512 does.
+/// filesystems where the partitions start than 512 does. BSD disklabels nested in a5/a6/a9
+/// partitions are read after the logical partitions.
 fn read_dos(src: &dyn ByteSource, m: &Mbr, fixed: Option<u32>, t: &mut PartitionTable) {
     t.label = Label::Dos;
     t.id = Some(format!("0x{:08x}", m.disk_id));
-    if !m.plausible() {
-        t.warnings.push(
-            "the MBR has boot flags other than 0x00/0x80: its entries are probably not a partition table"
-                .to_string(),
-        );
-    }
+    t.basis.push(
+        "dos: 0x55AA at byte 510, boot flags 0x00/0x80, no FAT/NTFS/exFAT boot sector at byte 0"
+            .to_string(),
+    );
     let mut w512 = Vec::new();
     let ss = fixed.unwrap_or(512);
     let mut parts = m.partitions(src, ss, &mut w512);
@@ -208,8 +363,13 @@ fn read_dos(src: &dyn ByteSource, m: &Mbr, fixed: Option<u32>, t: &mut Partition
                     "read with 4096-byte sectors: filesystems are found only that way (use --sector-size 512 to override)"
                         .to_string(),
                 );
+                t.basis.push(
+                    "4096-byte sectors: only they put filesystems where partitions start"
+                        .to_string(),
+                );
                 t.warnings.extend(w4k);
                 t.partitions = parts4k;
+                add_nested(src, t);
                 return;
             }
         }
@@ -217,6 +377,47 @@ fn read_dos(src: &dyn ByteSource, m: &Mbr, fixed: Option<u32>, t: &mut Partition
     t.sector_size = ss;
     t.warnings.extend(w512);
     t.partitions = parts;
+    add_nested(src, t);
+}
+
+/// BSD disklabels inside a5/a6/a9 primary partitions, numbered after the logical partitions.
+fn add_nested(src: &dyn ByteSource, t: &mut PartitionTable) {
+    let ss = u64::from(t.sector_size);
+    let mut next = t
+        .partitions
+        .iter()
+        .map(|p| p.number + 1)
+        .max()
+        .unwrap_or(5)
+        .max(5);
+    let parents: Vec<(u32, u64, u64, u8)> = t
+        .partitions
+        .iter()
+        .filter(|p| p.role == Some(Role::Primary))
+        .filter_map(|p| {
+            let kind = u8::from_str_radix(&p.type_code, 16).ok()?;
+            bsd::NESTED_TYPES
+                .contains(&kind)
+                .then_some((p.number, p.offset, p.size_bytes, kind))
+        })
+        .collect();
+    for (number, offset, size_bytes, kind) in parents {
+        let Some(label) = bsd::find(src, offset) else {
+            continue;
+        };
+        t.basis.push(format!(
+            "bsd: a BSD disklabel at byte {} inside partition {number} (type {kind:x})",
+            label.at
+        ));
+        let nested = label.partitions(
+            Some((offset / 512, size_bytes / 512)),
+            next,
+            ss,
+            &mut t.warnings,
+        );
+        next += nested.len() as u32;
+        t.partitions.extend(nested);
+    }
 }
 
 /// Probes every non-extended partition; returns how many hold a filesystem.
@@ -229,9 +430,10 @@ fn probe_all(src: &dyn ByteSource, parts: &mut [Partition]) -> usize {
     parts.iter().filter(|p| p.filesystem.is_some()).count()
 }
 
-/// Warns about partitions past the end of the image and about overlapping partitions (an
-/// extended partition and its logical ones excepted).
-fn check_layout(parts: &[Partition], ss: u32, size: u64, warnings: &mut Vec<String>) {
+/// Warns about partitions past the end of the image, a dos partition over the MBR itself, and
+/// every pair of overlapping partitions (an extended partition and its logical ones, and a
+/// nested BSD partition and its parent, excepted).
+fn check_layout(parts: &[Partition], ss: u32, size: u64, label: Label, warnings: &mut Vec<String>) {
     let sectors = size / u64::from(ss);
     for p in parts {
         let end = p.start.saturating_add(p.size);
@@ -243,35 +445,62 @@ fn check_layout(parts: &[Partition], ss: u32, size: u64, warnings: &mut Vec<Stri
                 end.saturating_sub(1)
             ));
         }
+        if label == Label::Dos && p.start == 0 && p.size > 0 {
+            warnings.push(format!(
+                "partition {} starts at sector 0, over the MBR itself: a damaged or hand-made entry; its offset 0 is the whole disk's start",
+                p.number
+            ));
+        }
     }
     let mut sorted: Vec<&Partition> = parts
         .iter()
         .filter(|p| p.role != Some(Role::Extended) && p.size > 0)
         .collect();
     sorted.sort_by_key(|p| (p.start, p.number));
-    let mut reach: Option<&Partition> = None;
-    let mut overlaps = 0;
+    let nested_pair = |a: &Partition, b: &Partition| {
+        let (n, parent) = match (a.role, b.role) {
+            (Some(Role::Nested), Some(Role::Primary)) => (a, b),
+            (Some(Role::Primary), Some(Role::Nested)) => (b, a),
+            _ => return false,
+        };
+        n.start >= parent.start && n.start + n.size <= parent.start + parent.size
+    };
+    let mut active: Vec<&Partition> = Vec::new();
+    let mut overlaps = 0usize;
     for p in sorted {
-        if let Some(q) = reach {
-            if p.start < q.start.saturating_add(q.size) {
-                overlaps += 1;
-                if overlaps <= MAX_OVERLAP_WARNINGS {
-                    warnings.push(format!(
-                        "partitions {} and {} overlap (sector {} is in both)",
-                        q.number, p.number, p.start
-                    ));
-                }
+        active.retain(|q| q.start.saturating_add(q.size) > p.start);
+        for q in &active {
+            if nested_pair(q, p) {
+                continue;
+            }
+            overlaps += 1;
+            if overlaps <= MAX_OVERLAP_WARNINGS {
+                warnings.push(format!(
+                    "partitions {} and {} overlap (sectors {}..{} are in both)",
+                    q.number,
+                    p.number,
+                    p.start,
+                    q.start
+                        .saturating_add(q.size)
+                        .min(p.start.saturating_add(p.size))
+                        - 1
+                ));
             }
         }
-        let end = p.start.saturating_add(p.size);
-        if reach.is_none_or(|q| end > q.start.saturating_add(q.size)) {
-            reach = Some(p);
+        if overlaps > MAX_COUNTED_OVERLAPS {
+            break;
         }
+        active.push(p);
     }
     if overlaps > MAX_OVERLAP_WARNINGS {
+        let more = overlaps - MAX_OVERLAP_WARNINGS;
+        let at_least = if overlaps > MAX_COUNTED_OVERLAPS {
+            "at least "
+        } else {
+            ""
+        };
         warnings.push(format!(
-            "{} more overlapping pairs not listed",
-            overlaps - MAX_OVERLAP_WARNINGS
+            "{at_least}{more} more overlapping pairs not listed"
         ));
     }
 }

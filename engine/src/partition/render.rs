@@ -3,11 +3,11 @@
 
 use std::fmt::Write;
 
-use super::filesystem::Filesystem;
+use super::filesystem::{Filesystem, type_list};
 use super::table::{GptHeaderUsed, Label, PartitionTable};
 
 /// Renders `t` as text for a person.
-pub(crate) fn render_text(t: &PartitionTable) -> String {
+pub fn render_text(t: &PartitionTable) -> String {
     let mut s = String::new();
     let sectors = t.device_size / u64::from(t.sector_size);
     let _ = writeln!(
@@ -31,11 +31,18 @@ pub(crate) fn render_text(t: &PartitionTable) -> String {
         let _ = write!(s, ", GPT header: {which}");
     }
     s.push('\n');
+    for b in &t.basis {
+        let _ = writeln!(s, "basis: {b}");
+    }
     for w in &t.warnings {
         let _ = writeln!(s, "warning: {w}");
     }
-    if let Some(fs) = &t.filesystem {
-        let _ = writeln!(s, "Whole image: {}", fs_text(Some(fs)));
+    if t.filesystem.is_some() || !t.ambivalent.is_empty() {
+        let _ = writeln!(
+            s,
+            "Whole image: {}",
+            fs_or_ambivalent(t.filesystem.as_ref(), &t.ambivalent)
+        );
     }
     if !t.partitions.is_empty() {
         let rows: Vec<[String; 9]> = t
@@ -57,7 +64,7 @@ pub(crate) fn render_text(t: &PartitionTable) -> String {
                     human(p.size_bytes),
                     p.offset.to_string(),
                     kind,
-                    fs_text(p.filesystem.as_ref()),
+                    fs_or_ambivalent(p.filesystem.as_ref(), &p.ambivalent),
                 ]
             })
             .collect();
@@ -85,7 +92,7 @@ pub(crate) fn render_text(t: &PartitionTable) -> String {
                     h.sector.to_string(),
                     h.size_bytes.map(human).unwrap_or_default(),
                     h.partition.map(|n| n.to_string()).unwrap_or_default(),
-                    fs_text(Some(&h.filesystem)),
+                    fs_or_ambivalent(h.filesystem.as_ref(), &h.ambivalent),
                     h.found_by.clone(),
                 ]
             })
@@ -125,6 +132,18 @@ fn table<const N: usize>(s: &mut String, head: &[String; N], rows: &[[String; N]
     }
 }
 
+/// The filesystem, or "ambivalent: ntfs and ext2 (choose with --type)".
+fn fs_or_ambivalent(fs: Option<&Filesystem>, ambivalent: &[Filesystem]) -> String {
+    if ambivalent.is_empty() {
+        fs_text(fs)
+    } else {
+        format!(
+            "ambivalent: {} signatures (choose with --type)",
+            type_list(ambivalent)
+        )
+    }
+}
+
 fn fs_text(fs: Option<&Filesystem>) -> String {
     let Some(fs) = fs else {
         return "-".to_string();
@@ -132,6 +151,9 @@ fn fs_text(fs: Option<&Filesystem>) -> String {
     let mut out = fs.fs_type.clone();
     if let Some(l) = &fs.label {
         let _ = write!(out, " LABEL=\"{l}\"");
+    }
+    if let Some(l) = &fs.label_fatboot {
+        let _ = write!(out, " LABEL_FATBOOT=\"{l}\"");
     }
     if let Some(u) = &fs.uuid {
         let _ = write!(out, " UUID={u}");

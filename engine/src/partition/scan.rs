@@ -1,14 +1,18 @@
 //! `ScanHit` and `scan`: finding filesystems by their signatures when the table is missing or
 //! damaged, as TestDisk does: at every 1 MiB, at sector 63 and at the old CHS cylinder
 //! boundaries (255 heads x 63 sectors), with ext backup superblocks placing a filesystem whose
-//! primary superblock is gone.
+//! primary superblock is gone (by its group number, or for a revision-0 filesystem, which
+//! records none, by the group descriptors beside the copy). At byte 0 and at the table's
+//! partition starts, where the extent is known, every probe runs (md 0.90 and 1.0 superblocks
+//! sit near the end), as the default mode does.
 
 use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use super::bytes::{has, le16, le32};
-use super::filesystem::Filesystem;
+use super::bytes::{be32, has, le16, le32};
+use super::filesystem::{Filesystem, Probe, type_list};
+use super::probe::ExtSuperblock;
 use super::probe::{Region, Scope};
 use super::source::{ByteSource, read_zero_padded};
 use super::table::Partition;
@@ -27,9 +31,12 @@ pub struct ScanHit {
     pub sector: u64,
     /// The filesystem's size from its superblock, where it records one.
     pub size_bytes: Option<u64>,
-    /// What was found.
-    pub filesystem: Filesystem,
-    /// "superblock", or "backup superblock (group N)" when only an ext backup was found.
+    /// What was found; `None` when signatures compete (see `ambivalent`).
+    pub filesystem: Option<Filesystem>,
+    /// Competing signatures at this offset: salvage does not choose.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub ambivalent: Vec<Filesystem>,
+    /// "superblock", "backup superblock (group N) at byte B", or "ambivalent: ...".
     pub found_by: String,
     /// The number of the partition of the table that starts here, if any.
     pub partition: Option<u32>,
@@ -40,6 +47,13 @@ pub fn scan(src: &dyn ByteSource, sector_size: u32, table: &[Partition]) -> Vec<
     let ss = u64::from(sector_size.max(512));
     let size = src.size_bytes();
     let mut hits: BTreeMap<u64, ScanHit> = BTreeMap::new();
+    for (offset, len) in
+        std::iter::once((0, size)).chain(table.iter().map(|p| (p.offset, p.size_bytes)))
+    {
+        if offset < size && len > 0 {
+            probe_extent(src, offset, len, ss, &mut hits);
+        }
+    }
     let mut visit = |offset: u64| {
         if offset < size {
             probe_at(src, offset, ss, &mut hits);
@@ -69,11 +83,14 @@ pub fn scan(src: &dyn ByteSource, sector_size: u32, table: &[Partition]) -> Vec<
     for hit in hits.into_values() {
         // A copy of a superblock inside the filesystem it describes (xfs secondary
         // superblocks, ext backups already placed) is not another filesystem.
-        let copy = out.iter().any(|h| {
-            h.filesystem.uuid.is_some()
-                && h.filesystem.uuid == hit.filesystem.uuid
-                && h.filesystem.fs_type == hit.filesystem.fs_type
-                && hit.offset < h.offset.saturating_add(h.size_bytes.unwrap_or(0))
+        let copy = out.iter().any(|h| match (&h.filesystem, &hit.filesystem) {
+            (Some(a), Some(b)) => {
+                a.uuid.is_some()
+                    && a.uuid == b.uuid
+                    && a.fs_type == b.fs_type
+                    && hit.offset < h.offset.saturating_add(h.size_bytes.unwrap_or(0))
+            }
+            _ => false,
         });
         if !copy {
             out.push(hit);
@@ -82,7 +99,9 @@ pub fn scan(src: &dyn ByteSource, sector_size: u32, table: &[Partition]) -> Vec<
     for hit in &mut out {
         hit.partition = table
             .iter()
-            .find(|p| p.offset == hit.offset && p.filesystem.is_some())
+            .find(|p| {
+                p.offset == hit.offset && (p.filesystem.is_some() || !p.ambivalent.is_empty())
+            })
             .or_else(|| table.iter().find(|p| p.offset == hit.offset))
             .map(|p| p.number);
     }
@@ -102,8 +121,38 @@ fn worth_probing(head: &[u8]) -> bool {
         || (0..4).any(|s| has(head, s * 512, b"LABELONE"))
         || le32(head, 0) == 0xa92b_4efc
         || le32(head, 4096) == 0xa92b_4efc
-        || has(head, 4086, b"SWAPSPACE2")
-        || has(head, 8182, b"SWAPSPACE2")
+        || [4086, 8182].iter().any(|&at| {
+            has(head, at, b"SWAPSPACE2")
+                || has(head, at, b"SWAP-SPACE")
+                || has(head, at, b"S1SUSPEND")
+                || has(head, at, b"S2SUSPEND")
+                || has(head, at, b"ULSUSPEND")
+                || has(head, at, b"LINHIB0001")
+        })
+        || has(head, 0, b"\xed\xc3\x02\xe9\x98\x56\xe5\x0c")
+        || has(head, 3, b"-FVE-FS-")
+        || le32(head, 0x2000) == 0xF995_E849
+        || le32(head, 512 + 32) == 0x4246_5331
+        || be32(head, 512 + 32) == 0x4246_5331
+        || le32(head, 32) == 0x4246_5331
+        || [le32(head, 0x55C), be32(head, 0x55C)]
+            .iter()
+            .any(|m| [0x0001_1954, 0x1954_0119, 0x0009_5014, 0x0019_5612].contains(m))
+}
+
+/// Probes `len` bytes at `offset` with every prober (the extent is known).
+fn probe_extent(
+    src: &dyn ByteSource,
+    offset: u64,
+    len: u64,
+    ss: u64,
+    hits: &mut BTreeMap<u64, ScanHit>,
+) {
+    match Region::new(src, offset, len).probe(Scope::Whole) {
+        Probe::Found(fs) => add(hits, offset, ss, fs, "superblock".to_string()),
+        Probe::Ambivalent(all) => add_ambivalent(hits, offset, ss, all),
+        Probe::Nothing => {}
+    }
 }
 
 fn probe_at(src: &dyn ByteSource, offset: u64, ss: u64, hits: &mut BTreeMap<u64, ScanHit>) {
@@ -114,12 +163,19 @@ fn probe_at(src: &dyn ByteSource, offset: u64, ss: u64, hits: &mut BTreeMap<u64,
     let btrfs = read_zero_padded(src, offset + 65536 + 0x40, 8).is_ok_and(|m| m == b"_BHRfS_M");
     if worth_probing(&head) || btrfs {
         let region = Region::new(src, offset, size - offset);
-        if let Some(fs) = region.probe(Scope::StartOnly) {
-            let primary_ext = fs.fs_type.starts_with("ext") && le16(&head, 0x400 + 0x5A) != 0;
-            if !primary_ext {
-                add(hits, offset, ss, fs, "superblock".to_string());
+        match region.probe(Scope::StartOnly) {
+            Probe::Found(fs) => {
+                let primary_ext = fs.fs_type.starts_with("ext") && le16(&head, 0x400 + 0x5A) != 0;
+                if !primary_ext && !is_ext_copy(src, offset, &head, &fs) {
+                    add(hits, offset, ss, fs, "superblock".to_string());
+                    return;
+                }
+            }
+            Probe::Ambivalent(all) => {
+                add_ambivalent(hits, offset, ss, all);
                 return;
             }
+            Probe::Nothing => {}
         }
     }
     // ext backup superblocks: at byte 1024 of the probe (1 KiB blocks) or at 0 (larger blocks).
@@ -128,26 +184,93 @@ fn probe_at(src: &dyn ByteSource, offset: u64, ss: u64, hits: &mut BTreeMap<u64,
         let Some(info) = super::probe::ext_superblock(sb) else {
             continue;
         };
-        if info.group == 0 {
+        let sb_byte = offset + sb_at as u64;
+        let group = if info.group != 0 {
+            Some(info.group)
+        } else if le32(sb, 0x4C) == 0 {
+            group_from_descriptors(src, sb_byte, sb, &info)
+        } else {
+            None
+        };
+        let Some(group) = group.filter(|&g| g != 0) else {
             continue;
-        }
+        };
         let into = info
             .blocks_per_group
-            .checked_mul(info.group)
+            .checked_mul(group)
             .and_then(|b| b.checked_add(info.first_data_block))
             .and_then(|b| b.checked_mul(info.block_size));
-        let Some(start) = into.and_then(|into| (offset + sb_at as u64).checked_sub(into)) else {
+        let Some(start) = into.and_then(|into| sb_byte.checked_sub(into)) else {
             continue;
         };
         if let Some(fs) = super::probe::ext_describe(sb) {
-            let how = format!(
-                "backup superblock (group {}) at byte {}",
-                info.group, offset
-            );
+            let how = format!("backup superblock (group {group}) at byte {sb_byte}");
             add(hits, start, ss, fs, how);
         }
         return;
     }
+}
+
+/// True when the ext superblock a probe found at `offset` + 1024 is a revision-0 copy (a
+/// revision-0 superblock records no group number, so a backup looks like a primary): its
+/// group descriptors place it in a group other than 0.
+fn is_ext_copy(src: &dyn ByteSource, offset: u64, head: &[u8], fs: &Filesystem) -> bool {
+    if !fs.fs_type.starts_with("ext") {
+        return false;
+    }
+    let sb = &head[1024..2048];
+    if le32(sb, 0x4C) != 0 {
+        return false;
+    }
+    let Some(info) = super::probe::ext_superblock(sb) else {
+        return false;
+    };
+    group_from_descriptors(src, offset + 1024, sb, &info).is_some_and(|g| g != 0)
+}
+
+/// The group of a revision-0 superblock copy at byte `sb_byte`: in the descriptor table that
+/// follows it, the group whose block bitmap sits right after this copy's descriptor blocks
+/// (the layout without flex_bg that revision 0 always has).
+fn group_from_descriptors(
+    src: &dyn ByteSource,
+    sb_byte: u64,
+    sb: &[u8],
+    info: &ExtSuperblock,
+) -> Option<u64> {
+    let bs = info.block_size;
+    let blocks = u64::from(le32(sb, 0x04));
+    let bpg = info.blocks_per_group;
+    if bpg == 0 || blocks <= info.first_data_block {
+        return None;
+    }
+    let groups = (blocks - info.first_data_block).div_ceil(bpg);
+    let gdt_blocks = (groups * 32).div_ceil(bs);
+    // The descriptor table starts in the block after the superblock's.
+    let sb_block_start = if bs == 1024 {
+        sb_byte
+    } else {
+        sb_byte - sb_byte % bs
+    };
+    let gdt_at = sb_block_start + if bs == 1024 { 1024 } else { bs };
+    let len = (groups * 32).min(1 << 20) as usize;
+    let gdt = read_zero_padded(src, gdt_at, len).ok()?;
+    (0..groups.min(len as u64 / 32)).find(|&g| {
+        let bitmap = u64::from(le32(&gdt, g as usize * 32));
+        let own = g * bpg + info.first_data_block;
+        bitmap == own + 1 + gdt_blocks
+    })
+}
+
+fn add_ambivalent(hits: &mut BTreeMap<u64, ScanHit>, offset: u64, ss: u64, all: Vec<Filesystem>) {
+    hits.entry(offset).or_insert(ScanHit {
+        offset,
+        sector: offset / ss,
+        size_bytes: None,
+        filesystem: None,
+        found_by: format!("ambivalent: {} signatures (none chosen)", type_list(&all)),
+        ambivalent: all,
+        partition: None,
+    });
 }
 
 fn add(hits: &mut BTreeMap<u64, ScanHit>, offset: u64, ss: u64, fs: Filesystem, how: String) {
@@ -155,7 +278,8 @@ fn add(hits: &mut BTreeMap<u64, ScanHit>, offset: u64, ss: u64, fs: Filesystem, 
         offset,
         sector: offset / ss,
         size_bytes: fs.size_bytes,
-        filesystem: fs,
+        filesystem: Some(fs),
+        ambivalent: Vec::new(),
         found_by: how,
         partition: None,
     });

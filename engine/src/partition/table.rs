@@ -14,18 +14,45 @@ pub enum Label {
     Dos,
     /// A GUID partition table.
     Gpt,
+    /// A BSD disklabel on the whole disk.
+    Bsd,
+    /// A Sun (SPARC/Solaris) disklabel: named, not read.
+    Sun,
+    /// An SGI (IRIX) volume header: named, not read.
+    Sgi,
+    /// An Apple partition map: named, not read.
+    Mac,
+    /// An AIX disk: named, not read.
+    Aix,
+    /// An Atari (AHDI) root sector: named, not read.
+    Atari,
+    /// An IBM DASD (s390) volume label: named, not read.
+    Dasd,
     /// No table found.
     None,
 }
 
 impl Label {
-    /// The name sfdisk uses ("dos", "gpt"; "none" when there is no table).
+    /// The name blkid's PTTYPE and sfdisk use ("dos", "gpt", "sun", ...; "none" when there is
+    /// no table).
     pub fn as_str(self) -> &'static str {
         match self {
             Label::Dos => "dos",
             Label::Gpt => "gpt",
+            Label::Bsd => "bsd",
+            Label::Sun => "sun",
+            Label::Sgi => "sgi",
+            Label::Mac => "mac",
+            Label::Aix => "aix",
+            Label::Atari => "atari",
+            Label::Dasd => "dasd",
             Label::None => "none",
         }
+    }
+
+    /// True for the labels salvage reads partitions from.
+    pub fn is_read(self) -> bool {
+        matches!(self, Label::Dos | Label::Gpt | Label::Bsd)
     }
 }
 
@@ -61,6 +88,9 @@ pub enum Role {
     Extended,
     /// A partition in the EBR chain (numbered 5 and up).
     Logical,
+    /// A partition of a BSD disklabel inside a dos partition (numbered after the logical
+    /// ones, as the kernel and partx number them).
+    Nested,
 }
 
 /// One partition.
@@ -95,8 +125,12 @@ pub struct Partition {
     /// LegacyBIOSBootable GUID:60,63"); absent when none is set.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub attrs: Option<String>,
-    /// The filesystem found at `offset`, if any.
+    /// The filesystem found at `offset`, if exactly one was.
     pub filesystem: Option<Filesystem>,
+    /// Two or more competing filesystem signatures at `offset` (blkid's "ambivalent result"):
+    /// salvage does not choose; `--type` does.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub ambivalent: Vec<Filesystem>,
 }
 
 /// A partition table read from an image or device.
@@ -124,12 +158,22 @@ pub struct PartitionTable {
     /// gpt: the kind of MBR in front of it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub mbr: Option<ProtectiveMbr>,
+    /// What the reading rests on, one line a decision: where the table was found (or why the
+    /// 0x55AA at byte 510 is not one), which GPT header was used, the sector size, a filesystem
+    /// at byte 0, an ambivalent probe.
+    pub basis: Vec<String>,
+    /// A disk-image container (qcow2, VHD, VHDX, VMDK, VDI) found instead of raw bytes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub container: Option<String>,
     /// Problems found (damaged headers, truncated image, overlaps, ...), in the order found.
     pub warnings: Vec<String>,
     /// The partitions in kernel order (dos: primaries then logicals; gpt: by entry index).
     pub partitions: Vec<Partition>,
     /// label none: a filesystem found on the whole image (a partition imaged on its own).
     pub filesystem: Option<Filesystem>,
+    /// label none: competing filesystem signatures on the whole image (none is chosen).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub ambivalent: Vec<Filesystem>,
     /// With `--scan`: filesystems found by their signatures, by offset.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scan: Option<Vec<ScanHit>>,

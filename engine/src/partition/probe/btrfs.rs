@@ -11,6 +11,7 @@ pub(crate) fn probe(r: &Region<'_>) -> Option<Filesystem> {
         return None;
     }
     let mut fs = Filesystem::new("btrfs");
+    fs.basis = "btrfs superblock at byte 65536 (\"_BHRfS_M\" at 0x40 in it)".to_string();
     fs.uuid = array::<16>(&sb, 0x20).and_then(|u| uuid_be(&u));
     fs.label = label8(slice(&sb, 0x12B, 256));
     fs.size_bytes = Some(le64(&sb, 0x70));

@@ -23,6 +23,7 @@ pub(crate) fn probe(r: &Region<'_>) -> Option<Filesystem> {
     let fat_at = u64::from(le32(&bs, 0x50)) * sector;
     let heap_at = u64::from(le32(&bs, 0x58)) * sector;
     let mut fs = Filesystem::new("exfat");
+    fs.basis = "exFAT boot sector at byte 0 (\"EXFAT\" at 3, geometry valid)".to_string();
     let serial = le32(&bs, 0x64);
     fs.uuid = Some(format!("{:04X}-{:04X}", serial >> 16, serial & 0xFFFF));
     fs.version = Some(format!("{}.{}", bs[0x69], bs[0x68]));

@@ -63,6 +63,9 @@ pub(crate) fn describe(sb: &[u8]) -> Option<Filesystem> {
         "ext4"
     };
     let mut fs = Filesystem::new(fs_type);
+    fs.basis = format!(
+        "{fs_type} superblock at byte 1024 (magic 0xEF53 at 0x438; type from its feature flags)"
+    );
     fs.uuid = array::<16>(sb, 0x68).and_then(|u| uuid_be(&u));
     fs.label = label8(&sb[0x78..0x88]);
     fs.version = Some(format!("{}.{}", le32(sb, 0x4C), le16(sb, 0x3E)));

@@ -31,6 +31,9 @@ fn describe(hdr: &[u8]) -> Option<Filesystem> {
         return None;
     }
     let mut fs = Filesystem::new("crypto_LUKS");
+    fs.basis = format!(
+        "LUKS{version} header (\"LUKS\\xba\\xbe\" or its secondary copy): encrypted; open it with cryptsetup open --readonly"
+    );
     fs.version = Some(version.to_string());
     fs.uuid = label8(slice(hdr, 168, 40));
     if version == 2 {

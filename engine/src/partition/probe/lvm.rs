@@ -37,6 +37,9 @@ pub(crate) fn probe(r: &Region<'_>) -> Option<Filesystem> {
             continue;
         }
         let mut fs = Filesystem::new("LVM2_member");
+        fs.basis = format!(
+            "LVM2 label in sector {n} (\"LABELONE\", CRC valid): a physical volume; activate it with vgchange -ay"
+        );
         fs.version = Some("LVM2 001".to_string());
         let text = String::from_utf8_lossy(id);
         let cuts = [0, 6, 10, 14, 18, 22, 26, 32];

@@ -33,6 +33,7 @@ fn v090(r: &Region<'_>) -> Option<Filesystem> {
         return None;
     }
     let mut fs = Filesystem::new("linux_raid_member");
+    fs.basis = format!("md superblock v0.90 at byte {at} (magic 0xa92b4efc): a RAID member");
     fs.version = Some(format!(
         "{}.{}.{}",
         le32(&sb, 4),
@@ -76,6 +77,9 @@ fn v1(r: &Region<'_>, at: u64, version: &str) -> Option<Filesystem> {
         return None;
     }
     let mut fs = Filesystem::new("linux_raid_member");
+    fs.basis = format!(
+        "md superblock v{version} at byte {at} (magic 0xa92b4efc, checksum valid): a RAID member"
+    );
     fs.version = Some(version.to_string());
     fs.uuid = array::<16>(&sb, 16).and_then(|u| uuid_be(&u));
     fs.label = label8(&sb[32..64]);

@@ -1,10 +1,12 @@
 //! `Region`: the byte range of a source that the signature probers read, and the order they
-//! run in. One prober per file in this directory.
+//! run in (libblkid's). One prober per format in this directory; `foreign.rs` holds those
+//! recognised but not read.
 
 mod btrfs;
 mod exfat;
 mod ext;
 mod fat;
+mod foreign;
 mod luks;
 mod lvm;
 mod md;
@@ -12,9 +14,10 @@ mod ntfs;
 mod swap;
 mod xfs;
 
-pub(crate) use ext::{describe as ext_describe, superblock as ext_superblock};
+pub(crate) use ext::{ExtSuperblock, describe as ext_describe, superblock as ext_superblock};
+pub(crate) use fat::is_vfat;
 
-use super::filesystem::Filesystem;
+use super::filesystem::{Filesystem, Probe};
 use super::source::{ByteSource, read_zero_padded};
 
 /// Which probes run: all of them, or only those anchored at the start (a scan does not know
@@ -34,6 +37,24 @@ pub(crate) struct Region<'a> {
 
 /// The most bytes one probe reads at once.
 const MAX_READ: usize = 1 << 20;
+/// libblkid's "tiny" device (a 1.44 MB floppy): there the first signature found wins.
+const TINY: u64 = 1_474_560;
+
+type Prober = fn(&Region<'_>) -> Option<Filesystem>;
+
+/// Filesystems in libblkid's order (its `idinfos` table); any two found are ambivalent.
+const FILESYSTEMS: [Prober; 10] = [
+    fat::probe,
+    swap::probe,
+    xfs::probe,
+    ext::probe,
+    foreign::ufs,
+    foreign::hpfs,
+    ntfs::probe,
+    btrfs::probe,
+    exfat::probe,
+    foreign::befs,
+];
 
 impl<'a> Region<'a> {
     pub(crate) fn new(src: &'a dyn ByteSource, offset: u64, size: u64) -> Region<'a> {
@@ -54,20 +75,26 @@ impl<'a> Region<'a> {
         read_zero_padded(self.src, self.offset.checked_add(at)?, len).ok()
     }
 
-    /// Runs the probers in blkid's order and returns the first match.
-    pub(crate) fn probe(&self, scope: Scope) -> Option<Filesystem> {
+    /// Runs the probers in blkid's order: a RAID member, LVM PV, LUKS or BitLocker volume is
+    /// the answer as soon as it is found; otherwise every filesystem prober runs, and two or
+    /// more matches are ambivalent (on a floppy-sized region the first wins).
+    pub(crate) fn probe(&self, scope: Scope) -> Probe {
         if self.size < 1024 {
-            return None;
+            return Probe::Nothing;
         }
-        md::probe(self, scope)
+        let container = md::probe(self, scope)
             .or_else(|| lvm::probe(self))
             .or_else(|| luks::probe(self))
-            .or_else(|| exfat::probe(self))
-            .or_else(|| ntfs::probe(self))
-            .or_else(|| fat::probe(self))
-            .or_else(|| ext::probe(self))
-            .or_else(|| xfs::probe(self))
-            .or_else(|| btrfs::probe(self))
-            .or_else(|| swap::probe(self))
+            .or_else(|| foreign::bitlocker(self));
+        if let Some(fs) = container {
+            return Probe::Found(fs);
+        }
+        let mut found: Vec<Filesystem> = FILESYSTEMS.iter().filter_map(|p| p(self)).collect();
+        match found.len() {
+            0 => Probe::Nothing,
+            1 => Probe::Found(found.remove(0)),
+            _ if self.size <= TINY => Probe::Found(found.remove(0)),
+            _ => Probe::Ambivalent(found),
+        }
     }
 }

@@ -34,6 +34,7 @@ pub(crate) fn probe(r: &Region<'_>) -> Option<Filesystem> {
         1u64.checked_shl(u32::from(cpr.unsigned_abs()))?
     };
     let mut fs = Filesystem::new("ntfs");
+    fs.basis = "NTFS boot sector at byte 0 (\"NTFS\" at 3, geometry valid)".to_string();
     fs.uuid = Some(format!("{:016X}", le64(&bs, 0x48)));
     fs.size_bytes = le64(&bs, 0x28).checked_mul(sector);
     if (256..=65536).contains(&record) {

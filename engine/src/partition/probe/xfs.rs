@@ -14,6 +14,7 @@ pub(crate) fn probe(r: &Region<'_>) -> Option<Filesystem> {
         return None;
     }
     let mut fs = Filesystem::new("xfs");
+    fs.basis = "xfs superblock at byte 0 (\"XFSB\")".to_string();
     fs.uuid = array::<16>(&sb, 32).and_then(|u| uuid_be(&u));
     fs.label = label8(&sb[108..120]);
     fs.size_bytes = be64(&sb, 8).checked_mul(u64::from(block));
