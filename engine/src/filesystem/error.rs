@@ -55,6 +55,13 @@ pub enum FsErrorKind {
         given: String,
         found: String,
     },
+    /// Two or more filesystem signatures compete at the offset and no type was given (or the
+    /// given one is none of them): salvage does not choose, as blkid does not.
+    Ambivalent {
+        path: PathBuf,
+        offset: u64,
+        found: Vec<String>,
+    },
     /// The partition holds something that is not a filesystem to check or mount (swap, a LUKS
     /// container, an LVM PV, md RAID member), or one this kernel path does not handle.
     NotAFilesystem {
@@ -232,6 +239,19 @@ impl fmt::Display for FsError {
                 "the type was given as {given}, but byte {offset} of {} holds {found}: drop the \
                  forced type, or check the offset",
                 path.display()
+            ),
+            FsErrorKind::Ambivalent {
+                path,
+                offset,
+                found,
+            } => write!(
+                f,
+                "ambivalent: byte {offset} of {} holds {} signatures, and salvage does not \
+                 choose (blkid refuses too): look at it (salvage partitions --json) and name \
+                 the type: --type {} (type: in a runbook)",
+                path.display(),
+                found.join(" and "),
+                found.join(" or --type ")
             ),
             FsErrorKind::UnknownFilesystem { path, offset } => write!(
                 f,

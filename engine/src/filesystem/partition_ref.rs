@@ -39,6 +39,17 @@ impl PartitionRef {
 
     /// The filesystem type: the given one, or probed from the signature.
     pub fn resolve_fs_type(&self) -> Result<FsType, FsError> {
+        if let Some(found) = self.ambivalent_types() {
+            // Competing signatures: only a type the person names, and one of those found.
+            return match self.fs_type {
+                Some(kind) if found.iter().any(|f| FsType::from_name(f) == Some(kind)) => Ok(kind),
+                _ => Err(FsError::new(FsErrorKind::Ambivalent {
+                    path: self.image.clone(),
+                    offset: self.offset,
+                    found,
+                })),
+            };
+        }
         if let Some(kind) = self.fs_type {
             // A forced type must not contradict the signature there: xfs_repair on an ext4
             // (or a wrong offset) would report nonsense, or worse in repair mode.
@@ -87,6 +98,21 @@ impl PartitionRef {
                 }),
             }
         })
+    }
+
+    /// The types of competing signatures at the offset (blkid's "ambivalent result"), if any.
+    fn ambivalent_types(&self) -> Option<Vec<String>> {
+        let file = std::fs::File::open(&self.image).ok()?;
+        let size = match self.size {
+            Some(n) => n,
+            None => image_len(&self.image).ok()?.checked_sub(self.offset)?,
+        };
+        match crate::partition::probe_signatures(&file, self.offset, size) {
+            crate::partition::Probe::Ambivalent(all) => {
+                Some(all.into_iter().map(|f| f.fs_type).collect())
+            }
+            _ => None,
+        }
     }
 
     /// The partition's byte length: the given size, checked against the image, or the rest of

@@ -63,13 +63,13 @@ pub(crate) fn label8(bytes: &[u8]) -> Option<String> {
     (!raw.is_empty()).then(|| escape_bytes(raw))
 }
 
-/// `bytes` as text: UTF-8 sequences kept, every byte outside one written `\xHH`.
+/// `bytes` as text: UTF-8 sequences kept, every byte outside one written `\xhh`.
 pub(crate) fn escape_bytes(bytes: &[u8]) -> String {
     let mut out = String::with_capacity(bytes.len());
     for chunk in bytes.utf8_chunks() {
         out.push_str(chunk.valid());
         for b in chunk.invalid() {
-            out.push_str(&format!("\\x{b:02X}"));
+            out.push_str(&format!("\\x{b:02x}"));
         }
     }
     out
@@ -139,7 +139,7 @@ mod tests {
     fn labels_keep_their_bytes() {
         assert_eq!(
             label8(b"\xE5\xE5\xE5AB   \0x").as_deref(),
-            Some("\\xE5\\xE5\\xE5AB")
+            Some("\\xe5\\xe5\\xe5AB")
         );
         assert_eq!(label8("caf\u{e9}".as_bytes()).as_deref(), Some("caf\u{e9}"));
         assert_eq!(label8(b"   \0"), None);

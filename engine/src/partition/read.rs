@@ -10,7 +10,7 @@ use super::filesystem::{Filesystem, Probe, probe_filesystem, probe_signatures, t
 use super::foreign_label::{self, ForeignLabel};
 use super::gpt::{Gpt, disk_guid};
 use super::mbr::Mbr;
-use super::probe::is_vfat;
+use super::probe::{boot_sector_filesystem, is_vfat};
 use super::scan::scan;
 use super::source::{ByteSource, Disk, read_zero_padded};
 use super::table::{GptHeaderUsed, Label, Partition, PartitionTable, ProtectiveMbr, Role};
@@ -95,7 +95,7 @@ pub fn read_table_from(
         }
     }
     read_label(src, &sector0, fixed, &mut t);
-    if !t.label.is_read() && t.partitions.is_empty() && !opts.no_probe {
+    if t.partitions.is_empty() && !opts.no_probe {
         probe_whole(src, &mut t);
     }
     check_layout(&t.partitions, t.sector_size, size, t.label, &mut t.warnings);
@@ -195,15 +195,8 @@ fn not_a_table(src: &dyn ByteSource, sector0: &[u8], m: &Mbr) -> Option<String> 
     if is_vfat(sector0) {
         return Some("belongs to a FAT boot sector at byte 0".to_string());
     }
-    if has(sector0, 3, b"NTFS    ") || has(sector0, 3, b"EXFAT   ") {
-        if let Probe::Found(fs) = probe_signatures(src, 0, src.size_bytes()) {
-            if fs.fs_type == "ntfs" || fs.fs_type == "exfat" {
-                return Some(format!(
-                    "belongs to an {} boot sector at byte 0",
-                    fs.fs_type
-                ));
-            }
-        }
+    if let Some(kind) = boot_sector_filesystem(src) {
+        return Some(format!("belongs to an {kind} boot sector at byte 0"));
     }
     if has(sector0, 3, b"-FVE-FS-") {
         return Some("belongs to a BitLocker volume header at byte 0".to_string());

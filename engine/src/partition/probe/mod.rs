@@ -56,6 +56,19 @@ const FILESYSTEMS: [Prober; 10] = [
     foreign::befs,
 ];
 
+/// "ntfs" or "exfat" when a valid boot sector of one is at byte 0 of `src` (its 0x55AA is then
+/// not a partition table's), whatever else is there.
+pub(crate) fn boot_sector_filesystem(src: &dyn ByteSource) -> Option<&'static str> {
+    let whole = Region::new(src, 0, src.size_bytes());
+    if ntfs::probe(&whole).is_some() {
+        Some("ntfs")
+    } else if exfat::probe(&whole).is_some() {
+        Some("exfat")
+    } else {
+        None
+    }
+}
+
 impl<'a> Region<'a> {
     pub(crate) fn new(src: &'a dyn ByteSource, offset: u64, size: u64) -> Region<'a> {
         let end = src.size_bytes();
