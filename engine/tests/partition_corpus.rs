@@ -74,7 +74,7 @@ fn label_bytes(label: &str) -> Vec<u8> {
     let mut out = Vec::new();
     let mut rest = label;
     while let Some(i) = rest.find("\\x") {
-        out.extend_from_slice(rest[..i].as_bytes());
+        out.extend_from_slice(&rest.as_bytes()[..i]);
         let hex = &rest[i + 2..i + 4];
         out.push(u8::from_str_radix(hex, 16).expect("escape"));
         rest = &rest[i + 4..];
