@@ -336,6 +336,25 @@ fn hostile_layouts_are_named() {
     );
 }
 
+/// Sector 0 wiped (or unreadable on a dying disk): the GPT behind it is still read, and the
+/// warning says that blkid, partx and the kernel would not read it, so the answer is not mistaken
+/// for theirs.
+#[test]
+fn a_gpt_without_its_protective_mbr_is_read_with_a_warning() {
+    let f = fixture("gpt-lba-2-63");
+    let mut bytes = std::fs::read(&f.image).expect("read");
+    bytes[..512].fill(0);
+    std::fs::write(&f.image, &bytes).expect("write");
+    let t = read(&f, false);
+    assert_eq!(t.label, Label::Gpt);
+    assert_eq!(t.partitions.len(), 1);
+    let w = t.warnings.join("\n");
+    assert!(
+        w.contains("read without a protective MBR (blkid, partx, sfdisk and the kernel ignore"),
+        "{w}"
+    );
+}
+
 #[test]
 fn labels_it_does_not_read_and_containers_are_named_with_what_to_do() {
     let (t, w) = warnings_of("sun-label");

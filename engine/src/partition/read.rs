@@ -246,7 +246,9 @@ fn read_gpt(m: Option<&Mbr>, ss: u32, g: Gpt, t: &mut PartitionTable) {
     t.mbr = Some(match m {
         None => {
             t.warnings.push(
-                "no MBR signature at byte 510: the GPT was read without a protective MBR"
+                "no MBR signature at byte 510: the GPT was read without a protective MBR \
+                 (blkid, partx, sfdisk and the kernel ignore such a GPT; sector 0 wiped or \
+                 unreadable? check the partitions' filesystems before trusting them)"
                     .to_string(),
             );
             ProtectiveMbr::Missing
