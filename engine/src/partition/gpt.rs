@@ -189,7 +189,7 @@ impl Gpt {
                         if be != e || b.disk_guid != h.disk_guid {
                             warnings.push(format!(
                                 "the backup GPT at byte {} differs from the primary; using the primary",
-                                backup_lba * ss
+                                backup_lba.saturating_mul(ss)
                             ));
                         }
                     }
@@ -204,7 +204,7 @@ impl Gpt {
                         } else {
                             warnings.push(format!(
                                 "the backup GPT header at byte {} is unusable ({}); the primary was read (its CRCs hold)",
-                                backup_lba * ss,
+                                backup_lba.saturating_mul(ss),
                                 problem.describe()
                             ));
                         }
@@ -216,7 +216,7 @@ impl Gpt {
                 warnings.push(format!(
                     "the primary GPT header at byte {ss} is unusable ({}); read the backup at byte {} instead",
                     p.describe(),
-                    backup_lba * ss
+                    backup_lba.saturating_mul(ss)
                 ));
                 (b, be, GptHeaderUsed::Backup)
             }
@@ -227,7 +227,7 @@ impl Gpt {
                 return Err(format!(
                     "no usable GPT header with {ss}-byte sectors: primary at byte {ss}: {}; backup at byte {}: {}",
                     p.describe(),
-                    backup_lba * ss,
+                    backup_lba.saturating_mul(ss),
                     b.describe()
                 ));
             }

@@ -17,15 +17,7 @@ pub(crate) fn probe(r: &Region<'_>) -> Option<Filesystem> {
     if !sector.is_power_of_two() || !(256..=4096).contains(&sector) {
         return None;
     }
-    let spc = bs[0x0D];
-    let per_cluster = if spc > 0x80 {
-        1u64.checked_shl(256 - u32::from(spc))?
-    } else {
-        u64::from(spc)
-    };
-    if per_cluster == 0 || !per_cluster.is_power_of_two() {
-        return None;
-    }
+    let per_cluster = sectors_per_cluster(bs[0x0D])?;
     let cluster = sector * per_cluster;
     let cpr = bs[0x40] as i8;
     let record = if cpr > 0 {
@@ -46,6 +38,16 @@ pub(crate) fn probe(r: &Region<'_>) -> Option<Filesystem> {
         }
     }
     Some(fs)
+}
+
+/// libblkid's rule: 1 to 128 as a power of two, or 240 to 249 meaning 2^(256 - n) (so at most
+/// 2^16 sectors a cluster: the product with a sector size cannot overflow).
+fn sectors_per_cluster(spc: u8) -> Option<u64> {
+    match spc {
+        1 | 2 | 4 | 8 | 16 | 32 | 64 | 128 => Some(u64::from(spc)),
+        240..=249 => Some(1 << (256 - u32::from(spc))),
+        _ => None,
+    }
 }
 
 /// The $VOLUME_NAME of an MFT record, after the update-sequence fixups.
@@ -80,4 +82,23 @@ fn volume_name(mut rec: Vec<u8>, sector: usize) -> Option<String> {
         at += len;
     }
     None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A boot sector the fuzzer found: 0xC1 sectors a cluster (2^63) with 4096-byte sectors
+    /// overflowed the cluster size; libblkid rejects that count, and so does this prober.
+    #[test]
+    fn a_cluster_count_outside_libblkids_set_is_no_ntfs() {
+        let mut bs = vec![0u8; 512];
+        bs[3..11].copy_from_slice(b"NTFS    ");
+        bs[0x0B..0x0D].copy_from_slice(&4096u16.to_le_bytes());
+        for (spc, ok) in [(0xC1, false), (0x81, false), (3, false), (0xF4, true), (8, true)] {
+            bs[0x0D] = spc;
+            let r = Region::new(&bs, 0, bs.len() as u64);
+            assert_eq!(probe(&r).is_some(), ok, "sectors a cluster {spc:#x}");
+        }
+    }
 }
