@@ -336,6 +336,32 @@ fn hostile_layouts_are_named() {
     );
 }
 
+/// A superblock whose metadata_csum checksum fails is reported as blkid -p reports it, with a
+/// warning that what it says may be damaged; an intact one gets no such warning.
+#[test]
+fn a_damaged_ext_superblock_is_reported_with_a_warning() {
+    let (t, w) = warnings_of("ext4-bad-csum");
+    assert_eq!(
+        t.filesystem.as_ref().map(|f| f.fs_type.as_str()),
+        Some("ext4")
+    );
+    assert!(
+        w.contains("an ext superblock at byte 1024 fails its metadata_csum checksum"),
+        "{w}"
+    );
+    assert!(
+        t.basis.join("\n").contains("metadata_csum checksum FAILS"),
+        "{:?}",
+        t.basis
+    );
+    let (t, w) = warnings_of("ext4-csum");
+    assert_eq!(
+        t.filesystem.as_ref().map(|f| f.fs_type.as_str()),
+        Some("ext4")
+    );
+    assert!(!w.contains("checksum"), "{w}");
+}
+
 /// Sector 0 wiped (or unreadable on a dying disk): the GPT behind it is still read, and the
 /// warning says that blkid, partx and the kernel would not read it, so the answer is not mistaken
 /// for theirs.

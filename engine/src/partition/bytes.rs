@@ -37,6 +37,19 @@ pub(crate) fn be64(buf: &[u8], at: usize) -> u64 {
 }
 
 /// True when `buf` holds `magic` at `at`.
+/// CRC-32C (Castagnoli, reflected) from `seed`, without the final inversion: the kernel's
+/// `crc32c_le`, which ext4's metadata checksums use with a seed of !0.
+pub(crate) fn crc32c(seed: u32, data: &[u8]) -> u32 {
+    let mut crc = seed;
+    for &b in data {
+        crc ^= u32::from(b);
+        for _ in 0..8 {
+            crc = (crc >> 1) ^ (0x82F6_3B78 & (crc & 1).wrapping_neg());
+        }
+    }
+    crc
+}
+
 pub(crate) fn has(buf: &[u8], at: usize, magic: &[u8]) -> bool {
     at.checked_add(magic.len())
         .and_then(|end| buf.get(at..end))

@@ -10,7 +10,7 @@ use super::filesystem::{Filesystem, Probe, probe_filesystem, probe_signatures, t
 use super::foreign_label::{self, ForeignLabel};
 use super::gpt::{Gpt, disk_guid};
 use super::mbr::Mbr;
-use super::probe::{boot_sector_filesystem, is_vfat};
+use super::probe::{Region, boot_sector_filesystem, ext_checksum_note, is_vfat};
 use super::scan::scan;
 use super::source::{ByteSource, Disk, read_zero_padded};
 use super::table::{GptHeaderUsed, Label, Partition, PartitionTable, ProtectiveMbr, Role};
@@ -102,7 +102,9 @@ pub fn read_table_from(
     if !opts.no_probe {
         for p in &mut t.partitions {
             if p.filesystem.is_none() && p.ambivalent.is_empty() && p.role != Some(Role::Extended) {
-                probe_partition(src, p);
+                if let Some(note) = probe_partition(src, p) {
+                    t.warnings.push(format!("partition {}: {note}", p.number));
+                }
             }
         }
         for p in &t.partitions {
@@ -296,6 +298,8 @@ fn probe_whole(src: &dyn ByteSource, t: &mut PartitionTable) {
                 ));
             }
             t.basis.push(format!("filesystem at byte 0: {}", fs.basis));
+            t.warnings
+                .extend(ext_checksum_note(&Region::new(src, 0, src.size_bytes())));
             t.filesystem = Some(fs);
         }
         Probe::Ambivalent(all) => {
@@ -317,12 +321,17 @@ fn probe_whole(src: &dyn ByteSource, t: &mut PartitionTable) {
     }
 }
 
-fn probe_partition(src: &dyn ByteSource, p: &mut Partition) {
+/// Probes a partition; a note when the superblock found there is damaged.
+fn probe_partition(src: &dyn ByteSource, p: &mut Partition) -> Option<String> {
     match probe_signatures(src, p.offset, p.size_bytes) {
-        Probe::Found(fs) => p.filesystem = Some(fs),
+        Probe::Found(fs) => {
+            p.filesystem = Some(fs);
+            return ext_checksum_note(&Region::new(src, p.offset, p.size_bytes));
+        }
         Probe::Ambivalent(all) => p.ambivalent = all,
         Probe::Nothing => {}
     }
+    None
 }
 
 fn ambivalent_line(what: &str, all: &[Filesystem]) -> String {

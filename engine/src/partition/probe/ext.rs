@@ -1,7 +1,8 @@
 //! ext2/3/4: the superblock at byte 1024, magic 0xEF53 at 0x438; the type follows the feature
-//! flags as libblkid decides it.
+//! flags as libblkid decides it. A superblock whose metadata_csum checksum fails is still
+//! reported (blkid -p reports it too), and `checksum_note` says that it is damaged.
 
-use super::super::bytes::{array, label8, le16, le32, uuid_be};
+use super::super::bytes::{array, crc32c, label8, le16, le32, uuid_be};
 use super::super::filesystem::Filesystem;
 use super::Region;
 
@@ -12,6 +13,8 @@ const RO_COMPAT_SUPP: u32 = 0x1 | 0x2 | 0x4;
 const EXT2_INCOMPAT_SUPP: u32 = 0x2 | 0x10;
 const EXT3_INCOMPAT_SUPP: u32 = 0x2 | 0x4 | 0x10;
 const FLAGS_TEST_FILESYS: u32 = 0x4;
+const RO_COMPAT_METADATA_CSUM: u32 = 0x400;
+const CHECKSUM_AT: usize = 0x3FC;
 
 /// The superblock fields the scanner also needs (to place a backup superblock).
 pub(crate) struct ExtSuperblock {
@@ -43,9 +46,35 @@ pub(crate) fn probe(r: &Region<'_>) -> Option<Filesystem> {
     describe(&sb)
 }
 
+/// Whether a superblock with the ext magic fails its metadata_csum checksum (crc32c of the
+/// first 1020 bytes, seeded with !0, as the kernel and libblkid compute it).
+fn checksum_fails(sb: &[u8]) -> bool {
+    sb.len() >= 1024
+        && le32(sb, 0x64) & RO_COMPAT_METADATA_CSUM != 0
+        && crc32c(!0, &sb[..CHECKSUM_AT]) != le32(sb, CHECKSUM_AT)
+}
+
+/// A warning for an ext superblock whose checksum fails: what it says (label, size, features)
+/// may be damaged, and a backup superblock may be intact.
+pub(crate) fn checksum_note(r: &Region<'_>) -> Option<String> {
+    let sb = r.read(1024, 1024)?;
+    (le16(&sb, 0x38) == 0xEF53 && checksum_fails(&sb)).then(|| {
+        format!(
+            "an ext superblock at byte {} fails its metadata_csum checksum (stored {:#010x}, \
+             computed {:#010x}): the superblock is damaged, so its label, size and features may \
+             be wrong; a backup superblock may be intact (salvage partitions --scan; e2fsck -b)",
+            r.offset() + 1024,
+            le32(&sb, CHECKSUM_AT),
+            crc32c(!0, &sb[..CHECKSUM_AT])
+        )
+    })
+}
+
 /// The filesystem a superblock describes.
 pub(crate) fn describe(sb: &[u8]) -> Option<Filesystem> {
-    let info = superblock(sb)?;
+    if le16(sb, 0x38) != 0xEF53 {
+        return None;
+    }
     let compat = le32(sb, 0x5C);
     let incompat = le32(sb, 0x60);
     let ro = le32(sb, 0x64);
@@ -64,7 +93,12 @@ pub(crate) fn describe(sb: &[u8]) -> Option<Filesystem> {
     };
     let mut fs = Filesystem::new(fs_type);
     fs.basis = format!(
-        "{fs_type} superblock at byte 1024 (magic 0xEF53 at 0x438; type from its feature flags)"
+        "{fs_type} superblock at byte 1024 (magic 0xEF53 at 0x438; type from its feature flags{})",
+        if checksum_fails(sb) {
+            "; its metadata_csum checksum FAILS"
+        } else {
+            ""
+        }
     );
     fs.uuid = array::<16>(sb, 0x68).and_then(|u| uuid_be(&u));
     fs.label = label8(&sb[0x78..0x88]);
@@ -73,6 +107,6 @@ pub(crate) fn describe(sb: &[u8]) -> Option<Filesystem> {
     if incompat & INCOMPAT_64BIT != 0 {
         blocks |= u64::from(le32(sb, 0x150)) << 32;
     }
-    fs.size_bytes = blocks.checked_mul(info.block_size);
+    fs.size_bytes = superblock(sb).and_then(|info| blocks.checked_mul(info.block_size));
     Some(fs)
 }

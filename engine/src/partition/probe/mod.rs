@@ -14,7 +14,10 @@ mod ntfs;
 mod swap;
 mod xfs;
 
-pub(crate) use ext::{ExtSuperblock, describe as ext_describe, superblock as ext_superblock};
+pub(crate) use ext::{
+    ExtSuperblock, checksum_note as ext_checksum_note, describe as ext_describe,
+    superblock as ext_superblock,
+};
 pub(crate) use fat::is_vfat;
 
 use super::filesystem::{Filesystem, Probe};
@@ -78,6 +81,11 @@ impl<'a> Region<'a> {
 
     pub(crate) fn size(&self) -> u64 {
         self.size
+    }
+
+    /// Where the region starts in its source.
+    pub(crate) fn offset(&self) -> u64 {
+        self.offset
     }
 
     /// `len` bytes at `at` inside the region; `None` when they do not fit or cannot be read.

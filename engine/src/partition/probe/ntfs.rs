@@ -95,7 +95,13 @@ mod tests {
         let mut bs = vec![0u8; 512];
         bs[3..11].copy_from_slice(b"NTFS    ");
         bs[0x0B..0x0D].copy_from_slice(&4096u16.to_le_bytes());
-        for (spc, ok) in [(0xC1, false), (0x81, false), (3, false), (0xF4, true), (8, true)] {
+        for (spc, ok) in [
+            (0xC1, false),
+            (0x81, false),
+            (3, false),
+            (0xF4, true),
+            (8, true),
+        ] {
             bs[0x0D] = spc;
             let r = Region::new(&bs, 0, bs.len() as u64);
             assert_eq!(probe(&r).is_some(), ok, "sectors a cluster {spc:#x}");
