@@ -372,6 +372,7 @@ mod filesystem {
             in_place: false,
             confirmed: false,
             work_dir: Some(work.clone()),
+            cancel: None,
         };
         let repaired = fsck(&request, &mut |_| {
             panic!("a repair on a copy needs no loop device")

@@ -394,6 +394,7 @@ mod filesystem {
             in_place: true,
             confirmed: false,
             work_dir: None,
+            cancel: None,
         };
         let err = fsck(&request, &mut |_| panic!("nothing may be attached")).expect_err("refused");
         assert!(

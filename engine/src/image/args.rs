@@ -2,8 +2,6 @@
 //! same [`super::rescue`] the runbook op uses.
 
 use std::path::PathBuf;
-use std::sync::Arc;
-use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 use clap::Args;
@@ -232,16 +230,9 @@ pub fn command(args: &ImageArgs) -> i32 {
             }
         }
     }
-    let cancel = Arc::new(AtomicBool::new(false));
-    for sig in [
-        signal_hook::consts::SIGINT,
-        signal_hook::consts::SIGTERM,
-        signal_hook::consts::SIGHUP,
-    ] {
-        // A second signal while the map is being saved ends the process at once.
-        let _ = signal_hook::flag::register_conditional_shutdown(sig, 130, Arc::clone(&cancel));
-        let _ = signal_hook::flag::register(sig, Arc::clone(&cancel));
-    }
+    let cancel = crate::interrupt::Interrupt::install();
+    // A second signal while the map is being saved ends the process at once.
+    crate::interrupt::Interrupt::exit_on_second_signal();
     let mut display = Progress::new(args.quiet || args.json);
     let result = super::rescue(&opts, &mut |s| display.update(s), &cancel);
     display.finish();

@@ -57,10 +57,13 @@ pub(crate) fn compare_image(
     let text = std::fs::read_to_string(map)
         .map_err(|e| OpError::new(format!("{}: {e}", map.display())))?;
     let mapfile = Mapfile::parse(&text, map).map_err(|e| OpError::new(e.to_string()))?;
-    let mut img =
-        File::open(image).map_err(|e| OpError::new(format!("{}: {e}", image.display())))?;
+    let mut img = crate::open_source::open_source(image)
+        .map_err(|e| OpError::new(format!("{}: {e}", image.display())))?;
     let mut src = match source {
-        Some(s) => Some(File::open(s).map_err(|e| OpError::new(format!("{}: {e}", s.display())))?),
+        Some(s) => Some(
+            crate::open_source::open_source(s)
+                .map_err(|e| OpError::new(format!("{}: {e}", s.display())))?,
+        ),
         None => None,
     };
     let (mut rescued, mut matched, mut not_rescued) = (0u64, 0u64, 0u64);
