@@ -28,4 +28,5 @@ pub mod review;
 pub mod runbook_test;
 pub mod source_file;
 pub mod stdlib;
+pub mod stdlib_define;
 pub mod value_type;

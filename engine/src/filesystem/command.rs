@@ -512,7 +512,12 @@ pub fn verify_command(args: &VerifyArgs) -> i32 {
     match result {
         Ok(report) => {
             if args.json {
-                print_json(&report);
+                // `ok` as the runbook op's output says it: the verdict scripts look for.
+                let mut json = serde_json::to_value(&report).unwrap_or_default();
+                if let Some(obj) = json.as_object_mut() {
+                    obj.insert("ok".into(), report.ok().into());
+                }
+                print_json(&json);
             } else {
                 println!("copy: {}", report.copy_root.display());
                 println!(

@@ -134,9 +134,13 @@ pub fn verify_image_command(
     };
     let differed = report["differed"].as_array().map_or(0, Vec::len);
     if json_out {
+        let mut shown = report.clone();
+        if let Some(obj) = shown.as_object_mut() {
+            obj.insert("ok".into(), (differed == 0).into());
+        }
         println!(
             "{}",
-            serde_json::to_string_pretty(&report).unwrap_or_default()
+            serde_json::to_string_pretty(&shown).unwrap_or_default()
         );
     } else {
         println!("image: {}  map: {}", image.display(), map.display());
