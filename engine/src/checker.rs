@@ -926,6 +926,9 @@ impl Cx {
             match self.lower_typed(scope, &a.value, &asig.full_type(), &a.name.name) {
                 Some(e) => {
                     self.check_choice(&file, asig, &e, a.value.span);
+                    if sig.name == "copy" && asig.name == "paths" {
+                        self.check_copy_paths(&file, &e, &a.value);
+                    }
                     values.insert(a.name.name.clone(), e);
                 }
                 None => ok = false,
@@ -1006,6 +1009,46 @@ impl Cx {
             span: s.span,
             location: location(&file, s.span),
         })
+    }
+
+    /// `copy(paths: [...])`: each known entry must be a plain path relative to `from` (no
+    /// leading `/`, no `..`), or the copy would fail only after the imaging before it.
+    fn check_copy_paths(&mut self, file: &Arc<SourceFile>, e: &Expr, value: &ast::Value) {
+        let Expr::List(items) = e else { return };
+        let spans: Vec<Span> = match &value.kind {
+            ValueKind::List(vs) if vs.len() == items.len() => vs.iter().map(|v| v.span).collect(),
+            _ => vec![value.span; items.len()],
+        };
+        for (item, span) in items.iter().zip(spans) {
+            let Some(text) = item.known_text() else {
+                continue;
+            };
+            let path = std::path::Path::new(&text);
+            let why = if text.is_empty() {
+                Some("is empty")
+            } else if path.is_absolute() {
+                Some("is absolute")
+            } else if path
+                .components()
+                .any(|c| c == std::path::Component::ParentDir)
+            {
+                Some("climbs out with `..`")
+            } else {
+                None
+            };
+            if let Some(why) = why {
+                let fix = text.trim_start_matches('/').to_string();
+                self.err(
+                    file,
+                    span,
+                    K::CopyPathNotRelative {
+                        value: text,
+                        why,
+                        fix,
+                    },
+                );
+            }
+        }
     }
 
     fn check_choice(&mut self, file: &Arc<SourceFile>, asig: &ArgSig, e: &Expr, span: Span) {

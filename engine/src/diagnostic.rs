@@ -93,6 +93,12 @@ pub enum DiagnosticKind {
         value: String,
         allowed: Vec<&'static str>,
     },
+    /// A `copy` path that is not relative to `from` (absolute, `..`, empty).
+    CopyPathNotRelative {
+        value: String,
+        why: &'static str,
+        fix: String,
+    },
     /// A param type that does not exist.
     UnknownType {
         name: String,
@@ -156,6 +162,33 @@ pub enum DiagnosticKind {
     DeviceMissing { name: String, path: String },
     /// A device param naming a directory (warning).
     DeviceIsDirectory { name: String, path: String },
+    /// A file or device a step reads does not exist on this machine (plan warning).
+    PlanInputMissing {
+        at: String,
+        step: String,
+        arg: String,
+        path: String,
+    },
+    /// A step would write onto what it reads (plan warning).
+    PlanDestIsSource {
+        at: String,
+        step: String,
+        path: String,
+    },
+    /// Too little free space where an image goes (plan warning).
+    PlanLowSpace {
+        at: String,
+        step: String,
+        dest: String,
+        need: u64,
+        free: u64,
+    },
+    /// A program a step will run is not installed here (plan warning).
+    PlanProgramMissing {
+        at: String,
+        step: String,
+        program: String,
+    },
     /// `in_place: true` outside repair mode (warning).
     InPlaceWithoutRepair,
     /// A runbook with no steps (warning).
@@ -261,6 +294,17 @@ impl fmt::Display for DiagnosticKind {
                     .collect::<Vec<_>>()
                     .join(", ")
             ),
+            CopyPathNotRelative { value, why, fix } => {
+                write!(
+                    f,
+                    "copy path \"{value}\" {why}: `paths` are relative to `from` (the \
+                     filesystem's root)"
+                )?;
+                if !fix.is_empty() && !fix.split('/').any(|c| c == "..") {
+                    write!(f, "; write \"{fix}\"")?;
+                }
+                Ok(())
+            }
             UnknownType { name, suggestion } => {
                 write!(f, "unknown type `{name}`")?;
                 did_you_mean(f, suggestion)?;
@@ -359,6 +403,38 @@ impl fmt::Display for DiagnosticKind {
             DeviceMissing { name, path } => write!(
                 f,
                 "param `{name}`: `{path}` does not exist on this machine; the plan is shown as it would run where it does"
+            ),
+            PlanInputMissing {
+                at,
+                step,
+                arg,
+                path,
+            } => write!(
+                f,
+                "{at}: step `{step}` reads {arg} `{path}`, which does not exist on this machine \
+                 (check the path, or pass it with --param)"
+            ),
+            PlanDestIsSource { at, step, path } => write!(
+                f,
+                "{at}: step `{step}` would write onto its own source `{path}`: choose a \
+                 destination on another disk"
+            ),
+            PlanLowSpace {
+                at,
+                step,
+                dest,
+                need,
+                free,
+            } => write!(
+                f,
+                "{at}: step `{step}` needs {} for `{dest}` but its filesystem has {} free: \
+                 free space or choose another destination",
+                crate::plan::format_size(*need),
+                crate::plan::format_size(*free)
+            ),
+            PlanProgramMissing { at, step, program } => write!(
+                f,
+                "{at}: step `{step}` runs `{program}`, which is not installed here (not on PATH)"
             ),
             DeviceIsDirectory { name, path } => write!(
                 f,

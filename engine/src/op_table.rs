@@ -673,7 +673,12 @@ static OPS: &[OpSig] = &[
         outputs: &[
             pass("dest", Type::Path, "dest", "the image"),
             out("map", Type::Path, "the mapfile"),
-            out("rescued", Type::Size, "bytes rescued"),
+            out("rescued_bytes", Type::Size, "bytes rescued"),
+            out(
+                "rescued",
+                Type::Size,
+                "the same as rescued_bytes (the older name, kept for existing runbooks)",
+            ),
             out("bad_bytes", Type::Size, "bytes left unreadable"),
             out("bad_areas", Type::Int, "number of unreadable areas"),
             out(

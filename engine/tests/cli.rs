@@ -165,6 +165,9 @@ fn plan_json_is_json_with_every_step() {
 
 #[test]
 fn plan_dot_renders_with_graphviz() {
+    if !salvage_testkit::require_tool("plan_dot_renders_with_graphviz", &["dot"]) {
+        return;
+    }
     let out = salvage(&[
         "plan",
         &runbook("rescue-failing-root-disk.salvage"),
@@ -216,6 +219,12 @@ fn check_reports_errors_of_all_files() {
 
 #[test]
 fn plan_probe_shows_real_offsets_and_writes_nothing() {
+    if !salvage_testkit::require_tool(
+        "plan_probe_shows_real_offsets_and_writes_nothing",
+        &["mkfs.ext4"],
+    ) {
+        return;
+    }
     let dir = tempfile::tempdir().expect("tmp");
     let rb = dir.path().join("make.salvage");
     let img = dir.path().join("disk.img");

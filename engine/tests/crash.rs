@@ -161,6 +161,9 @@ fn ours_left(root: &Path) -> Vec<String> {
 
 #[test]
 fn kill_9_at_several_points_then_resume() {
+    if !salvage_testkit::require_tool("kill_9_at_several_points_then_resume", &["mkfs.ext4"]) {
+        return;
+    }
     if !salvage_testkit::require_root("kill_9_at_several_points_then_resume") {
         return;
     }
@@ -253,6 +256,9 @@ fn kill_9_at_several_points_then_resume() {
 
 #[test]
 fn cleanup_command_undoes_a_killed_run() {
+    if !salvage_testkit::require_tool("cleanup_command_undoes_a_killed_run", &["mkfs.ext4"]) {
+        return;
+    }
     if !salvage_testkit::require_root("cleanup_command_undoes_a_killed_run") {
         return;
     }
@@ -284,6 +290,12 @@ fn cleanup_command_undoes_a_killed_run() {
 
 #[test]
 fn sigint_sigterm_and_sighup_stop_the_run_and_clean_up() {
+    if !salvage_testkit::require_tool(
+        "sigint_sigterm_and_sighup_stop_the_run_and_clean_up",
+        &["mkfs.ext4"],
+    ) {
+        return;
+    }
     if !salvage_testkit::require_root("sigint_sigterm_and_sighup_stop_the_run_and_clean_up") {
         return;
     }

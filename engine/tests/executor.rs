@@ -271,6 +271,9 @@ fn timeout_kills_the_program() {
 
 #[test]
 fn pipe_restores_a_dump_into_sqlite3() {
+    if !salvage_testkit::require_tool("pipe_restores_a_dump_into_sqlite3", &["sqlite3"]) {
+        return;
+    }
     let dir = tempfile::tempdir().expect("tmp");
     let dump = dir.path().join("dump.sql");
     let db = dir.path().join("restored.db");
@@ -306,6 +309,10 @@ fn state_is_locked_against_a_second_run() {
 
 #[test]
 fn snapshot_qcow2_overlay_and_reflink_fallback() {
+    if !salvage_testkit::require_tool("snapshot_qcow2_overlay_and_reflink_fallback", &["qemu-img"])
+    {
+        return;
+    }
     let dir = tempfile::tempdir().expect("tmp");
     let base = dir.path().join("disk.img");
     std::fs::write(&base, vec![7u8; 1 << 20]).expect("image");

@@ -39,6 +39,12 @@ mod filesystem {
 
     #[test]
     fn copy_verify_inspect_and_fsck_from_the_command_line() {
+        if !salvage_testkit::require_tool(
+            "copy_verify_inspect_and_fsck_from_the_command_line",
+            &["mkfs.ext4", "e2fsck"],
+        ) {
+            return;
+        }
         let tmp = tempfile::tempdir().expect("tempdir");
         let (src, disk) = cli_disk(tmp.path());
         let before = sha256_file(&disk);
@@ -86,6 +92,12 @@ mod filesystem {
 
     #[test]
     fn fsck_and_inspect_say_what_is_wrong_with_a_forced_type_swap_and_no_offset() {
+        if !salvage_testkit::require_tool(
+            "fsck_and_inspect_say_what_is_wrong_with_a_forced_type_swap_and_no_offset",
+            &["mkfs.ext4", "mkswap", "e2fsck"],
+        ) {
+            return;
+        }
         let tmp = tempfile::tempdir().expect("tempdir");
         let (_src, disk) = cli_disk(tmp.path());
         let before = sha256_file(&disk);

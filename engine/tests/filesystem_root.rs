@@ -77,6 +77,12 @@ mod filesystem {
 
     #[test]
     fn a_loop_device_is_read_only_at_its_offset_and_undo_is_idempotent() {
+        if !salvage_testkit::require_tool(
+            "a_loop_device_is_read_only_at_its_offset_and_undo_is_idempotent",
+            &["mkfs.ext4", "losetup"],
+        ) {
+            return;
+        }
         if !salvage_testkit::require_root(
             "a_loop_device_is_read_only_at_its_offset_and_undo_is_idempotent",
         ) {
@@ -129,6 +135,12 @@ mod filesystem {
 
     #[test]
     fn undo_leaves_a_device_that_is_no_longer_ours_alone() {
+        if !salvage_testkit::require_tool(
+            "undo_leaves_a_device_that_is_no_longer_ours_alone",
+            &["mkfs.ext4"],
+        ) {
+            return;
+        }
         if !salvage_testkit::require_root("undo_leaves_a_device_that_is_no_longer_ours_alone") {
             return;
         }
@@ -172,6 +184,12 @@ mod filesystem {
 
     #[test]
     fn mount_copy_and_verify_through_the_kernel() {
+        if !salvage_testkit::require_tool(
+            "mount_copy_and_verify_through_the_kernel",
+            &["mkfs.ext4"],
+        ) {
+            return;
+        }
         if !salvage_testkit::require_root("mount_copy_and_verify_through_the_kernel") {
             return;
         }
@@ -249,6 +267,12 @@ mod filesystem {
 
     #[test]
     fn a_busy_mount_names_its_holder_and_unmounts_once_it_is_gone() {
+        if !salvage_testkit::require_tool(
+            "a_busy_mount_names_its_holder_and_unmounts_once_it_is_gone",
+            &["mkfs.ext4"],
+        ) {
+            return;
+        }
         if !salvage_testkit::require_root(
             "a_busy_mount_names_its_holder_and_unmounts_once_it_is_gone",
         ) {
@@ -303,6 +327,12 @@ mod filesystem {
 
     #[test]
     fn fsck_check_of_a_corrupted_ext4_tells_the_bits_and_writes_nothing() {
+        if !salvage_testkit::require_tool(
+            "fsck_check_of_a_corrupted_ext4_tells_the_bits_and_writes_nothing",
+            &["mkfs.ext4", "e2fsck", "debugfs"],
+        ) {
+            return;
+        }
         if !salvage_testkit::require_root(
             "fsck_check_of_a_corrupted_ext4_tells_the_bits_and_writes_nothing",
         ) {
@@ -372,6 +402,7 @@ mod filesystem {
             in_place: false,
             confirmed: false,
             work_dir: Some(work.clone()),
+            cancel: None,
         };
         let repaired = fsck(&request, &mut |_| {
             panic!("a repair on a copy needs no loop device")
@@ -398,6 +429,12 @@ mod filesystem {
 
     #[test]
     fn xfs_and_btrfs_get_their_own_checker_and_no_replay_mounts() {
+        if !salvage_testkit::require_tool(
+            "xfs_and_btrfs_get_their_own_checker_and_no_replay_mounts",
+            &["mkfs.xfs", "mkfs.btrfs", "xfs_repair", "btrfs"],
+        ) {
+            return;
+        }
         if !salvage_testkit::require_root(
             "xfs_and_btrfs_get_their_own_checker_and_no_replay_mounts",
         ) {

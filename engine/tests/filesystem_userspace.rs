@@ -65,6 +65,12 @@ mod filesystem {
 
     #[test]
     fn userspace_copy_of_a_hostile_image_matches_the_source_by_hash() {
+        if !salvage_testkit::require_tool(
+            "userspace_copy_of_a_hostile_image_matches_the_source_by_hash",
+            &["mkfs.ext4"],
+        ) {
+            return;
+        }
         let f = fixture();
         let before = sha256_file(&f.disk);
         let partition = p1(&f.disk);
@@ -135,6 +141,12 @@ mod filesystem {
 
     #[test]
     fn verify_reports_what_differs_what_is_missing_and_what_is_extra() {
+        if !salvage_testkit::require_tool(
+            "verify_reports_what_differs_what_is_missing_and_what_is_extra",
+            &["mkfs.ext4"],
+        ) {
+            return;
+        }
         let f = fixture();
         let partition = p1(&f.disk);
         let tree = ExtTree::open(&partition).expect("open");
@@ -172,6 +184,12 @@ mod filesystem {
 
     #[test]
     fn chosen_paths_are_copied_with_their_parents_only() {
+        if !salvage_testkit::require_tool(
+            "chosen_paths_are_copied_with_their_parents_only",
+            &["mkfs.ext4"],
+        ) {
+            return;
+        }
         let f = fixture();
         let partition = p1(&f.disk);
         let tree = ExtTree::open(&partition).expect("open");
@@ -224,6 +242,12 @@ mod filesystem {
 
     #[test]
     fn copy_refuses_a_destination_that_is_not_empty() {
+        if !salvage_testkit::require_tool(
+            "copy_refuses_a_destination_that_is_not_empty",
+            &["mkfs.ext4"],
+        ) {
+            return;
+        }
         let f = fixture();
         let partition = p1(&f.disk);
         let tree = ExtTree::open(&partition).expect("open");
@@ -332,6 +356,10 @@ mod filesystem {
 
     #[test]
     fn inspect_picks_the_newer_of_two_os_roots() {
+        if !salvage_testkit::require_tool("inspect_picks_the_newer_of_two_os_roots", &["mkfs.ext4"])
+        {
+            return;
+        }
         let f = fixture();
         let p2 = PartitionRef::new(&f.disk, P2_START * SECTOR, Some(P2_SECTORS * SECTOR));
         let data_dir = f.root.join("data");
@@ -362,6 +390,12 @@ mod filesystem {
 
     #[test]
     fn trees_never_follow_symlinks_or_leave_the_root() {
+        if !salvage_testkit::require_tool(
+            "trees_never_follow_symlinks_or_leave_the_root",
+            &["mkfs.ext4"],
+        ) {
+            return;
+        }
         let f = fixture();
         let host = HostTree::open(&f.src).expect("host tree");
         let ext = ExtTree::open(&p1(&f.disk)).expect("ext tree");
@@ -386,6 +420,12 @@ mod filesystem {
 
     #[test]
     fn an_in_place_repair_without_confirmation_is_refused_and_writes_nothing() {
+        if !salvage_testkit::require_tool(
+            "an_in_place_repair_without_confirmation_is_refused_and_writes_nothing",
+            &["mkfs.ext4"],
+        ) {
+            return;
+        }
         let f = fixture();
         let before = sha256_file(&f.disk);
         let request = FsckRequest {
@@ -394,6 +434,7 @@ mod filesystem {
             in_place: true,
             confirmed: false,
             work_dir: None,
+            cancel: None,
         };
         let err = fsck(&request, &mut |_| panic!("nothing may be attached")).expect_err("refused");
         assert!(
@@ -405,6 +446,12 @@ mod filesystem {
 
     #[test]
     fn a_partition_past_the_end_of_the_image_is_an_error_not_a_panic() {
+        if !salvage_testkit::require_tool(
+            "a_partition_past_the_end_of_the_image_is_an_error_not_a_panic",
+            &["mkfs.ext4"],
+        ) {
+            return;
+        }
         let f = fixture();
         let beyond = PartitionRef::new(&f.disk, 1 << 40, Some(1 << 20));
         assert!(ExtTree::open(&beyond).is_err());

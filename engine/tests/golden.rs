@@ -158,7 +158,8 @@ fn every_stdlib_file_is_embedded() {
 #[test]
 fn op_reference_is_generated_from_the_op_table() {
     let ops: Vec<&salvage::op_table::OpSig> = salvage::op_table::OpSig::all().iter().collect();
-    let generated = salvage::command::ops::markdown(&ops);
+    let generated = salvage::command::ops::markdown(&ops)
+        + &salvage::command::ops::defines_markdown(&salvage::stdlib_define::StdlibDefine::all());
     let on_disk = std::fs::read_to_string(root().join("docs/ops.md")).expect("docs/ops.md");
     assert_eq!(
         on_disk, generated,

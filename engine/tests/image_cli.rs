@@ -31,18 +31,7 @@ fn pattern(size: usize) -> Vec<u8> {
 }
 
 fn have_ddrescue() -> bool {
-    let ok = Command::new("ddrescue")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    assert!(
-        ok || std::env::var("SALVAGE_REQUIRE_ROOT_TESTS").is_err(),
-        "GNU ddrescue is required in CI (apt-get install gddrescue)"
-    );
-    if !ok {
-        eprintln!("SKIP: GNU ddrescue is not installed");
-    }
-    ok
+    salvage_testkit::require_tool("image_cli", &["ddrescue", "ddrescuelog"])
 }
 
 /// A ddrescue test-mode map (`-H`): `+` blocks read fine, the others fail.

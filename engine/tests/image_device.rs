@@ -70,6 +70,12 @@ fn salvage(dir: &Path, args: &[&str]) -> Output {
 
 #[test]
 fn image_device_source_and_device_dest_safety() {
+    if !salvage_testkit::require_tool(
+        "image_device_source_and_device_dest_safety",
+        &["losetup", "mkfs.ext4"],
+    ) {
+        return;
+    }
     if !require_root("image_device_source_and_device_dest_safety") {
         return;
     }

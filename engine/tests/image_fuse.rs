@@ -93,6 +93,12 @@ fn assert_same(a: &[u8], b: &[u8], what: &str) {
 
 #[test]
 fn image_fuse_failing_disk_matches_gnu_ddrescue() {
+    if !salvage_testkit::require_tool(
+        "image_fuse_failing_disk_matches_gnu_ddrescue",
+        &["ddrescue"],
+    ) {
+        return;
+    }
     if !require_root("image_fuse_failing_disk_matches_gnu_ddrescue") {
         return;
     }

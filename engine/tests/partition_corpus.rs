@@ -234,21 +234,10 @@ fn the_recorded_answers_are_what_blkid_says_here() {
     }
 }
 
-/// True when `program` runs; otherwise says the test is skipped and why (a failure when
-/// `SALVAGE_REQUIRE_ROOT_TESTS=1`, as in CI, where it is installed).
+/// True when `program` is installed; otherwise says the test is skipped and why (a failure
+/// when `SALVAGE_REQUIRE_ROOT_TESTS=1`, as in CI, where it is installed).
 fn have(program: &str) -> bool {
-    let found = std::process::Command::new(program)
-        .arg("--version")
-        .output()
-        .is_ok();
-    if !found {
-        assert!(
-            std::env::var("SALVAGE_REQUIRE_ROOT_TESTS").as_deref() != Ok("1"),
-            "{program} is not installed (util-linux)"
-        );
-        eprintln!("skipped: {program} is not installed (util-linux)");
-    }
-    found
+    salvage_testkit::require_tool("partition_corpus", &[program])
 }
 
 fn warnings_of(name: &str) -> (PartitionTable, String) {

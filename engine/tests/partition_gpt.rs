@@ -46,6 +46,12 @@ fn same_partitions(a: &salvage::partition::PartitionTable, b: &salvage::partitio
 
 #[test]
 fn partition_gpt_truncated_image_reads_primary_and_warns() {
+    if !salvage_testkit::require_tool(
+        "partition_gpt_truncated_image_reads_primary_and_warns",
+        &["sfdisk"],
+    ) {
+        return;
+    }
     let dir = tempfile::tempdir().expect("tempdir");
     let img = gpt_image(dir.path(), "t.img");
     let whole = read(&img);
@@ -73,6 +79,12 @@ fn partition_gpt_truncated_image_reads_primary_and_warns() {
 
 #[test]
 fn partition_gpt_corrupt_primary_header_falls_back_to_backup() {
+    if !salvage_testkit::require_tool(
+        "partition_gpt_corrupt_primary_header_falls_back_to_backup",
+        &["sfdisk"],
+    ) {
+        return;
+    }
     let dir = tempfile::tempdir().expect("tempdir");
     let img = gpt_image(dir.path(), "c.img");
     let whole = read(&img);
@@ -93,6 +105,12 @@ fn partition_gpt_corrupt_primary_header_falls_back_to_backup() {
 
 #[test]
 fn partition_gpt_corrupt_primary_entries_fall_back_to_backup() {
+    if !salvage_testkit::require_tool(
+        "partition_gpt_corrupt_primary_entries_fall_back_to_backup",
+        &["sfdisk"],
+    ) {
+        return;
+    }
     let dir = tempfile::tempdir().expect("tempdir");
     let img = gpt_image(dir.path(), "e.img");
     let whole = read(&img);
@@ -110,6 +128,12 @@ fn partition_gpt_corrupt_primary_entries_fall_back_to_backup() {
 
 #[test]
 fn partition_gpt_both_headers_corrupt_shows_protective_mbr_and_says_why() {
+    if !salvage_testkit::require_tool(
+        "partition_gpt_both_headers_corrupt_shows_protective_mbr_and_says_why",
+        &["sfdisk"],
+    ) {
+        return;
+    }
     let dir = tempfile::tempdir().expect("tempdir");
     let img = gpt_image(dir.path(), "b.img");
     poke(&img, 512 + 60, b"\xde\xad");
@@ -129,6 +153,9 @@ fn partition_gpt_both_headers_corrupt_shows_protective_mbr_and_says_why() {
 
 #[test]
 fn partition_gpt_hybrid_mbr_is_reported() {
+    if !salvage_testkit::require_tool("partition_gpt_hybrid_mbr_is_reported", &["sfdisk"]) {
+        return;
+    }
     let dir = tempfile::tempdir().expect("tempdir");
     let img = gpt_image(dir.path(), "h.img");
     let t0 = read(&img);
@@ -165,6 +192,12 @@ fn attach_4k(img: &Path) -> Loop {
 
 #[test]
 fn partition_gpt_4096_byte_sectors() {
+    if !salvage_testkit::require_tool(
+        "partition_gpt_4096_byte_sectors",
+        &["sfdisk", "losetup", "mkfs.ext4"],
+    ) {
+        return;
+    }
     if !salvage_testkit::require_root("partition_gpt_4096_byte_sectors") {
         return;
     }
@@ -215,6 +248,12 @@ fn partition_gpt_4096_byte_sectors() {
 
 #[test]
 fn partition_dos_4096_byte_sectors_decided_by_filesystems() {
+    if !salvage_testkit::require_tool(
+        "partition_dos_4096_byte_sectors_decided_by_filesystems",
+        &["sfdisk", "losetup", "mkfs.ext4"],
+    ) {
+        return;
+    }
     if !salvage_testkit::require_root("partition_dos_4096_byte_sectors_decided_by_filesystems") {
         return;
     }

@@ -13,6 +13,19 @@ const MIB: u64 = 1 << 20;
 
 #[test]
 fn partition_scan_finds_filesystems_after_the_table_is_wiped() {
+    if !salvage_testkit::require_tool(
+        "partition_scan_finds_filesystems_after_the_table_is_wiped",
+        &[
+            "sfdisk",
+            "blkid",
+            "mkfs.ext4",
+            "mkfs.xfs",
+            "mkfs.btrfs",
+            "mkfs.vfat",
+        ],
+    ) {
+        return;
+    }
     for tool in [
         "sfdisk",
         "mkfs.ext4",
@@ -100,6 +113,12 @@ fn partition_scan_finds_filesystems_after_the_table_is_wiped() {
 
 #[test]
 fn partition_scan_places_ext_from_a_backup_superblock() {
+    if !salvage_testkit::require_tool(
+        "partition_scan_places_ext_from_a_backup_superblock",
+        &["mkfs.ext4", "blkid"],
+    ) {
+        return;
+    }
     need("mkfs.ext4");
     let dir = tempfile::tempdir().expect("tempdir");
     let img = dir.path().join("nosb.img");

@@ -11,6 +11,12 @@ use salvage::partition::Label;
 
 #[test]
 fn partition_seed_dd_image_partition_at_sector_63() {
+    if !salvage_testkit::require_tool(
+        "partition_seed_dd_image_partition_at_sector_63",
+        &["sfdisk", "mkfs.ext4"],
+    ) {
+        return;
+    }
     need("sfdisk");
     need("mkfs.ext4");
     let dir = tempfile::tempdir().expect("tempdir");
@@ -37,6 +43,12 @@ fn partition_seed_dd_image_partition_at_sector_63() {
 
 #[test]
 fn partition_seed_logical_volume_boot_root_swap() {
+    if !salvage_testkit::require_tool(
+        "partition_seed_logical_volume_boot_root_swap",
+        &["sfdisk", "mkfs.ext4", "mkswap"],
+    ) {
+        return;
+    }
     need("sfdisk");
     need("mkfs.ext4");
     need("mkswap");

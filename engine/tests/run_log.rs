@@ -5,6 +5,9 @@ use std::path::Path;
 
 #[test]
 fn demo_run_log_snapshot() {
+    if !salvage_testkit::require_tool("demo_run_log_snapshot", &["mkfs.ext4", "e2fsck"]) {
+        return;
+    }
     if !salvage_testkit::require_root("demo_run_log_snapshot") {
         return;
     }

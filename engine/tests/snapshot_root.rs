@@ -33,6 +33,12 @@ fn salvage(args: &[&str]) -> std::process::Output {
 
 #[test]
 fn btrfs_snapshot_is_removed_by_cleanup_and_reflink_clones() {
+    if !salvage_testkit::require_tool(
+        "btrfs_snapshot_is_removed_by_cleanup_and_reflink_clones",
+        &["mkfs.btrfs", "btrfs"],
+    ) {
+        return;
+    }
     if !salvage_testkit::require_root("btrfs_snapshot_is_removed_by_cleanup_and_reflink_clones") {
         return;
     }

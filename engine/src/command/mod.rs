@@ -3,6 +3,7 @@
 pub mod check;
 pub mod ops;
 pub mod plan;
+pub mod plan_warnings;
 pub mod review;
 pub mod run;
 pub mod test;

@@ -1,6 +1,8 @@
-//! `salvage ops`: the reference of every op, generated from the op table so it cannot drift.
+//! `salvage ops`: the reference of every op, generated from the op table so it cannot drift,
+//! and of every stdlib definition, read from the embedded stdlib.
 
 use crate::op_table::{ArgView, OpSig};
+use crate::stdlib_define::StdlibDefine;
 use clap::Args;
 use std::fmt::Write;
 
@@ -10,7 +12,7 @@ pub struct OpsArgs {
     /// Print the reference as Markdown (docs/ops.md is this output).
     #[arg(long)]
     pub markdown: bool,
-    /// Only this op.
+    /// Only this op (or stdlib definition).
     pub op: Option<String>,
 }
 
@@ -20,22 +22,106 @@ pub fn command(args: &OpsArgs) -> i32 {
         .iter()
         .filter(|o| args.op.as_deref().is_none_or(|n| n == o.name))
         .collect();
-    if ops.is_empty() {
+    let defines: Vec<StdlibDefine> = StdlibDefine::all()
+        .into_iter()
+        .filter(|d| args.op.as_deref().is_none_or(|n| n == d.name))
+        .collect();
+    if ops.is_empty() && defines.is_empty() {
         eprintln!(
-            "salvage ops: no op named `{}`; `salvage ops` lists them all",
+            "salvage ops: no op or stdlib definition named `{}`; `salvage ops` lists them all",
             args.op.as_deref().unwrap_or("")
         );
         return 1;
     }
-    print!(
-        "{}",
-        if args.markdown {
-            markdown(&ops)
-        } else {
-            text(&ops)
-        }
-    );
+    if args.markdown {
+        print!("{}", markdown(&ops));
+        print!("{}", defines_markdown(&defines));
+    } else {
+        print!("{}", text(&ops));
+        print!("{}", defines_text(&defines));
+    }
     0
+}
+
+/// The stdlib definitions as Markdown (the end of docs/ops.md).
+pub fn defines_markdown(defines: &[StdlibDefine]) -> String {
+    let mut o = String::new();
+    if defines.is_empty() {
+        return o;
+    }
+    o.push_str(
+        "
+# Stdlib definitions
+
+Called like ops (`step root = mount_partition(image: x)`) after \
+         `use \"stdlib/FILE.salvage\"`; their steps show in plans as `root/table`, `root/check`, \
+         ...; their outputs are read as `root.path`.\n",
+    );
+    for d in defines {
+        let _ = writeln!(o, "\n## `{}`\n\n{}\n", d.name, d.about);
+        if !d.doc.is_empty() {
+            let _ = writeln!(o, "{}\n", d.doc);
+        }
+        let _ = writeln!(o, "`use \"{}\"`\n", d.file);
+        let _ = writeln!(
+            o,
+            "| param | type | required | default | meaning |\n|---|---|---|---|---|"
+        );
+        for p in &d.params {
+            let _ = writeln!(
+                o,
+                "| `{}` | {} | {} | {} | {} |",
+                p.name,
+                p.ty,
+                if p.default.is_none() { "yes" } else { "no" },
+                p.default
+                    .as_deref()
+                    .map(|v| format!("`{v}`"))
+                    .unwrap_or_default(),
+                p.doc
+            );
+        }
+        let steps: Vec<String> = d
+            .steps
+            .iter()
+            .map(|(n, op)| format!("`{n}` ({op})"))
+            .collect();
+        let _ = writeln!(o, "\nSteps: {}\n", steps.join(", "));
+        let _ = writeln!(o, "| output | meaning |\n|---|---|");
+        for (name, doc) in &d.outputs {
+            let _ = writeln!(o, "| `{name}` | {doc} |");
+        }
+    }
+    o
+}
+
+/// The stdlib definitions as `salvage ops` prints them.
+fn defines_text(defines: &[StdlibDefine]) -> String {
+    let mut o = String::new();
+    for d in defines {
+        let _ = writeln!(
+            o,
+            "{}  [stdlib definition: use \"{}\"]\n  {}",
+            d.name, d.file, d.about
+        );
+        for p in &d.params {
+            let req = p
+                .default
+                .as_deref()
+                .map(|v| format!("= {v}"))
+                .unwrap_or_else(|| "required".into());
+            let _ = writeln!(o, "    {:<12} {:<16} {:<14} {}", p.name, p.ty, req, p.doc);
+        }
+        let steps: Vec<String> = d
+            .steps
+            .iter()
+            .map(|(n, op)| format!("{n} ({op})"))
+            .collect();
+        let _ = writeln!(o, "  steps: {}", steps.join(", "));
+        let outs: Vec<&str> = d.outputs.iter().map(|(n, _)| n.as_str()).collect();
+        let _ = writeln!(o, "  outputs: {}\n", outs.join(", "));
+    }
+    o
 }
 
 /// The op reference as Markdown.

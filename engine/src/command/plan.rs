@@ -38,6 +38,7 @@ pub fn command(args: &PlanArgs) -> i32 {
     let mut diags = checked.diagnostics;
     if !diags.iter().any(Diagnostic::is_error) {
         diags.extend(device_warnings(&checked.plans));
+        diags.extend(super::plan_warnings::machine_warnings(&checked.plans));
     }
     print_diagnostics(&diags);
     if diags.iter().any(Diagnostic::is_error) {

@@ -190,28 +190,25 @@ pub fn run_session(plan: &Plan, s: Session<'_>) -> Result<Finished, String> {
     let result = runtime.block_on(async {
         let cancel = shared.cancel.clone();
         let notify = shared.cancel_notify.clone();
+        // The binary's one signal mechanism (SIGINT, SIGTERM, SIGHUP: a dropped SSH session
+        // stops the run cleanly, so the same command resumes it), watched here and handed on
+        // to the executor's cancel flag and its waiters.
+        let signalled = crate::interrupt::Interrupt::install();
         tokio::spawn(async move {
-            use tokio::signal::unix::{SignalKind, signal};
-            // SIGHUP too: a dropped SSH session stops the run cleanly (cleanup, journal) so the
-            // same command resumes it, instead of killing it with mounts left behind.
-            let (Ok(mut int), Ok(mut term), Ok(mut hup)) = (
-                signal(SignalKind::interrupt()),
-                signal(SignalKind::terminate()),
-                signal(SignalKind::hangup()),
-            ) else {
-                return;
-            };
+            let mut seen = 0;
             loop {
-                tokio::select! {
-                    _ = int.recv() => {}
-                    _ = term.recv() => {}
-                    _ = hup.recv() => {}
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                let count = crate::interrupt::Interrupt::count();
+                if count == seen || !signalled.load(Ordering::SeqCst) {
+                    continue;
                 }
-                if cancel.swap(true, Ordering::SeqCst) {
-                    eprintln!("salvage: still cleaning up; attachments are being undone");
-                } else {
+                if seen == 0 {
                     eprintln!("salvage: interrupted; stopping steps and cleaning up");
+                } else {
+                    eprintln!("salvage: still cleaning up; attachments are being undone");
                 }
+                seen = count;
+                cancel.store(true, Ordering::SeqCst);
                 notify.notify_waiters();
             }
         });
@@ -224,6 +221,8 @@ pub fn run_session(plan: &Plan, s: Session<'_>) -> Result<Finished, String> {
         }
         executor::run(plan, &opts, &shared, &replay).await
     });
+    // A step abandoned after an interrupt may still block a thread: do not wait for it.
+    runtime.shutdown_timeout(std::time::Duration::from_millis(500));
     let outcome = match result {
         Ok(o) => o,
         Err(e) => {

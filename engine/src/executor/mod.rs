@@ -280,11 +280,37 @@ pub async fn run(
     // The chained fingerprint of every step launched or skipped in this run.
     let mut fps: BTreeMap<String, String> = BTreeMap::new();
     let run_secrets = resolve::run_secrets(plan);
+    // When the run was interrupted: steps still running after STOP_GRACE are abandoned.
+    let mut cancelled_at: Option<std::time::Instant> = None;
 
     loop {
         if shared.cancel.load(Ordering::SeqCst) && outcome.status == RunStatus::Ok {
             outcome.status = RunStatus::Interrupted;
             stop = true;
+        }
+        if shared.cancel.load(Ordering::SeqCst) {
+            let since = *cancelled_at.get_or_insert_with(std::time::Instant::now);
+            if !tasks.is_empty() && since.elapsed() >= STOP_GRACE {
+                // A step stuck in a system call that no signal ends: stop waiting for it, so
+                // an interrupt always ends the run (its cleanup still runs below).
+                for (i, s) in state.iter_mut().enumerate() {
+                    if *s == State::Running {
+                        *s = State::Failed;
+                        let why = format!(
+                            "did not stop within {} s of the interrupt; abandoned",
+                            STOP_GRACE.as_secs()
+                        );
+                        shared.progress.println(&format!("[{}] {why}", steps[i].id));
+                        shared.log.event(
+                            "step_finished",
+                            fields! {"step" => steps[i].id, "status" => "failed", "duration_ms" => 0, "error" => why},
+                        );
+                        outcome.not_run.push(steps[i].id.clone());
+                    }
+                }
+                tasks.detach_all();
+                break;
+            }
         }
         // Launch what is ready.
         if !stop {
@@ -516,6 +542,9 @@ pub async fn run(
     outcome.cleanup_failures = undo_scope(&shared.journal, &shared.log, None).await;
     Ok(outcome)
 }
+
+/// How long an interrupted run waits for its running steps before abandoning them.
+const STOP_GRACE: Duration = Duration::from_secs(10);
 
 /// Whether the files a finished step made are still there (a deleted copy is made again).
 /// Attaching steps are left out: their mount points go away at every cleanup.

@@ -1,6 +1,7 @@
 //! The standalone commands for a filesystem inside an image, for a person at 3 a.m.:
 //! `salvage fsck`, `salvage mount`, `salvage copy`, `salvage verify`, `salvage inspect`.
-//! Exit codes: 0 all good, 1 the op ran and found problems, 2 the op could not run.
+//! Exit codes: 0 all good, 1 the op ran and found problems, 2 the op could not run,
+//! 130 interrupted (SIGINT, SIGTERM or SIGHUP; cleanup ran).
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -17,7 +18,6 @@ use super::fs_type::FsType;
 use super::fsck::{FsckMode, FsckRequest, fsck};
 use super::host_tree::HostTree;
 use super::inspect::{InspectReport, Inspection, inspect_tree};
-use super::interrupt::Interrupt;
 use super::loop_device::LoopDevice;
 use super::manifest::{Manifest, SourceSpec};
 use super::mount::MountRequest;
@@ -26,6 +26,7 @@ use super::progress::Progress;
 use super::read_path::ReadPath;
 use super::source_tree::SourceTree;
 use super::verify::verify;
+use crate::interrupt::Interrupt;
 
 const EXIT_OK: i32 = 0;
 const EXIT_FOUND: i32 = 1;
@@ -192,7 +193,12 @@ impl PartitionArgs {
 
 fn fail(command: &str, error: &FsError) -> i32 {
     eprintln!("salvage {command}: {error}");
-    EXIT_FAILED
+    if matches!(error.kind(), FsErrorKind::Interrupted) {
+        // Stopped by SIGINT, SIGTERM or SIGHUP after its cleanup ran.
+        crate::interrupt::EXIT_INTERRUPTED
+    } else {
+        EXIT_FAILED
+    }
 }
 
 fn print_json(value: &impl Serialize) {
@@ -208,7 +214,7 @@ fn is_root() -> bool {
 
 /// Runs `salvage fsck`; returns the process exit code.
 pub fn fsck_command(args: &FsckArgs) -> i32 {
-    let _flag = Interrupt::install();
+    let flag = Interrupt::install();
     let partition = match args.partition.partition(&args.image) {
         Ok(p) => p,
         Err(e) => return fail("fsck", &e),
@@ -237,6 +243,7 @@ pub fn fsck_command(args: &FsckArgs) -> i32 {
         in_place: args.in_place,
         confirmed,
         work_dir,
+        cancel: Some(flag),
     };
     if let Ok(plan) = request.describe_plan() {
         eprintln!("salvage fsck: {plan}");
@@ -505,7 +512,12 @@ pub fn verify_command(args: &VerifyArgs) -> i32 {
     match result {
         Ok(report) => {
             if args.json {
-                print_json(&report);
+                // `ok` as the runbook op's output says it: the verdict scripts look for.
+                let mut json = serde_json::to_value(&report).unwrap_or_default();
+                if let Some(obj) = json.as_object_mut() {
+                    obj.insert("ok".into(), report.ok().into());
+                }
+                print_json(&json);
             } else {
                 println!("copy: {}", report.copy_root.display());
                 println!(
@@ -621,7 +633,7 @@ pub fn inspect_command(args: &InspectArgs) -> i32 {
                         target.display()
                     );
                     if matches!(e.kind(), FsErrorKind::Interrupted) {
-                        return EXIT_FAILED;
+                        return crate::interrupt::EXIT_INTERRUPTED;
                     }
                 }
             }

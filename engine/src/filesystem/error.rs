@@ -302,7 +302,9 @@ impl fmt::Display for FsError {
                     path.display()
                 )
             }
-            FsErrorKind::Interrupted => write!(f, "interrupted"),
+            FsErrorKind::Interrupted => {
+                write!(f, "interrupted by a signal (SIGINT, SIGTERM or SIGHUP)")
+            }
             FsErrorKind::NeedsRoot { what } => write!(f, "{what} needs root"),
         }?;
         if let Some(cause) = &self.cause {

@@ -85,7 +85,7 @@ impl ExtTree {
     /// Opens the ext filesystem of `partition` read-only.
     pub fn open(partition: &PartitionRef) -> Result<Self, FsError> {
         let size = partition.resolved_size()?;
-        let file = File::open(&partition.image).map_err(|e| {
+        let file = crate::open_source::open_source(&partition.image).map_err(|e| {
             FsError::io(
                 FsErrorKind::Open {
                     path: partition.image.clone(),

@@ -1,6 +1,5 @@
 //! `FsType`: the filesystem kinds salvage knows, probed from their signatures as libblkid does.
 
-use std::fs::File;
 use std::os::unix::fs::FileExt;
 use std::path::Path;
 
@@ -64,7 +63,7 @@ impl FsType {
     /// Probes the signature of the filesystem starting at byte `offset` of `image`.
     /// Returns `Ok(None)` when no known signature is there.
     pub fn probe(image: &Path, offset: u64) -> Result<Option<Self>, FsError> {
-        let file = File::open(image).map_err(|e| {
+        let file = crate::open_source::open_source(image).map_err(|e| {
             FsError::io(
                 FsErrorKind::Open {
                     path: image.to_path_buf(),

@@ -6,6 +6,8 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use serde::{Deserialize, Serialize};
 
@@ -39,6 +41,9 @@ pub struct FsckRequest {
     pub confirmed: bool,
     /// Where a repair copy goes (required for a repair that is not in place).
     pub work_dir: Option<PathBuf>,
+    /// Set by an interrupt: a check (or a repair of a copy) stops its checker and cleans up.
+    /// An in-place repair of the evidence is never stopped halfway: it runs to its end.
+    pub cancel: Option<Arc<AtomicBool>>,
 }
 
 /// The outcome of a check or repair.
@@ -109,6 +114,7 @@ impl FsckRequest {
             in_place: false,
             confirmed: false,
             work_dir: None,
+            cancel: None,
         }
     }
 
@@ -166,6 +172,7 @@ pub fn fsck(
     on_attach: &mut dyn FnMut(&Attachment),
 ) -> Result<FsckReport, FsError> {
     let partition = &request.partition;
+    let cancel = request.cancel.as_deref();
     let fs_type = partition.resolve_fs_type()?;
     let size = partition.resolved_size()?;
     let root = nix::unistd::geteuid().is_root();
@@ -173,11 +180,25 @@ pub fn fsck(
         FsckMode::Check => {
             if root {
                 on_loop(partition, size, true, on_attach, |device| {
-                    run(fs_type, FsckMode::Check, device, Target::Device, false)
+                    run(
+                        fs_type,
+                        FsckMode::Check,
+                        device,
+                        Target::Device,
+                        false,
+                        cancel,
+                    )
                 })
             } else if fs_type.is_ext() {
                 let target = PathBuf::from(request.ext_offset_target());
-                run(fs_type, FsckMode::Check, &target, Target::ExtOffset, false)
+                run(
+                    fs_type,
+                    FsckMode::Check,
+                    &target,
+                    Target::ExtOffset,
+                    false,
+                    cancel,
+                )
             } else {
                 Err(FsError::new(FsErrorKind::NeedsRoot {
                     what: format!("checking {fs_type} inside an image (a loop device)"),
@@ -192,11 +213,25 @@ pub fn fsck(
             }
             if root {
                 on_loop(partition, size, false, on_attach, |device| {
-                    run(fs_type, FsckMode::Repair, device, Target::Device, true)
+                    run(
+                        fs_type,
+                        FsckMode::Repair,
+                        device,
+                        Target::Device,
+                        true,
+                        None,
+                    )
                 })
             } else if fs_type.is_ext() {
                 let target = PathBuf::from(request.ext_offset_target());
-                run(fs_type, FsckMode::Repair, &target, Target::ExtOffset, true)
+                run(
+                    fs_type,
+                    FsckMode::Repair,
+                    &target,
+                    Target::ExtOffset,
+                    true,
+                    None,
+                )
             } else {
                 Err(FsError::new(FsErrorKind::NeedsRoot {
                     what: format!("repairing {fs_type} inside an image in place"),
@@ -210,7 +245,14 @@ pub fn fsck(
                 })
             })?;
             let copy = RepairCopy::create(partition, work_dir)?;
-            let mut report = run(fs_type, FsckMode::Repair, &copy.path, Target::File, false)?;
+            let mut report = run(
+                fs_type,
+                FsckMode::Repair,
+                &copy.path,
+                Target::File,
+                false,
+                cancel,
+            )?;
             report.repair_copy = Some(copy);
             Ok(report)
         }
@@ -240,15 +282,18 @@ fn run(
     target: &Path,
     kind: Target,
     evidence_writable: bool,
+    cancel: Option<&AtomicBool>,
 ) -> Result<FsckReport, FsError> {
     let target_text = target.to_string_lossy().into_owned();
     let argv = checker_argv(fs_type, mode, &target_text, kind);
     let program = argv[0].clone();
-    let output = Command::new(&program)
+    let mut child = Command::new(&program)
         .args(&argv[1..])
         .env("LC_ALL", "C")
         .stdin(Stdio::null())
-        .output()
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
         .map_err(|e| {
             let kind = if e.kind() == std::io::ErrorKind::NotFound {
                 FsErrorKind::CheckerMissing {
@@ -261,6 +306,44 @@ fn run(
             };
             FsError::io(kind, e)
         })?;
+    let drain = |pipe: Option<Box<dyn std::io::Read + Send>>| {
+        std::thread::spawn(move || {
+            let mut bytes = Vec::new();
+            if let Some(mut pipe) = pipe {
+                let _ = pipe.read_to_end(&mut bytes);
+            }
+            bytes
+        })
+    };
+    let out = drain(child.stdout.take().map(|p| Box::new(p) as _));
+    let err = drain(child.stderr.take().map(|p| Box::new(p) as _));
+    // Wait for the checker, watching the interrupt: a check is stopped (it writes nothing), so
+    // the loop device is detached before this process exits.
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break status,
+            Ok(None) => {}
+            Err(e) => {
+                return Err(FsError::io(
+                    FsErrorKind::CheckerSpawn {
+                        program: program.clone(),
+                    },
+                    e,
+                ));
+            }
+        }
+        if cancel.is_some_and(|c| c.load(Ordering::SeqCst)) {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(FsError::new(FsErrorKind::Interrupted));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    let output = std::process::Output {
+        status,
+        stdout: out.join().unwrap_or_default(),
+        stderr: err.join().unwrap_or_default(),
+    };
     let code = output.status.code().unwrap_or(-1);
     let exit = FsckExit::interpret(fs_type, code);
     let mut text = String::from_utf8_lossy(&output.stdout).into_owned();

@@ -90,12 +90,8 @@ impl LoopDevice {
                 e,
             )
         })?;
-        let backing_file = OpenOptions::new()
-            .read(true)
-            .write(!read_only)
-            .custom_flags(libc::O_CLOEXEC)
-            .open(&backing)
-            .map_err(|e| {
+        let backing_file =
+            crate::open_source::open_source_with(&backing, !read_only, 0).map_err(|e| {
                 FsError::io(
                     FsErrorKind::Open {
                         path: backing.clone(),

@@ -20,7 +20,6 @@ mod fsck;
 mod fsck_exit;
 mod host_tree;
 mod inspect;
-mod interrupt;
 mod loop_device;
 mod manifest;
 mod mount;

@@ -79,13 +79,15 @@ impl PartitionRef {
                     image_size: image_size.unwrap_or(0),
                 });
             }
-            let found = std::fs::File::open(&self.image).ok().and_then(|f| {
-                let size = self
-                    .size
-                    .or_else(|| image_size.map(|n| n - self.offset))
-                    .unwrap_or(0);
-                crate::partition::probe_filesystem(&f, self.offset, size).map(|fs| fs.fs_type)
-            });
+            let found = crate::open_source::open_source(&self.image)
+                .ok()
+                .and_then(|f| {
+                    let size = self
+                        .size
+                        .or_else(|| image_size.map(|n| n - self.offset))
+                        .unwrap_or(0);
+                    crate::partition::probe_filesystem(&f, self.offset, size).map(|fs| fs.fs_type)
+                });
             match found {
                 Some(kind) => FsError::new(FsErrorKind::NotAFilesystem {
                     path: self.image.clone(),
@@ -102,7 +104,7 @@ impl PartitionRef {
 
     /// The types of competing signatures at the offset (blkid's "ambivalent result"), if any.
     fn ambivalent_types(&self) -> Option<Vec<String>> {
-        let file = std::fs::File::open(&self.image).ok()?;
+        let file = crate::open_source::open_source(&self.image).ok()?;
         let size = match self.size {
             Some(n) => n,
             None => image_len(&self.image).ok()?.checked_sub(self.offset)?,
@@ -156,7 +158,7 @@ impl PartitionRef {
 /// The length of an image file or a block device, in bytes.
 pub(crate) fn image_len(path: &Path) -> Result<u64, FsError> {
     use std::io::{Seek, SeekFrom};
-    let mut file = std::fs::File::open(path).map_err(|e| {
+    let mut file = crate::open_source::open_source(path).map_err(|e| {
         FsError::io(
             FsErrorKind::Open {
                 path: path.to_path_buf(),

@@ -67,7 +67,7 @@ impl RepairCopy {
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_else(|| "image".to_string());
         let path = work_dir.join(format!("{stem}.at-{}.repair.img", partition.offset));
-        let source = File::open(&partition.image).map_err(|e| {
+        let source = crate::open_source::open_source(&partition.image).map_err(|e| {
             FsError::io(
                 FsErrorKind::Open {
                     path: partition.image.clone(),

@@ -2,8 +2,6 @@
 //! same [`super::rescue`] the runbook op uses.
 
 use std::path::PathBuf;
-use std::sync::Arc;
-use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 use clap::Args;
@@ -80,7 +78,38 @@ fn parse_size(s: &str) -> Result<u64, String> {
         .ok_or_else(|| format!("`{s}` is too large"))
 }
 
-/// `salvage image SRC DEST --map MAP`: image a failing disk or file with read errors tolerated.
+/// `--cluster-size`: a size with a unit, or a bare count of sectors (GNU ddrescue's -c).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cluster {
+    /// A bare number: sectors.
+    Sectors(u64),
+    /// A size with a unit: bytes.
+    Bytes(u64),
+}
+
+fn parse_cluster(s: &str) -> Result<Cluster, String> {
+    let t = s.trim();
+    if !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit()) {
+        return t
+            .parse()
+            .map(Cluster::Sectors)
+            .map_err(|e| format!("`{s}`: {e}"));
+    }
+    parse_size(t).map(Cluster::Bytes)
+}
+
+impl ImageArgs {
+    /// The map: `--map`, or DEST.map as the runbook op defaults it.
+    pub fn map_path(&self) -> PathBuf {
+        self.map.clone().unwrap_or_else(|| {
+            let mut name = self.dest.clone().into_os_string();
+            name.push(".map");
+            PathBuf::from(name)
+        })
+    }
+}
+
+/// `salvage image SRC DEST [--map MAP]`: image a failing disk or file with read errors tolerated.
 #[derive(Debug, Args)]
 #[command(after_long_help = AFTER_HELP)]
 pub struct ImageArgs {
@@ -88,15 +117,17 @@ pub struct ImageArgs {
     pub source: PathBuf,
     /// The image to write: a file (created, or reused without truncation) or, with --force, a device.
     pub dest: PathBuf,
-    /// The GNU ddrescue mapfile: read to resume, saved atomically as the rescue goes.
+    /// The GNU ddrescue mapfile: read to resume, saved atomically as the rescue goes
+    /// [default: DEST.map, as the runbook op].
     #[arg(long, short = 'm')]
-    pub map: PathBuf,
+    pub map: Option<PathBuf>,
     /// Sector size in bytes [default: the device's logical sector size, 512 for a file].
     #[arg(long, short = 'b', value_name = "BYTES", value_parser = parse_size)]
     pub sector_size: Option<u64>,
-    /// Sectors per read near errors in the copying phase [default: 64 KiB worth].
-    #[arg(long, short = 'c', value_name = "SECTORS")]
-    pub cluster_size: Option<u64>,
+    /// Size of a read near errors in the copying phase, as the runbook op's `cluster`: a size
+    /// (`64KiB`, `128s`); a bare number counts sectors, as GNU ddrescue's -c [default: 64KiB].
+    #[arg(long, short = 'c', value_name = "SIZE", value_parser = parse_cluster)]
+    pub cluster_size: Option<Cluster>,
     /// Bytes per read on good areas in the copying phase [default: 1MiB].
     #[arg(long, value_name = "BYTES", value_parser = parse_size)]
     pub copy_size: Option<u64>,
@@ -208,10 +239,15 @@ fn print_summary(r: &ImageReport) {
 
 /// Runs `salvage image`; returns the process exit code (0 ok, 1 I/O, 2 bad input, 130 interrupted).
 pub fn command(args: &ImageArgs) -> i32 {
-    let mut opts = ImageOptions::new(&args.source, &args.dest, &args.map);
+    let map = args.map_path();
+    let mut opts = ImageOptions::new(&args.source, &args.dest, &map);
     opts.command_line = std::env::args().collect::<Vec<_>>().join(" ");
     opts.sector_size = args.sector_size;
-    opts.cluster_sectors = args.cluster_size;
+    let sector = args.sector_size.unwrap_or(512).max(1);
+    opts.cluster_sectors = args.cluster_size.map(|c| match c {
+        Cluster::Sectors(n) => n.max(1),
+        Cluster::Bytes(b) => (b / sector).max(1),
+    });
     opts.copy_size = args.copy_size;
     opts.retries = args.retries;
     opts.reverse = args.reverse;
@@ -232,26 +268,19 @@ pub fn command(args: &ImageArgs) -> i32 {
             }
         }
     }
-    let cancel = Arc::new(AtomicBool::new(false));
-    for sig in [
-        signal_hook::consts::SIGINT,
-        signal_hook::consts::SIGTERM,
-        signal_hook::consts::SIGHUP,
-    ] {
-        // A second signal while the map is being saved ends the process at once.
-        let _ = signal_hook::flag::register_conditional_shutdown(sig, 130, Arc::clone(&cancel));
-        let _ = signal_hook::flag::register(sig, Arc::clone(&cancel));
-    }
+    let cancel = crate::interrupt::Interrupt::install();
+    // A second signal while the map is being saved ends the process at once.
+    crate::interrupt::Interrupt::exit_on_second_signal();
     let mut display = Progress::new(args.quiet || args.json);
     let result = super::rescue(&opts, &mut |s| display.update(s), &cancel);
     display.finish();
     match result {
         Ok(report) => {
             if let Some(bb) = &args.badblocks {
-                let listed = Mapfile::load(&args.map)
+                let listed = Mapfile::load(&map)
                     .and_then(|m| {
                         m.ok_or_else(|| {
-                            super::ImageError::new(super::ImageErrorKind::ReadMap(args.map.clone()))
+                            super::ImageError::new(super::ImageErrorKind::ReadMap(map.clone()))
                         })
                     })
                     .and_then(|m| write_bad_blocks(&m, args.block_size, args.badblocks_offset, bb));
@@ -305,5 +334,14 @@ mod tests {
         assert_eq!(parse_size("8s"), Ok(4096));
         assert!(parse_size("12 parsecs").is_err());
         assert!(parse_size("99999999999T").is_err());
+    }
+
+    #[test]
+    fn cluster_sizes_take_units_and_bare_numbers_count_sectors() {
+        use super::{Cluster, parse_cluster};
+        assert_eq!(parse_cluster("128"), Ok(Cluster::Sectors(128)));
+        assert_eq!(parse_cluster("64KiB"), Ok(Cluster::Bytes(65536)));
+        assert_eq!(parse_cluster("16s"), Ok(Cluster::Bytes(8192)));
+        assert!(parse_cluster("12 parsecs").is_err());
     }
 }

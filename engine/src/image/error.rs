@@ -19,6 +19,8 @@ pub struct ImageError {
 pub enum ImageErrorKind {
     /// The source could not be opened or examined.
     OpenSource(PathBuf),
+    /// The source is no image file or block device (a FIFO, a socket, a directory...).
+    SourceNotADisk(PathBuf),
     /// The destination could not be opened, created or examined.
     OpenDest(PathBuf),
     /// The destination is the source (same inode or the same device).
@@ -131,6 +133,7 @@ impl fmt::Display for ImageErrorKind {
                 "cannot open the source {} read-only: check the path and that you may read it (root for a device)",
                 p.display()
             ),
+            Self::SourceNotADisk(p) => write!(f, "cannot image {}", p.display()),
             Self::OpenDest(p) => write!(
                 f,
                 "cannot open or create the image {}: check the directory exists and is writable",

@@ -3,7 +3,7 @@
 
 use std::fs::File;
 use std::os::fd::AsRawFd;
-use std::os::unix::fs::{FileExt, FileTypeExt, MetadataExt, OpenOptionsExt};
+use std::os::unix::fs::{FileExt, FileTypeExt, MetadataExt};
 use std::path::{Path, PathBuf};
 
 use super::bad_map::BadMap;
@@ -103,8 +103,15 @@ impl Source {
         direct: bool,
         bad_map: Option<BadMap>,
     ) -> Result<Self, ImageError> {
-        let open_err = |e| ImageError::io(ImageErrorKind::OpenSource(path.to_path_buf()), e);
-        let buffered = File::options().read(true).open(path).map_err(open_err)?;
+        let open_err = |e: std::io::Error| {
+            let kind = if crate::open_source::is_not_a_disk(&e) {
+                ImageErrorKind::SourceNotADisk(path.to_path_buf())
+            } else {
+                ImageErrorKind::OpenSource(path.to_path_buf())
+            };
+            ImageError::io(kind, e)
+        };
+        let buffered = crate::open_source::open_source(path).map_err(open_err)?;
         let meta = buffered.metadata().map_err(open_err)?;
         let is_device = meta.file_type().is_block_device();
         let (size, detected) = if is_device {
@@ -123,10 +130,7 @@ impl Source {
         let sector_size = sector_size.unwrap_or(detected);
         let direct = if direct {
             Some(
-                File::options()
-                    .read(true)
-                    .custom_flags(libc::O_DIRECT)
-                    .open(path)
+                crate::open_source::open_source_with(path, false, libc::O_DIRECT)
                     .map_err(open_err)?,
             )
         } else {

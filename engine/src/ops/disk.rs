@@ -208,6 +208,7 @@ pub(super) async fn fsck(
             // The executor only runs a modify step after --yes or a yes at the terminal.
             confirmed: in_place,
             work_dir: Some(ctx.state.work_dir(&ctx.step)),
+            cancel: Some(ctx.cancel.clone()),
         };
         let mut journal_err = None;
         let report = filesystem::fsck(&req, &mut |att| {

@@ -91,6 +91,7 @@ pub(super) async fn run(args: &BTreeMap<String, Value>, ctx: &OpContext) -> Resu
                 Ok(json!({
                     "dest": dest,
                     "map": map,
+                    "rescued_bytes": report.rescued_bytes,
                     "rescued": report.rescued_bytes,
                     "size": report.size,
                     "percent": report.percent,

@@ -17,9 +17,13 @@ pub(super) async fn run(args: &BTreeMap<String, Value>, ctx: &OpContext) -> Resu
             "pipe: `into` is empty; give the program and its arguments",
         ));
     };
-    let mut file = tokio::fs::File::open(&from)
+    let from_path = std::path::PathBuf::from(&from);
+    let opened = tokio::task::spawn_blocking(move || crate::open_source::open_source(&from_path))
         .await
         .map_err(|e| OpError::new(format!("cannot open {from}: {e}")))?;
+    let mut file = tokio::fs::File::from_std(
+        opened.map_err(|e| OpError::new(format!("cannot open {from}: {e}")))?,
+    );
     let total = file.metadata().await.ok().map(|m| m.len());
     let mut child = tokio::process::Command::new(prog)
         .args(rest)

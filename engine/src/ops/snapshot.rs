@@ -116,7 +116,7 @@ fn remove_at_end(ctx: &OpContext, what: &str, path: &Path) -> Result<(), OpError
 fn image_format(base: &Path) -> &'static str {
     use std::io::Read;
     let mut magic = [0u8; 4];
-    let is_qcow2 = std::fs::File::open(base)
+    let is_qcow2 = crate::open_source::open_source(base)
         .and_then(|mut f| f.read_exact(&mut magic))
         .is_ok()
         && magic == *b"QFI\xfb";
@@ -246,7 +246,7 @@ nix::ioctl_write_int!(ficlone, 0x94, 9);
 /// Clones `source` into a new `dest` sharing its blocks; a plain copy only when allowed.
 pub(crate) fn reflink(source: &Path, dest: &Path, allow_copy: bool) -> Result<String, OpError> {
     use std::os::fd::AsRawFd;
-    let src = std::fs::File::open(source)
+    let src = crate::open_source::open_source(source)
         .map_err(|e| OpError::new(format!("{}: {e}", source.display())))?;
     let out = std::fs::OpenOptions::new()
         .write(true)

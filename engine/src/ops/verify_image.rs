@@ -57,10 +57,13 @@ pub(crate) fn compare_image(
     let text = std::fs::read_to_string(map)
         .map_err(|e| OpError::new(format!("{}: {e}", map.display())))?;
     let mapfile = Mapfile::parse(&text, map).map_err(|e| OpError::new(e.to_string()))?;
-    let mut img =
-        File::open(image).map_err(|e| OpError::new(format!("{}: {e}", image.display())))?;
+    let mut img = crate::open_source::open_source(image)
+        .map_err(|e| OpError::new(format!("{}: {e}", image.display())))?;
     let mut src = match source {
-        Some(s) => Some(File::open(s).map_err(|e| OpError::new(format!("{}: {e}", s.display())))?),
+        Some(s) => Some(
+            crate::open_source::open_source(s)
+                .map_err(|e| OpError::new(format!("{}: {e}", s.display())))?,
+        ),
         None => None,
     };
     let (mut rescued, mut matched, mut not_rescued) = (0u64, 0u64, 0u64);
@@ -131,9 +134,13 @@ pub fn verify_image_command(
     };
     let differed = report["differed"].as_array().map_or(0, Vec::len);
     if json_out {
+        let mut shown = report.clone();
+        if let Some(obj) = shown.as_object_mut() {
+            obj.insert("ok".into(), (differed == 0).into());
+        }
         println!(
             "{}",
-            serde_json::to_string_pretty(&report).unwrap_or_default()
+            serde_json::to_string_pretty(&shown).unwrap_or_default()
         );
     } else {
         println!("image: {}  map: {}", image.display(), map.display());

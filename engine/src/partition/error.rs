@@ -49,6 +49,9 @@ impl fmt::Display for PartitionError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let path = self.path.display();
         match &self.kind {
+            PartitionErrorKind::Open(e) if crate::open_source::is_not_a_disk(e) => {
+                write!(f, "{path}: cannot read a partition table: {e}")
+            }
             PartitionErrorKind::Open(e) => write!(
                 f,
                 "{path}: cannot open read-only: {e} (check the path, and run as root for a block device)"

@@ -55,7 +55,7 @@ impl Disk {
     /// Opens `path` read-only and finds its size (and, for a block device, its logical sector
     /// size).
     pub fn open(path: &Path) -> io::Result<Disk> {
-        let file = File::open(path)?;
+        let file = crate::open_source::open_source(path)?;
         let meta = file.metadata()?;
         let (size, sector_size) = if meta.file_type().is_block_device() {
             use std::io::Seek;

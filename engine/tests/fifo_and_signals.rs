@@ -1,0 +1,220 @@
+//! A FIFO handed to salvage as a disk, and signals: every command refuses a FIFO at once
+//! (before an `open(2)` could block on it), `salvage run` with a FIFO source ends after Ctrl-C,
+//! and SIGHUP (a dropped SSH session) stops a standalone fsck with its loop device detached.
+//! Every child runs under a deadline: a hang fails the test instead of hanging it.
+
+use std::os::unix::process::ExitStatusExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
+
+use salvage_testkit::{require_root, wait_with_deadline};
+
+const PROMPT: Duration = Duration::from_secs(10);
+
+fn fifo(dir: &Path) -> PathBuf {
+    let path = dir.join("disk.fifo");
+    nix::unistd::mkfifo(&path, nix::sys::stat::Mode::from_bits_truncate(0o600)).expect("mkfifo");
+    path
+}
+
+fn salvage(args: &[&str], what: &str) -> Output {
+    let child = Command::new(env!("CARGO_BIN_EXE_salvage"))
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start salvage");
+    wait_with_deadline(child, PROMPT, what)
+}
+
+#[test]
+fn every_command_refuses_a_fifo_at_once() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let f = fifo(dir.path());
+    let f = f.to_str().expect("utf-8 path");
+    let out = |name: &str| dir.path().join(name).display().to_string();
+    let (img, map, copy) = (out("x.img"), out("x.map"), out("copy"));
+    let cases: Vec<(&str, Vec<&str>)> = vec![
+        ("image", vec!["image", f, &img, "--map", &map]),
+        ("partitions", vec!["partitions", f]),
+        ("inspect", vec!["inspect", f]),
+        ("inspect --offset", vec!["inspect", f, "--offset", "1MiB"]),
+        ("fsck", vec!["fsck", f]),
+        ("fsck --type", vec!["fsck", f, "--type", "ext4"]),
+        ("copy", vec!["copy", f, &copy]),
+        ("mount", vec!["mount", f, &copy]),
+    ];
+    for (name, args) in cases {
+        let o = salvage(&args, &format!("salvage {name} on a FIFO"));
+        let stderr = String::from_utf8_lossy(&o.stderr);
+        assert!(!o.status.success(), "{name}: must fail: {stderr}");
+        if name == "mount" && !nix::unistd::geteuid().is_root() {
+            // Refused earlier, for want of root, which is fine: it did not block.
+            continue;
+        }
+        assert!(
+            stderr.contains("FIFO (named pipe), not an image file or a block device"),
+            "{name}: the error must say what is wrong: {stderr}"
+        );
+    }
+    // Nothing was created beside the FIFO: no image, no map, no copy.
+    assert!(!Path::new(&img).exists() && !Path::new(&map).exists());
+    assert!(!Path::new(&copy).exists());
+}
+
+#[test]
+fn verify_map_with_a_fifo_image_is_refused_at_once() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let f = fifo(dir.path());
+    let map = dir.path().join("x.map");
+    std::fs::write(
+        &map,
+        "# Mapfile. Created by GNU ddrescue version 1.27\n0x0 + 1\n0x0 0x400 +\n",
+    )
+    .expect("write map");
+    let o = salvage(
+        &[
+            "verify",
+            "--map",
+            map.to_str().unwrap(),
+            "--image",
+            f.to_str().unwrap(),
+        ],
+        "salvage verify --map on a FIFO image",
+    );
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success(), "{stderr}");
+    assert!(stderr.contains("FIFO"), "{stderr}");
+}
+
+#[test]
+fn run_with_a_fifo_source_ends_after_sigint() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let f = fifo(dir.path());
+    let rb = dir.path().join("fifo.salvage");
+    std::fs::write(
+        &rb,
+        r#"runbook "fifo" {
+  param disk: device
+  param work: path
+  step img = image(source: disk, dest: "${work}/x.img", map: "${work}/x.map")
+}
+"#,
+    )
+    .expect("write runbook");
+    let work = dir.path().join("work");
+    let state = dir.path().join("state");
+    let child = Command::new(env!("CARGO_BIN_EXE_salvage"))
+        .arg("run")
+        .arg(&rb)
+        .arg("--param")
+        .arg(format!("disk={}", f.display()))
+        .arg("--param")
+        .arg(format!("work={}", work.display()))
+        .arg("--state")
+        .arg(&state)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start salvage run");
+    let pid = nix::unistd::Pid::from_raw(i32::try_from(child.id()).expect("pid"));
+    std::thread::sleep(Duration::from_millis(300));
+    // It may already have ended (the FIFO is refused at once); a signal then finds nobody.
+    let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGINT);
+    let o = wait_with_deadline(child, Duration::from_secs(30), "salvage run on a FIFO");
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        o.status.signal().is_none(),
+        "it must end by itself: {stderr}"
+    );
+    assert!(!o.status.success(), "{stdout}{stderr}");
+    assert!(
+        format!("{stdout}{stderr}").contains("FIFO"),
+        "the refusal must be shown: {stdout}{stderr}"
+    );
+    assert!(!work.join("x.img").exists(), "no image may be made");
+}
+
+/// The loop devices backed by `image`, read from sysfs (what `losetup -j IMAGE` lists).
+fn loops_backed_by(image: &Path) -> Vec<String> {
+    let image = std::fs::canonicalize(image).expect("canonical image path");
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/sys/block")
+        .expect("read /sys/block")
+        .flatten()
+    {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if !name.starts_with("loop") {
+            continue;
+        }
+        if let Ok(backing) = std::fs::read_to_string(entry.path().join("loop/backing_file"))
+            && Path::new(backing.trim()) == image
+        {
+            found.push(name);
+        }
+    }
+    found
+}
+
+#[test]
+fn sighup_stops_a_standalone_fsck_and_detaches_its_loop_device() {
+    if !require_root("sighup_stops_a_standalone_fsck_and_detaches_its_loop_device") {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    // An ext2 superblock magic is all the probe needs; the checker is a stand-in that waits.
+    let image = dir.path().join("fs.img");
+    let file = std::fs::File::create(&image).expect("create image");
+    file.set_len(8 << 20).expect("size image");
+    std::os::unix::fs::FileExt::write_all_at(&file, &[0x53, 0xEF], 0x438).expect("magic");
+    drop(file);
+    let bin = dir.path().join("bin");
+    std::fs::create_dir(&bin).expect("mkdir bin");
+    let fake = bin.join("e2fsck");
+    std::fs::write(&fake, "#!/bin/sh\nexec sleep 60\n").expect("write fake e2fsck");
+    std::fs::set_permissions(&fake, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+        .expect("chmod");
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let child = Command::new(env!("CARGO_BIN_EXE_salvage"))
+        .arg("fsck")
+        .arg(&image)
+        .env("PATH", path)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start salvage fsck");
+    let pid = nix::unistd::Pid::from_raw(i32::try_from(child.id()).expect("pid"));
+    // Wait until its loop device is attached (the checker then runs, for a minute).
+    let started = std::time::Instant::now();
+    while loops_backed_by(&image).is_empty() {
+        assert!(
+            started.elapsed() < PROMPT,
+            "salvage fsck attached no loop device within {PROMPT:?}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGHUP).expect("send SIGHUP");
+    let o = wait_with_deadline(child, PROMPT, "salvage fsck after SIGHUP");
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(
+        o.status.signal(),
+        None,
+        "SIGHUP must not kill it before its cleanup: {stderr}"
+    );
+    assert_eq!(o.status.code(), Some(130), "{stderr}");
+    assert!(stderr.contains("interrupted by a signal"), "{stderr}");
+    assert_eq!(
+        loops_backed_by(&image),
+        Vec::<String>::new(),
+        "the loop device must be detached"
+    );
+}
