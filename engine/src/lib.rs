@@ -24,6 +24,7 @@ pub mod plan_text;
 pub mod probe;
 pub mod review;
 pub mod runbook_test;
+pub mod shell_quote;
 pub mod source_file;
 pub mod stdlib;
 pub mod value_type;
