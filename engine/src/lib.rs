@@ -10,6 +10,7 @@ pub mod command;
 pub mod diagnostic;
 pub mod diagnostic_report;
 pub mod effect;
+pub mod env_item;
 pub mod event_log;
 pub mod executor;
 pub mod filesystem;

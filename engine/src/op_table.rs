@@ -544,16 +544,34 @@ fn exec_commands(a: &dyn ArgView) -> Vec<String> {
     if let Some(t) = a.shown("timeout") {
         line.push_str(&format!(" (timeout {t})"));
     }
-    vec![line]
+    let mut v = vec![line];
+    v.extend(env_line(a));
+    v
+}
+
+/// The `env:` the program gets, as the plan shows it (secrets as `(secret NAME)`).
+fn env_line(a: &dyn ArgView) -> Option<String> {
+    let env = a.shown_list("env").filter(|e| !e.is_empty())?;
+    Some(format!("with environment: {}", quote_argv_words(&env)))
+}
+
+fn quote_argv_words(words: &[String]) -> String {
+    words
+        .iter()
+        .map(|w| quote_word(w))
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 fn pipe_commands(a: &dyn ArgView) -> Vec<String> {
     let argv = a.shown_list("into").unwrap_or_default();
-    vec![format!(
+    let mut v = vec![format!(
         "stream {} into the stdin of: {} (progress: bytes, rate, ETA)",
         show(a, "from"),
         quote_argv(&argv)
-    )]
+    )];
+    v.extend(env_line(a));
+    v
 }
 
 fn synth_commands(a: &dyn ArgView) -> Vec<String> {
@@ -963,6 +981,12 @@ static OPS: &[OpSig] = &[
         about: "Run a program (no shell) with a timeout, its output captured into the log. The escape hatch.",
         args: &[
             list("argv", Type::String, true, "the program and its arguments"),
+            list(
+                "env",
+                Type::String,
+                false,
+                "environment variables for the program, \"NAME=VALUE\" each (interpolation allowed): how a secret reaches it without showing in its argv",
+            ),
             opt("timeout", Type::Duration, "kill it after this long"),
             opt("cwd", Type::Path, "the working directory"),
             pick(
@@ -989,6 +1013,12 @@ static OPS: &[OpSig] = &[
         args: &[
             arg("from", Type::Path, "the file to stream"),
             list("into", Type::String, true, "the program and its arguments"),
+            list(
+                "env",
+                Type::String,
+                false,
+                "environment variables for the program, \"NAME=VALUE\" each (interpolation allowed): how a secret reaches it without showing in its argv",
+            ),
             opt("timeout", Type::Duration, "kill it after this long"),
             pick(
                 "effect",

@@ -2,9 +2,11 @@
 
 pub mod check;
 pub mod ops;
+pub mod param_sources;
 pub mod plan;
 pub mod review;
 pub mod run;
+pub mod secret_prompt;
 pub mod test;
 
 use crate::checker::{Checked, check};
