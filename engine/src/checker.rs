@@ -306,13 +306,8 @@ impl Cx {
                     continue;
                 };
                 params.push((p.name.name.clone(), ty.clone(), p.default.clone()));
-                bindings.insert(
-                    p.name.name.clone(),
-                    ParamBinding {
-                        ty,
-                        value: Expr::Param(p.name.name.clone()),
-                    },
-                );
+                let value = symbolic_param(&p.name.name, &ty);
+                bindings.insert(p.name.name.clone(), ParamBinding { ty, value });
             }
         }
         let mut steps = Vec::new();
@@ -408,7 +403,7 @@ impl Cx {
             };
             let mut bound = value
                 .clone()
-                .unwrap_or_else(|| Expr::Param(p.name.name.clone()));
+                .unwrap_or_else(|| symbolic_param(&p.name.name, &ty));
             if ty == Type::Secret && value.is_some() {
                 bound = Expr::Secret {
                     name: p.name.name.clone(),
@@ -929,6 +924,7 @@ impl Cx {
                     if sig.name == "copy" && asig.name == "paths" {
                         self.check_copy_paths(&file, &e, &a.value);
                     }
+                    self.check_child_args(&file, sig.name, &a.name.name, &e, &a.value);
                     values.insert(a.name.name.clone(), e);
                 }
                 None => ok = false,
@@ -1114,6 +1110,45 @@ impl Cx {
         out.sort();
         out.dedup();
         out
+    }
+
+    /// `exec`/`pipe`: a secret in the program's arguments is a warning (every process can read
+    /// them); an `env:` item that is known now must be `NAME=VALUE`.
+    fn check_child_args(
+        &mut self,
+        file: &Arc<SourceFile>,
+        op: &str,
+        arg: &str,
+        e: &Expr,
+        value: &ast::Value,
+    ) {
+        if !matches!(op, "exec" | "pipe") {
+            return;
+        }
+        let items: Vec<(&Expr, Span)> = match (e, &value.kind) {
+            (Expr::List(es), ast::ValueKind::List(vs)) if es.len() == vs.len() => {
+                es.iter().zip(vs.iter().map(|v| v.span)).collect()
+            }
+            _ => vec![(e, value.span)],
+        };
+        for (item, span) in items {
+            if matches!(arg, "argv" | "into") && item.is_secret() {
+                self.diags.push(Diagnostic::warning(
+                    file,
+                    span,
+                    K::SecretInArgv {
+                        op: op.to_string(),
+                        arg: arg.to_string(),
+                    },
+                ));
+            }
+            if arg == "env"
+                && let Some(text) = item.known_text()
+                && let Err(reason) = crate::env_item::parse_item(&text)
+            {
+                self.err(file, span, K::BadEnvItem { reason });
+            }
+        }
     }
 
     fn lower_typed(
@@ -1611,5 +1646,19 @@ fn fill_expr(e: &mut Expr, known: &BTreeMap<(String, String), Expr>) -> bool {
         }),
         Expr::Secret { value, .. } => fill_expr(value, known),
         _ => false,
+    }
+}
+
+/// A param without a value yet, as steps see it: `Expr::Param`, wrapped as a secret when it
+/// is one (so a plan shows `(secret NAME)` and the checker knows where it flows).
+fn symbolic_param(name: &str, ty: &Type) -> Expr {
+    let p = Expr::Param(name.to_string());
+    if *ty == Type::Secret {
+        Expr::Secret {
+            name: name.to_string(),
+            value: Box::new(p),
+        }
+    } else {
+        p
     }
 }

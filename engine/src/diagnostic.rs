@@ -193,6 +193,10 @@ pub enum DiagnosticKind {
     InPlaceWithoutRepair,
     /// A runbook with no steps (warning).
     NoSteps,
+    /// A secret interpolated into a program's arguments (warning).
+    SecretInArgv { op: String, arg: String },
+    /// An `env:` item that is not `NAME=VALUE`.
+    BadEnvItem { reason: String },
 }
 
 fn did_you_mean(f: &mut fmt::Formatter<'_>, suggestion: &Option<String>) -> fmt::Result {
@@ -447,6 +451,11 @@ impl fmt::Display for DiagnosticKind {
                 )
             }
             NoSteps => write!(f, "the runbook has no steps"),
+            SecretInArgv { op, arg } => write!(
+                f,
+                "a secret in `{arg}` of `{op}` shows in /proc/PID/cmdline to every process on the machine while it runs; pass it in the environment instead: `env: [\"NAME=${{secret}}\"]`, and let the program read $NAME"
+            ),
+            BadEnvItem { reason } => write!(f, "{reason}"),
         }
     }
 }

@@ -15,7 +15,10 @@ pub use error::{LogError, LogErrorKind};
 pub use line::{BadLine, GENESIS, LogContents, LogLine, line_hash, read, read_lenient};
 pub(crate) use timestamp::civil_from_days;
 pub use timestamp::{format as format_time, format_millis, parse_millis};
-pub use verify::{Finding, FindingKind, RESUMED_AFTER_DAMAGE, VerifyReport, verify, verify_bytes};
+pub use verify::{
+    Finding, FindingKind, RESUMED_AFTER_DAMAGE, Verdict, VerifyReport, verify, verify_bytes,
+    verify_with_key,
+};
 
 use anchor::AnchorWriter;
 use line::split_lines;

@@ -3,6 +3,7 @@
 //! this one table.
 
 use crate::effect::Effect;
+use crate::shell_quote::{quote_argv, quote_word};
 use crate::value_type::Type;
 
 /// The signature of one op.
@@ -289,7 +290,12 @@ fn image_commands(a: &dyn ArgView) -> Vec<String> {
         v.push(format!("test mode: sectors listed in {bad} read as errors"));
     }
     let retries = a.known("retries").unwrap_or_else(|| "0".into());
-    v.push(format!("like: ddrescue -r{retries} {src} {dest} {map}"));
+    v.push(format!(
+        "like: ddrescue -r{retries} {} {} {}",
+        quote_word(&src),
+        quote_word(&dest),
+        quote_word(&map)
+    ));
     v
 }
 
@@ -385,7 +391,7 @@ fn mount_commands(a: &dyn ArgView) -> Vec<String> {
     let fstype = a.known("fstype").unwrap_or_else(|| "(probed)".into());
     vec![
         loop_attach(a, true),
-        format!("mkdir {dir}"),
+        format!("mkdir {}", quote_word(&dir)),
         format!(
             "mount(/dev/loopN, {dir}, {fstype}, MS_RDONLY|MS_NOSUID|MS_NODEV|MS_NOEXEC, \"noload\" for ext3/4, \"norecovery\" for xfs)"
         ),
@@ -398,9 +404,9 @@ fn mount_cleanup(a: &dyn ArgView) -> Vec<String> {
         .shown("dir")
         .unwrap_or_else(|| "<state>/mnt/<step>".into());
     vec![
-        format!("umount {dir}"),
+        format!("umount {}", quote_word(&dir)),
         "ioctl(/dev/loopN, LOOP_CLR_FD) (losetup -d /dev/loopN)".into(),
-        format!("rmdir {dir}"),
+        format!("rmdir {}", quote_word(&dir)),
     ]
 }
 
@@ -459,7 +465,7 @@ fn snapshot_commands(a: &dyn ArgView) -> Vec<String> {
         Some("lvm") => {
             let size = a.known("size").unwrap_or_else(|| "<size>".into());
             let argv = crate::ops::snapshot::lvcreate_argv(&src, &name, &size);
-            let mut line = argv.join(" ");
+            let mut line = quote_argv(&argv);
             if let Some(shown) = a.shown("size") {
                 line.push_str(&format!("  ({shown})"));
             }
@@ -474,9 +480,12 @@ fn snapshot_commands(a: &dyn ArgView) -> Vec<String> {
             vec![line]
         }
         Some("btrfs") => vec![format!(
-            "btrfs subvolume snapshot -r {src} {}",
-            a.shown("dest")
-                .unwrap_or_else(|| format!("<dir of {src}>/{name}"))
+            "btrfs subvolume snapshot -r {} {}",
+            quote_word(&src),
+            quote_word(
+                &a.shown("dest")
+                    .unwrap_or_else(|| format!("<dir of {src}>/{name}"))
+            )
         )],
         Some("reflink") => vec![format!(
             "ioctl(FICLONE) {src} -> {}{}",
@@ -488,8 +497,9 @@ fn snapshot_commands(a: &dyn ArgView) -> Vec<String> {
             }
         )],
         Some("qcow2") => vec![format!(
-            "qemu-img create -q -f qcow2 -b {src} -F raw {}  (-F qcow2 when the base is qcow2)",
-            show(a, "dest")
+            "qemu-img create -q -f qcow2 -b {} -F raw {}  (-F qcow2 when the base is qcow2)",
+            quote_word(&src),
+            quote_word(&show(a, "dest"))
         )],
         _ => vec![format!(
             "snapshot {src} with backend {}",
@@ -511,16 +521,18 @@ fn snapshot_cleanup(a: &dyn ArgView) -> Vec<String> {
                 .and_then(|s| crate::ops::snapshot::volume_group(&s))
                 .unwrap_or_else(|| format!("<vg of {src}>"));
             let argv = crate::ops::snapshot::lvremove_argv(&vg, &name);
-            vec![argv.join(" ")]
+            vec![quote_argv(&argv)]
         }
         Some("btrfs") => vec![format!(
             "btrfs subvolume delete {}",
-            a.shown("dest")
-                .unwrap_or_else(|| format!("<dir of {src}>/{name}"))
+            quote_word(
+                &a.shown("dest")
+                    .unwrap_or_else(|| format!("<dir of {src}>/{name}"))
+            )
         )],
         Some("reflink") | Some("qcow2") => vec![format!(
             "rm {}  (only while it is the file salvage made)",
-            show(a, "dest")
+            quote_word(&show(a, "dest"))
         )],
         _ => vec![],
     }
@@ -528,29 +540,38 @@ fn snapshot_cleanup(a: &dyn ArgView) -> Vec<String> {
 
 fn exec_commands(a: &dyn ArgView) -> Vec<String> {
     let argv = a.shown_list("argv").unwrap_or_default();
-    let mut line = format!(
-        "execve {}",
-        argv.iter()
-            .map(|s| shell_quote(s))
-            .collect::<Vec<_>>()
-            .join(" ")
-    );
+    let mut line = format!("execve {}", quote_argv(&argv));
     if let Some(t) = a.shown("timeout") {
         line.push_str(&format!(" (timeout {t})"));
     }
-    vec![line]
+    let mut v = vec![line];
+    v.extend(env_line(a));
+    v
+}
+
+/// The `env:` the program gets, as the plan shows it (secrets as `(secret NAME)`).
+fn env_line(a: &dyn ArgView) -> Option<String> {
+    let env = a.shown_list("env").filter(|e| !e.is_empty())?;
+    Some(format!("with environment: {}", quote_argv_words(&env)))
+}
+
+fn quote_argv_words(words: &[String]) -> String {
+    words
+        .iter()
+        .map(|w| quote_word(w))
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 fn pipe_commands(a: &dyn ArgView) -> Vec<String> {
     let argv = a.shown_list("into").unwrap_or_default();
-    vec![format!(
+    let mut v = vec![format!(
         "stream {} into the stdin of: {} (progress: bytes, rate, ETA)",
         show(a, "from"),
-        argv.iter()
-            .map(|s| shell_quote(s))
-            .collect::<Vec<_>>()
-            .join(" ")
-    )]
+        quote_argv(&argv)
+    )];
+    v.extend(env_line(a));
+    v
 }
 
 fn synth_commands(a: &dyn ArgView) -> Vec<String> {
@@ -585,18 +606,6 @@ fn create(_a: &dyn ArgView) -> Effect {
 
 fn attach(_a: &dyn ArgView) -> Effect {
     Effect::Attach
-}
-
-/// Quotes a word for display the way a shell would need it.
-pub fn shell_quote(s: &str) -> String {
-    if !s.is_empty()
-        && s.chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_./=:,+@%()<>".contains(c))
-    {
-        s.to_string()
-    } else {
-        format!("'{}'", s.replace('\'', r"'\''"))
-    }
 }
 
 static OPS: &[OpSig] = &[
@@ -977,6 +986,12 @@ static OPS: &[OpSig] = &[
         about: "Run a program (no shell) with a timeout, its output captured into the log. The escape hatch.",
         args: &[
             list("argv", Type::String, true, "the program and its arguments"),
+            list(
+                "env",
+                Type::String,
+                false,
+                "environment variables for the program, \"NAME=VALUE\" each (interpolation allowed): how a secret reaches it without showing in its argv",
+            ),
             opt("timeout", Type::Duration, "kill it after this long"),
             opt("cwd", Type::Path, "the working directory"),
             pick(
@@ -1003,6 +1018,12 @@ static OPS: &[OpSig] = &[
         args: &[
             arg("from", Type::Path, "the file to stream"),
             list("into", Type::String, true, "the program and its arguments"),
+            list(
+                "env",
+                Type::String,
+                false,
+                "environment variables for the program, \"NAME=VALUE\" each (interpolation allowed): how a secret reaches it without showing in its argv",
+            ),
             opt("timeout", Type::Duration, "kill it after this long"),
             pick(
                 "effect",

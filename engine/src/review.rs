@@ -4,10 +4,9 @@
 //! [`build`] turns events into a [`Review`]; [`text::render`] prints it for people, and the
 //! same structure serializes as the JSON document of `salvage review --format json`.
 
-mod shell_quote;
 pub mod text;
 
-pub use shell_quote::{quote_argv, quote_word};
+pub use crate::shell_quote::{quote_argv, quote_word};
 
 use crate::event_log::{BadLine, LogContents, LogLine, RESUMED_AFTER_DAMAGE, parse_millis};
 use serde::Serialize;

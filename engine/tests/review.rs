@@ -935,12 +935,11 @@ fn a_missing_final_newline_is_completed_not_refused() {
         .expect("append");
     let report = verify(&path);
     assert!(report.is_valid(), "{report}");
-    // A log written without an anchor (not through `salvage run`) says only that.
-    assert!(
-        report
-            .warnings
-            .iter()
-            .all(|w| w.kind == FindingKind::NoAnchor),
+    // A log written without an anchor or key (not through `salvage run`) is unproven.
+    assert!(report.warnings.is_empty(), "{report}");
+    assert_eq!(
+        report.unproven.iter().map(|u| &u.kind).collect::<Vec<_>>(),
+        [&FindingKind::NoAnchor],
         "{report}"
     );
 }
@@ -994,10 +993,11 @@ fn binary_exit_codes() {
     let good = dir.path().join("good.log");
     std::fs::write(&good, fixture("success")).expect("write");
     let good = good.to_str().expect("utf8");
+    // A fixture has neither anchor nor key: intact, but not proven (exit 3), never VALID.
     let (code, out, _) = salvage(&["review", good, "--verify"]);
-    assert_eq!(code, 0, "{out}");
+    assert_eq!(code, 3, "{out}");
     assert!(
-        out.contains("VALID") && out.contains("run 1 (line 1)"),
+        out.contains("UNPROVEN") && !out.contains(": VALID") && out.contains("run 1 (line 1)"),
         "{out}"
     );
 
@@ -1121,15 +1121,8 @@ fn the_anchor_catches_an_edited_last_line_a_cut_tail_and_a_forged_append() {
     std::fs::write(&anchor, format!("{:020} {head} {mac}\n", 2)).expect("forge");
     assert_eq!(anchor_findings(&path), [FindingKind::AnchorForged]);
 
-    // A log without an anchor says so.
+    // A log without its anchor while the key is beside it: a failure, not a warning.
     std::fs::write(&path, &original).expect("write");
     std::fs::remove_file(&anchor).expect("rm");
-    let report = verify(&path);
-    assert!(report.is_valid());
-    assert!(
-        report
-            .warnings
-            .iter()
-            .any(|w| w.kind == FindingKind::NoAnchor)
-    );
+    assert_eq!(anchor_findings(&path), [FindingKind::AnchorMissing]);
 }

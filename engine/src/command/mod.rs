@@ -2,10 +2,12 @@
 
 pub mod check;
 pub mod ops;
+pub mod param_sources;
 pub mod plan;
 pub mod plan_warnings;
 pub mod review;
 pub mod run;
+pub mod secret_prompt;
 pub mod test;
 
 use crate::checker::{Checked, check};

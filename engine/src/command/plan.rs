@@ -16,6 +16,11 @@ pub struct PlanArgs {
     /// A param value, NAME=VALUE; repeat for each param.
     #[arg(long = "param", short = 'p', value_parser = parse_param, value_name = "NAME=VALUE")]
     pub params: Vec<(String, String)>,
+    /// A param value read from a file, NAME=PATH (one trailing newline dropped): the way to
+    /// give a secret, which --param shows to every process. SALVAGE_PARAM_<NAME> in the
+    /// environment works too.
+    #[arg(long = "param-file", value_parser = super::param_sources::parse_param_file, value_name = "NAME=PATH")]
+    pub param_files: Vec<(String, PathBuf)>,
     /// text for people, json for scripts, dot for Graphviz.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
@@ -27,7 +32,15 @@ pub struct PlanArgs {
 
 /// Runs `salvage plan`; exit 1 on any error.
 pub fn command(args: &PlanArgs) -> i32 {
-    let mut checked = load_and_check(&args.file, Some(&args.params));
+    let params =
+        match super::param_sources::gather(&args.file, &args.params, &args.param_files, false) {
+            Ok(p) => p,
+            Err(e) => {
+                eprintln!("salvage plan: {}", e.message);
+                return if e.exit == 2 { 1 } else { e.exit };
+            }
+        };
+    let mut checked = load_and_check(&args.file, Some(&params));
     if args.probe && !checked.has_errors() {
         for plan in &mut checked.plans {
             for note in crate::probe::probe(plan) {

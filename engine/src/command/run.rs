@@ -28,6 +28,11 @@ pub struct RunArgs {
     /// A param value, NAME=VALUE; repeat for each param.
     #[arg(long = "param", short = 'p', value_parser = parse_param, value_name = "NAME=VALUE")]
     pub params: Vec<(String, String)>,
+    /// A param value read from a file, NAME=PATH (one trailing newline dropped): the way to
+    /// give a secret, which --param shows to every process. SALVAGE_PARAM_<NAME> in the
+    /// environment works too.
+    #[arg(long = "param-file", value_parser = super::param_sources::parse_param_file, value_name = "NAME=PATH")]
+    pub param_files: Vec<(String, PathBuf)>,
     /// The state directory: journal (checkpoints), lock, mounts. Rerun with the same one to
     /// resume. Default: .salvage/RUNBOOK-NAME
     #[arg(long)]
@@ -257,7 +262,16 @@ pub fn run_session(plan: &Plan, s: Session<'_>) -> Result<Finished, String> {
 
 /// Runs `salvage run`.
 pub fn command(args: &RunArgs) -> i32 {
-    let checked = load_and_check(&args.file, Some(&args.params));
+    let params =
+        match super::param_sources::gather(&args.file, &args.params, &args.param_files, true) {
+            Ok(p) => p,
+            Err(e) => {
+                eprintln!("salvage run: {}", e.message);
+                return e.exit;
+            }
+        };
+    super::param_sources::forget_env();
+    let checked = load_and_check(&args.file, Some(&params));
     print_diagnostics(&checked.diagnostics);
     if checked.has_errors() {
         return 2;

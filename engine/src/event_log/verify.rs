@@ -19,6 +19,9 @@ pub struct VerifyReport {
     pub problems: Vec<Finding>,
     /// What a reviewer should know but does not by itself mean tampering.
     pub warnings: Vec<Finding>,
+    /// What could not be proven for want of the state key or the anchor: the log may be
+    /// intact, but a rewrite of it would look the same. Not valid, not proven tampered.
+    pub unproven: Vec<Finding>,
     /// sha256 of the last line: nothing later in the file covers it, so record it elsewhere
     /// (a ticket, a chat message) to make an edit of the last line or a cut tail detectable.
     pub head_sha256: Option<String>,
@@ -27,10 +30,45 @@ pub struct VerifyReport {
     pub anchored: bool,
 }
 
+/// What `--verify` concludes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    /// Chain, sequence and the keyed anchor all hold.
+    Valid,
+    /// Something was edited, dropped, inserted, reordered, cut or torn.
+    NotValid,
+    /// No problem found, but without the key or the anchor a rewrite cannot be ruled out.
+    Unproven,
+}
+
+impl Verdict {
+    /// The exit code of `salvage review --verify`: 0 valid, 1 not valid, 3 unproven.
+    pub fn exit_code(self) -> i32 {
+        match self {
+            Verdict::Valid => 0,
+            Verdict::NotValid => 1,
+            Verdict::Unproven => 3,
+        }
+    }
+}
+
 impl VerifyReport {
-    /// True when no problem was found (warnings allowed).
+    /// True when no problem was found (warnings allowed; see [`Self::verdict`] for whether it
+    /// was also proven).
     pub fn is_valid(&self) -> bool {
         self.problems.is_empty()
+    }
+
+    /// Valid, not valid, or unproven.
+    pub fn verdict(&self) -> Verdict {
+        if !self.problems.is_empty() {
+            Verdict::NotValid
+        } else if !self.unproven.is_empty() {
+            Verdict::Unproven
+        } else {
+            Verdict::Valid
+        }
     }
 }
 
@@ -142,6 +180,13 @@ pub enum FindingKind {
     },
     /// The anchor's MAC does not hold under the state key.
     AnchorForged,
+    /// The state key is here but the anchor is not: deleted, or the log moved without it.
+    AnchorMissing,
+    /// The anchor's MAC cannot be checked: no state key was found.
+    NoKey {
+        /// The state directory the log's first run names, as a hint for `--state`.
+        state_dir: Option<String>,
+    },
     /// The anchor cannot be read.
     AnchorUnreadable {
         /// Why.
@@ -232,14 +277,28 @@ impl fmt::Display for Finding {
             ),
             FindingKind::AnchorForged => write!(
                 f,
-                "the anchor (.head) does not match its MAC under the state key: it was edited"
+                "the anchor (.head) has no valid MAC under the state key: it was edited or replaced (or the key is another run's)"
             ),
+            FindingKind::AnchorMissing => write!(
+                f,
+                "the anchor (.head) is missing though the state key is there: salvage writes it with every log, so it was deleted or the log was moved without it; a cut tail, an edited last line or a recomputed chain cannot be ruled out"
+            ),
+            FindingKind::NoKey { state_dir } => {
+                write!(
+                    f,
+                    "the anchor's MAC cannot be checked without the state key, so a log rewritten whole (chain and anchor recomputed) would look the same; give --state DIR or --key FILE"
+                )?;
+                match state_dir {
+                    Some(d) => write!(f, " (the log says its state directory was {d})"),
+                    None => Ok(()),
+                }
+            }
             FindingKind::AnchorUnreadable { error } => {
                 write!(f, "the anchor (.head) cannot be read: {error}")
             }
             FindingKind::NoAnchor => write!(
                 f,
-                "no anchor (.head) beside the log: an edited last line or a cut tail cannot be detected here"
+                "no anchor (.head) beside the log and no state key: an edited last line, a cut tail or a log rewritten whole cannot be detected; give --state DIR or --key FILE if the run's state still exists"
             ),
         }
     }
@@ -247,10 +306,16 @@ impl fmt::Display for Finding {
 
 impl fmt::Display for VerifyReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.is_valid() {
+        if self.verdict() == Verdict::Valid {
             writeln!(
                 f,
                 "verify: {}: VALID — {} lines, hash chain and sequence intact",
+                self.file, self.lines
+            )?;
+        } else if self.verdict() == Verdict::Unproven {
+            writeln!(
+                f,
+                "verify: {}: UNPROVEN — {} lines, hash chain and sequence intact, but not proven untouched:",
                 self.file, self.lines
             )?;
         } else {
@@ -264,6 +329,9 @@ impl fmt::Display for VerifyReport {
         }
         for p in &self.problems {
             writeln!(f, "  problem: {p}")?;
+        }
+        for u in &self.unproven {
+            writeln!(f, "  unproven: {u}")?;
         }
         for w in &self.warnings {
             writeln!(f, "  warning: {w}")?;
@@ -279,14 +347,21 @@ impl fmt::Display for VerifyReport {
     }
 }
 
-/// Verifies the log at `path`: the hash chain, the sequence, and that every line is an event.
+/// Verifies the log at `path`: the hash chain, the sequence, that every line is an event,
+/// and its anchor under the state key beside it (`STATE/key`, the default layout).
 pub fn verify(path: &Path) -> VerifyReport {
+    verify_with_key(path, super::key_beside(path).as_ref())
+}
+
+/// [`verify`] with the state key found elsewhere (`review --state DIR` / `--key FILE`), or
+/// none: then what the key would prove is listed as unproven.
+pub fn verify_with_key(path: &Path, key: Option<&[u8; 32]>) -> VerifyReport {
     let file = path.display().to_string();
     match std::fs::read(path) {
         Ok(data) => {
             let raws = split_lines(&data);
             let mut report = verify_lines(file, &raws);
-            check_anchor(path, &raws, &mut report);
+            check_anchor(path, &raws, &mut report, key);
             report
         }
         Err(e) => VerifyReport {
@@ -299,6 +374,7 @@ pub fn verify(path: &Path) -> VerifyReport {
                 },
             )],
             warnings: Vec::new(),
+            unproven: Vec::new(),
             head_sha256: None,
             anchored: false,
         },
@@ -421,18 +497,31 @@ fn verify_lines(file: String, raws: &[RawLine<'_>]) -> VerifyReport {
         lines: raws.len(),
         problems,
         warnings,
+        unproven: Vec::new(),
         head_sha256,
         anchored: false,
     }
 }
 
 /// Checks the log against its anchor `<log>.head`: the line count, the last line's hash, and
-/// (with the state key beside the log) the anchor's MAC.
-fn check_anchor(path: &Path, raws: &[RawLine<'_>], report: &mut VerifyReport) {
+/// the anchor's MAC under `key`. With the key, a missing anchor is a problem; without it, what
+/// the key would have proven is listed as unproven.
+fn check_anchor(
+    path: &Path,
+    raws: &[RawLine<'_>],
+    report: &mut VerifyReport,
+    key: Option<&[u8; 32]>,
+) {
     let anchor = match super::Anchor::read(path) {
+        None if key.is_some() => {
+            report
+                .problems
+                .push(Finding::new(None, FindingKind::AnchorMissing));
+            return;
+        }
         None => {
             report
-                .warnings
+                .unproven
                 .push(Finding::new(None, FindingKind::NoAnchor));
             return;
         }
@@ -445,12 +534,21 @@ fn check_anchor(path: &Path, raws: &[RawLine<'_>], report: &mut VerifyReport) {
         Some(Ok(a)) => a,
     };
     report.anchored = true;
-    if let Some(key) = super::key_beside(path)
-        && !anchor.mac_holds(&key)
-    {
-        report
+    match key {
+        Some(key) if !anchor.mac_holds(key) => report
             .problems
-            .push(Finding::new(None, FindingKind::AnchorForged));
+            .push(Finding::new(None, FindingKind::AnchorForged)),
+        Some(_) => {}
+        None => {
+            let state_dir = raws
+                .first()
+                .and_then(|r| LogLine::parse(*r).ok())
+                .map(|l| l.str("state_dir").to_string())
+                .filter(|d| !d.is_empty());
+            report
+                .unproven
+                .push(Finding::new(None, FindingKind::NoKey { state_dir }));
+        }
     }
     let anchored = usize::try_from(anchor.lines).unwrap_or(usize::MAX);
     if raws.len() < anchored {

@@ -111,6 +111,22 @@ pub enum TornTail {
     Partial { keep: u64 },
 }
 
+impl Replay {
+    /// The replay with `(secret NAME)` in finished steps' outputs replaced by this run's value
+    /// of NAME: the journal never holds a secret, but a step skipped on resume must hand the
+    /// steps after it what it really produced.
+    pub fn with_secrets(&self, secrets: &[(String, String)]) -> Replay {
+        let mut r = self.clone();
+        if secrets.is_empty() {
+            return r;
+        }
+        for (_, outputs, _) in r.finished.values_mut() {
+            *outputs = super::resolve::unredact(outputs, secrets);
+        }
+        r
+    }
+}
+
 impl Journal {
     /// Opens (creating) a journal and replays it.
     pub fn open(path: &Path) -> Result<(Journal, Replay), ExecError> {

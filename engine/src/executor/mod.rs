@@ -219,6 +219,9 @@ pub async fn run(
         .enumerate()
         .map(|(i, s)| (s.id.as_str(), i))
         .collect();
+    let run_secrets = resolve::run_secrets(plan);
+    // The journal keeps outputs with every secret redacted: put this run's values back.
+    let replay = &replay.with_secrets(&run_secrets);
     let done_before = resume_set(plan, shared.state.key(), replay);
 
     let mut outcome = RunOutcome {
@@ -279,7 +282,6 @@ pub async fn run(
     let mut changed: BTreeSet<String> = BTreeSet::new();
     // The chained fingerprint of every step launched or skipped in this run.
     let mut fps: BTreeMap<String, String> = BTreeMap::new();
-    let run_secrets = resolve::run_secrets(plan);
     // When the run was interrupted: steps still running after STOP_GRACE are abandoned.
     let mut cancelled_at: Option<std::time::Instant> = None;
 
@@ -333,7 +335,12 @@ pub async fn run(
                         r
                     }
                     Err(e) => {
-                        fail(step, &e, shared, &mut outcome);
+                        fail(
+                            step,
+                            &resolve::redact_str(&e, &run_secrets),
+                            shared,
+                            &mut outcome,
+                        );
                         state[i] = State::Failed;
                         stop = true;
                         continue;
@@ -467,7 +474,7 @@ pub async fn run(
                             let record = Record::Finished {
                                 step: step_id.clone(),
                                 fingerprint: fp2,
-                                outputs: outputs.clone(),
+                                outputs: resolve::redact(outputs, &secrets),
                                 time: now_rfc3339(),
                             };
                             if let Err(e) = journal.append(&record) {
@@ -497,7 +504,7 @@ pub async fn run(
             _ = tokio::time::sleep(Duration::from_millis(250)) => None,
         };
         let Some(joined) = joined else { continue };
-        let (i, result, _secrets) = match joined {
+        let (i, result, secrets) = match joined {
             Ok(v) => v,
             Err(e) => {
                 // A panicking op: record it as a failure of an unknown step and stop.
@@ -520,9 +527,11 @@ pub async fn run(
                 if e.interrupted {
                     outcome.not_run.push(steps[i].id.clone());
                 } else {
-                    outcome
-                        .failed
-                        .push((steps[i].id.clone(), e.message.clone()));
+                    // The summary prints this: a failing program's stderr may hold a secret.
+                    outcome.failed.push((
+                        steps[i].id.clone(),
+                        resolve::redact_str(&e.message, &secrets),
+                    ));
                 }
                 stop = true;
             }

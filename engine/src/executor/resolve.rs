@@ -257,6 +257,27 @@ pub fn run_secrets(plan: &crate::plan::Plan) -> Vec<(String, String)> {
     out
 }
 
+/// Puts secret values back where [`redact`] put `(secret NAME)`: for outputs read back from
+/// the journal, which stores them redacted.
+pub fn unredact(v: &Value, secrets: &[(String, String)]) -> Value {
+    match v {
+        Value::String(s) => {
+            let mut out = s.clone();
+            for (name, value) in secrets {
+                out = out.replace(&format!("(secret {name})"), value);
+            }
+            Value::String(out)
+        }
+        Value::Array(a) => Value::Array(a.iter().map(|x| unredact(x, secrets)).collect()),
+        Value::Object(o) => Value::Object(
+            o.iter()
+                .map(|(k, x)| (k.clone(), unredact(x, secrets)))
+                .collect(),
+        ),
+        other => other.clone(),
+    }
+}
+
 /// Replaces every secret value inside `s` with `(secret NAME)`.
 pub fn redact_str(s: &str, secrets: &[(String, String)]) -> String {
     let mut out = s.to_string();

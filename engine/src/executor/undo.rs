@@ -37,15 +37,8 @@ impl Undo {
     pub fn describe(&self) -> String {
         match self {
             Undo::Fs { attachment } => attachment.undo_command(),
-            Undo::Command { argv } => argv
-                .iter()
-                .map(|a| crate::op_table::shell_quote(a))
-                .collect::<Vec<_>>()
-                .join(" "),
-            Undo::RemoveFile { path, .. } => format!(
-                "rm {}",
-                crate::op_table::shell_quote(&path.display().to_string())
-            ),
+            Undo::Command { argv } => crate::shell_quote::quote_argv(argv),
+            Undo::RemoveFile { path, .. } => format!("rm {}", crate::shell_quote::quote_path(path)),
         }
     }
 

@@ -84,13 +84,15 @@ impl Attachment {
     /// after `salvage mount`).
     pub fn undo_command(&self) -> String {
         match self {
-            Self::Loop { device, .. } => format!("losetup -d {}", shell_quote(device)),
+            Self::Loop { device, .. } => {
+                format!("losetup -d {}", crate::shell_quote::quote_path(device))
+            }
             Self::Mount {
                 target,
                 created_dir: true,
                 ..
             } => {
-                let target = shell_quote(target);
+                let target = crate::shell_quote::quote_path(target);
                 format!("umount {target} && rmdir {target}")
             }
             Self::Mount {
@@ -98,7 +100,7 @@ impl Attachment {
                 created_dir: false,
                 ..
             } => {
-                format!("umount {}", shell_quote(target))
+                format!("umount {}", crate::shell_quote::quote_path(target))
             }
         }
     }
@@ -165,20 +167,6 @@ impl Attachment {
 fn remove_empty_dir(target: &Path) {
     if MountInfo::at(target).is_none() {
         let _ = std::fs::remove_dir(target);
-    }
-}
-
-/// Quotes a path for a POSIX shell when it needs it.
-fn shell_quote(path: &Path) -> String {
-    let text = path.display().to_string();
-    if !text.is_empty()
-        && text
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"/._-+=:,@%".contains(&b))
-    {
-        text
-    } else {
-        format!("'{}'", text.replace('\'', r"'\''"))
     }
 }
 

@@ -19,8 +19,10 @@ pub(super) async fn run(args: &BTreeMap<String, Value>, ctx: &OpContext) -> Resu
             "exec: argv is empty; give the program and its arguments",
         ));
     };
+    let env = super::child_env::child_env(args)?;
     let mut cmd = tokio::process::Command::new(prog);
     cmd.args(rest)
+        .envs(env.iter().map(|(k, v)| (k, v)))
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -58,6 +60,7 @@ pub(super) async fn run(args: &BTreeMap<String, Value>, ctx: &OpContext) -> Resu
         "command",
         crate::fields! {
             "argv" => argv,
+            "env" => super::child_env::names(&env),
             "exit_code" => code,
             "signal" => signal.map(|s| format!("signal {s}")),
             "duration_ms" => started.elapsed().as_millis() as u64,

@@ -4,6 +4,7 @@
 //! Architecture invariant: an op that attaches anything (loop device, mount, snapshot) calls
 //! [`OpContext::attach`] first, so the journal knows before the kernel does.
 
+mod child_env;
 mod disk;
 mod exec;
 mod image;

@@ -25,8 +25,10 @@ pub(super) async fn run(args: &BTreeMap<String, Value>, ctx: &OpContext) -> Resu
         opened.map_err(|e| OpError::new(format!("cannot open {from}: {e}")))?,
     );
     let total = file.metadata().await.ok().map(|m| m.len());
+    let env = super::child_env::child_env(args)?;
     let mut child = tokio::process::Command::new(prog)
         .args(rest)
+        .envs(env.iter().map(|(k, v)| (k, v)))
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -86,6 +88,7 @@ pub(super) async fn run(args: &BTreeMap<String, Value>, ctx: &OpContext) -> Resu
         "command",
         crate::fields! {
             "argv" => argv,
+            "env" => super::child_env::names(&env),
             "stdin" => from,
             "exit_code" => status.code(),
             "duration_ms" => started.elapsed().as_millis() as u64,
