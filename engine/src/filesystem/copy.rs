@@ -3,6 +3,7 @@
 //! device nodes, FIFOs and sockets are recorded as skipped, never created; setuid and setgid
 //! bits are dropped; a file that cannot be read is recorded and the copy goes on.
 
+use std::collections::{HashMap, HashSet};
 use std::ffi::OsStr;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
@@ -13,6 +14,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use super::dest_dir::{DestDir, STRIPPED_BITS};
+use super::dir_identity::DirIdentity;
 use super::error::{FsError, FsErrorKind};
 use super::manifest::{
     EntryStatus, MANIFEST_FORMAT, ManifestEntry, ManifestHeader, ManifestRecord, ManifestSummary,
@@ -61,6 +63,11 @@ struct Copier<'a> {
     progress: &'a mut Progress,
     cancel: Option<Arc<AtomicBool>>,
     buffer: Vec<u8>,
+    /// The directories being walked, outermost first: a directory equal to one of them is a
+    /// hard-link loop.
+    open_dirs: Vec<(PathBuf, DirIdentity)>,
+    /// Every directory copied, by exact identity (inode numbers): a second hard link to one.
+    seen_dirs: HashMap<DirIdentity, PathBuf>,
 }
 
 /// Copies `source` into `dest` (created; must be absent or empty) and writes the manifest to
@@ -108,6 +115,8 @@ pub fn copy_tree(
         progress,
         cancel: options.cancel.clone(),
         buffer: vec![0; CHUNK],
+        open_dirs: Vec::new(),
+        seen_dirs: HashMap::new(),
     };
     let roots = if paths.is_empty() {
         vec![PathBuf::new()]
@@ -134,15 +143,21 @@ pub fn copy_tree(
     })
 }
 
-/// The bytes of regular files under `roots`, for the progress display (errors count as 0).
+/// The bytes of regular files under `roots`, for the progress display (errors count as 0;
+/// a directory seen before, such as one a hard-link loop leads back to, counts once).
 fn total_bytes(source: &dyn SourceTree, roots: &[PathBuf]) -> u64 {
     let mut total = 0u64;
     let mut stack: Vec<PathBuf> = roots.to_vec();
+    let mut seen = HashSet::new();
     while let Some(rel) = stack.pop() {
         match source.metadata(&rel) {
             Ok(meta) if meta.kind == EntryKind::File => total = total.saturating_add(meta.size),
             Ok(meta) if meta.kind == EntryKind::Dir => {
                 if let Ok(names) = source.list_dir(&rel) {
+                    let id = source.dir_identity(&rel, &names);
+                    if id.is_some_and(|id| !seen.insert(id)) {
+                        continue;
+                    }
                     stack.extend(names.into_iter().map(|n| rel.join(n)));
                 }
             }
@@ -197,6 +212,9 @@ impl Copier<'_> {
             self.check_cancel()?;
             match item {
                 Work::Finish(rel, meta) => {
+                    if self.open_dirs.last().is_some_and(|(open, _)| *open == rel) {
+                        self.open_dirs.pop();
+                    }
                     if rel.as_os_str().is_empty() {
                         self.dest.set_root_attributes(&meta)?;
                     } else {
@@ -229,11 +247,23 @@ impl Copier<'_> {
         meta: &EntryMeta,
         work: &mut Vec<Work>,
     ) -> Result<(), FsError> {
+        let listed = self.source.list_dir(rel);
+        if let Ok(names) = &listed
+            && let Some(id) = self.source.dir_identity(rel, names)
+        {
+            if let Some(note) = self.same_directory(id) {
+                return self.record(rel, meta, None, None, EntryStatus::Skipped, Some(note));
+            }
+            self.open_dirs.push((rel.to_path_buf(), id));
+            if id.is_exact() {
+                self.seen_dirs.insert(id, rel.to_path_buf());
+            }
+        }
         if !rel.as_os_str().is_empty() {
             self.dest.make_dir(rel)?;
         }
         work.push(Work::Finish(rel.to_path_buf(), *meta));
-        match self.source.list_dir(rel) {
+        match listed {
             Ok(names) => {
                 self.record(rel, meta, None, None, EntryStatus::Copied, None)?;
                 // Reverse so that popping visits names in sorted order.
@@ -256,6 +286,27 @@ impl Copier<'_> {
             }
         }
         Ok(())
+    }
+
+    /// Why a directory is not copied again: it is a directory being walked above it (a
+    /// hard-link loop) or, by inode number, one copied elsewhere (a second hard link).
+    fn same_directory(&self, id: DirIdentity) -> Option<String> {
+        let shown = |p: &Path| format!("/{}", p.display());
+        if let Some((above, _)) = self.open_dirs.iter().find(|(_, open)| *open == id) {
+            return Some(format!(
+                "directory loop: a hard link back to {} ({}), which holds it; not copied again \
+                 (a healthy filesystem has no hard links to directories: run fsck on a copy)",
+                shown(above),
+                id.describe()
+            ));
+        }
+        let first = self.seen_dirs.get(&id)?;
+        Some(format!(
+            "the same directory as {} ({}), a second hard link to it; copied there only \
+             (a healthy filesystem has no hard links to directories: run fsck on a copy)",
+            shown(first),
+            id.describe()
+        ))
     }
 
     fn copy_entry(&mut self, rel: &Path, meta: &EntryMeta) -> Result<(), FsError> {

@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 
 use ext4_view::{Ext4, Ext4Error, Ext4Read, FileType, Metadata};
 
+use super::dir_identity::DirIdentity;
 use super::error::{FsError, FsErrorKind};
 use super::partition_ref::PartitionRef;
 use super::source_tree::{EntryKind, EntryMeta, SourceTree, Timestamp, clean_relative};
@@ -190,6 +191,13 @@ impl SourceTree for ExtTree {
             .read_link(path.as_slice())
             .map_err(|e| self.error(rel, &e))?;
         Ok(OsString::from_vec(target.as_ref().to_vec()))
+    }
+
+    fn dir_identity(&self, rel: &Path, names: &[OsString]) -> Option<DirIdentity> {
+        // ext4-view keeps inode numbers to itself: fingerprint the whole inode's metadata.
+        let path = Self::ext_path(rel).ok()?;
+        let meta = self.fs.symlink_metadata(path.as_slice()).ok()?;
+        Some(DirIdentity::fingerprint(&meta, names))
     }
 }
 

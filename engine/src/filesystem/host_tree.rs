@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 use nix::fcntl::{OFlag, OpenHow, ResolveFlag, openat2, readlinkat};
 use nix::sys::stat::{FileStat, SFlag, fstat};
 
+use super::dir_identity::DirIdentity;
 use super::error::{FsError, FsErrorKind};
 use super::source_tree::{EntryKind, EntryMeta, SourceTree, Timestamp, clean_relative};
 
@@ -152,6 +153,15 @@ impl SourceTree for HostTree {
                 },
                 e,
             )
+        })
+    }
+
+    fn dir_identity(&self, rel: &Path, _names: &[OsString]) -> Option<DirIdentity> {
+        let fd = self.open_beneath(rel, OFlag::O_PATH).ok()?;
+        let stat = fstat(&fd).ok()?;
+        Some(DirIdentity::Inode {
+            dev: stat.st_dev,
+            ino: stat.st_ino,
         })
     }
 }

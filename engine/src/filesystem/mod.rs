@@ -13,6 +13,7 @@ mod cleanup_stack;
 mod command;
 mod copy;
 mod dest_dir;
+mod dir_identity;
 mod error;
 mod ext_tree;
 mod fs_type;
@@ -40,6 +41,7 @@ pub use command::{
     inspect_command, mount_command, verify_command,
 };
 pub use copy::{CopyOptions, CopyReport, copy_tree};
+pub use dir_identity::DirIdentity;
 pub use error::{FsError, FsErrorKind};
 pub use ext_tree::ExtTree;
 pub use fs_type::FsType;

@@ -9,6 +9,7 @@ use std::path::{Component, Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use super::dir_identity::DirIdentity;
 use super::error::{FsError, FsErrorKind};
 
 /// What kind of thing a directory entry is.
@@ -56,6 +57,12 @@ pub trait SourceTree {
     fn open_file(&self, rel: &Path) -> Result<Box<dyn Read + '_>, FsError>;
     /// The target of symlink `rel`, as stored.
     fn read_link(&self, rel: &Path) -> Result<OsString, FsError>;
+    /// What makes directory `rel` (whose entries are `names`) the same directory as another
+    /// path of the tree; `None` when it cannot be told.
+    fn dir_identity(&self, rel: &Path, names: &[OsString]) -> Option<DirIdentity> {
+        let _ = (rel, names);
+        None
+    }
 }
 
 /// Checks that `rel` is a plain relative path (no root, no `..`), dropping `.` components.
