@@ -5,7 +5,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::ffi::OsStr;
-use std::io::{Read, Write};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -22,6 +22,7 @@ use super::manifest::{
 };
 use super::progress::Progress;
 use super::source_tree::{EntryKind, EntryMeta, SourceTree, clean_relative};
+use super::sparse_writer::SparseWriter;
 
 /// Read size while copying.
 const CHUNK: usize = 1 << 20;
@@ -91,6 +92,13 @@ pub fn copy_tree(
     if let SourceSpec::Directory { path } = &spec {
         refuse_dest_inside(path, dest)?;
     }
+    let roots = if paths.is_empty() {
+        vec![PathBuf::new()]
+    } else {
+        paths
+    };
+    let total = total_bytes(source, &roots);
+    check_space(source, dest, total)?;
     let dest_dir = DestDir::create(dest, set_owner)?;
     let dest_abs = std::fs::canonicalize(dest).map_err(|e| {
         FsError::io(
@@ -118,12 +126,7 @@ pub fn copy_tree(
         open_dirs: Vec::new(),
         seen_dirs: HashMap::new(),
     };
-    let roots = if paths.is_empty() {
-        vec![PathBuf::new()]
-    } else {
-        paths
-    };
-    copier.progress.set_total(total_bytes(source, &roots));
+    copier.progress.set_total(total);
     for root in &roots {
         copier.copy_root(root)?;
     }
@@ -141,6 +144,41 @@ pub fn copy_tree(
         summary,
         problems,
     })
+}
+
+/// Refuses a copy whose data cannot fit: the bytes it may write (the files' sizes, but never
+/// more than the source filesystem holds in all, since holes and zero blocks are not written)
+/// against the free space where `dest` will be (its deepest existing ancestor).
+fn check_space(source: &dyn SourceTree, dest: &Path, total: u64) -> Result<(), FsError> {
+    let needed = source.used_bytes().map_or(total, |used| used.min(total));
+    let mut dir = dest.to_path_buf();
+    let st = loop {
+        match nix::sys::statvfs::statvfs(&dir) {
+            Ok(st) => break st,
+            Err(_) => match dir.parent() {
+                Some(parent) if !parent.as_os_str().is_empty() => dir = parent.to_path_buf(),
+                _ => match nix::sys::statvfs::statvfs(".") {
+                    Ok(st) => break st,
+                    Err(_) => return Ok(()), // the copy's own create reports it
+                },
+            },
+        }
+    };
+    // Root may use the blocks reserved for it; others only the available ones.
+    let free = if nix::unistd::geteuid().is_root() {
+        st.blocks_free()
+    } else {
+        st.blocks_available()
+    };
+    let available = free.saturating_mul(st.fragment_size());
+    if needed > available {
+        return Err(FsError::new(FsErrorKind::NoSpace {
+            dest: dest.to_path_buf(),
+            needed,
+            available,
+        }));
+    }
+    Ok(())
 }
 
 /// The bytes of regular files under `roots`, for the progress display (errors count as 0;
@@ -353,7 +391,7 @@ impl Copier<'_> {
                 );
             }
         };
-        let mut out = self.dest.create_file(rel)?;
+        let mut out = SparseWriter::new(self.dest.create_file(rel)?);
         let mut hasher = Sha256::new();
         let mut copied = 0u64;
         loop {
@@ -370,7 +408,7 @@ impl Copier<'_> {
                 }
             };
             hasher.update(&self.buffer[..n]);
-            out.write_all(&self.buffer[..n]).map_err(|e| {
+            out.write(&self.buffer[..n]).map_err(|e| {
                 FsError::io(
                     FsErrorKind::Write {
                         path: self.dest_path(rel),
@@ -382,7 +420,8 @@ impl Copier<'_> {
             self.progress.add_bytes(n as u64);
         }
         drop(reader);
-        out.sync_data().map_err(|e| {
+        // The length (a trailing hole too) and durability.
+        let out = out.finish().map_err(|e| {
             FsError::io(
                 FsErrorKind::Write {
                     path: self.dest_path(rel),

@@ -15,6 +15,7 @@ use nix::sys::stat::{FileStat, SFlag, fstat};
 
 use super::dir_identity::DirIdentity;
 use super::error::{FsError, FsErrorKind};
+use super::hole_reader::HoleReader;
 use super::source_tree::{EntryKind, EntryMeta, SourceTree, Timestamp, clean_relative};
 
 /// A directory tree on this machine, read without following symlinks.
@@ -141,7 +142,8 @@ impl SourceTree for HostTree {
                 ),
             }));
         }
-        Ok(Box::new(File::from(fd)))
+        let size = u64::try_from(stat.st_size).unwrap_or(0);
+        Ok(Box::new(HoleReader::new(File::from(fd), size)))
     }
 
     fn read_link(&self, rel: &Path) -> Result<OsString, FsError> {
@@ -154,6 +156,12 @@ impl SourceTree for HostTree {
                 e,
             )
         })
+    }
+
+    fn used_bytes(&self) -> Option<u64> {
+        let st = nix::sys::statvfs::fstatvfs(&self.root_fd).ok()?;
+        let used = st.blocks().saturating_sub(st.blocks_free());
+        Some(used.saturating_mul(st.fragment_size()))
     }
 
     fn dir_identity(&self, rel: &Path, _names: &[OsString]) -> Option<DirIdentity> {

@@ -19,6 +19,7 @@ mod ext_tree;
 mod fs_type;
 mod fsck;
 mod fsck_exit;
+mod hole_reader;
 mod host_tree;
 mod inspect;
 mod interrupt;
@@ -31,6 +32,7 @@ mod progress;
 mod read_path;
 mod repair_copy;
 mod source_tree;
+mod sparse_writer;
 mod unmount;
 mod verify;
 

@@ -63,6 +63,11 @@ pub trait SourceTree {
         let _ = (rel, names);
         None
     }
+    /// The bytes in use on the whole filesystem: no copy of it can need more room for data
+    /// (holes and zero blocks are not written). `None` when it cannot be told.
+    fn used_bytes(&self) -> Option<u64> {
+        None
+    }
 }
 
 /// Checks that `rel` is a plain relative path (no root, no `..`), dropping `.` components.
