@@ -48,6 +48,31 @@ pub struct CopyReport {
     pub problems: Vec<String>,
 }
 
+impl CopyReport {
+    /// Entries asked for and not recovered (unreadable).
+    pub fn losses(&self) -> u64 {
+        self.summary.unreadable
+    }
+
+    /// Whether the copy lost entries and recovered no file or symlink at all (the root
+    /// directory could not be read, say): a failure, not a copy.
+    pub fn recovered_nothing(&self) -> bool {
+        self.losses() > 0 && self.summary.files == 0 && self.summary.symlinks == 0
+    }
+
+    /// Why a copy that recovered nothing failed, for the operator.
+    pub fn nothing_recovered_message(&self) -> String {
+        format!(
+            "nothing was recovered: {} (manifest: {}); the filesystem may be too damaged for this \
+             reader: try `salvage fsck` with repair (it works on a copy) and copy from the repaired copy",
+            self.problems
+                .first()
+                .map_or("every entry was unreadable", String::as_str),
+            self.manifest.display()
+        )
+    }
+}
+
 /// Work left for the walker: an entry to copy, or a directory whose attributes are set once
 /// everything inside it is written (so a read-only directory can still be filled).
 enum Work {
