@@ -881,6 +881,11 @@ static OPS: &[OpSig] = &[
                 Type::Int,
                 "files that could not be read (recorded, skipped)",
             ),
+            out(
+                "losses",
+                Type::Int,
+                "entries asked for and not recovered; above 0 the run ends completed with losses (exit 6)",
+            ),
         ],
         value: Some("dest"),
         effect: Effect::Create,

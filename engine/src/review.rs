@@ -118,6 +118,13 @@ pub struct Counts {
     pub skipped: i64,
     /// Steps that never ran.
     pub not_run: i64,
+    /// Of the finished steps, those that lost entries (completed with losses).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub partial: i64,
+}
+
+fn is_zero(n: &i64) -> bool {
+    *n == 0
 }
 
 /// An attachment nothing undid, with the run that later recovered it if one did.
@@ -168,6 +175,9 @@ pub struct Step {
     pub attachments: Vec<Attachment>,
     /// Cleanups of this step that matched no attachment.
     pub other_cleanups: Vec<Cleanup>,
+    /// Entries it lost (a copy's unreadable entries), when it finished partial.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub losses: Option<i64>,
 }
 
 /// Where a step got to.
@@ -176,6 +186,8 @@ pub struct Step {
 pub enum StepStatus {
     /// Finished ok.
     Ok,
+    /// Finished, having lost entries it was asked for (`losses`): completed with losses.
+    Partial,
     /// Finished failed.
     Failed,
     /// Skipped (resumed; inputs unchanged).
@@ -332,6 +344,7 @@ impl Run {
                     commands: Vec::new(),
                     approvals: Vec::new(),
                     attachments: Vec::new(),
+                    losses: None,
                     other_cleanups: Vec::new(),
                 });
                 self.steps.len() - 1
@@ -375,11 +388,12 @@ impl Run {
             }
             "step_finished" => {
                 let s = self.step(l);
-                s.status = if l.str("status") == "ok" {
-                    StepStatus::Ok
-                } else {
-                    StepStatus::Failed
+                s.status = match l.str("status") {
+                    "ok" => StepStatus::Ok,
+                    "partial" => StepStatus::Partial,
+                    _ => StepStatus::Failed,
                 };
+                s.losses = l.int("losses");
                 s.duration_ms = l.int("duration_ms");
                 s.outputs = obj(l, "outputs");
                 s.error = opt_str(l, "error");
@@ -482,6 +496,7 @@ impl Run {
                         failed: n("failed"),
                         skipped: n("skipped"),
                         not_run: n("not_run"),
+                        partial: n("partial"),
                     };
                 }
             }
@@ -499,10 +514,11 @@ impl Run {
         {
             let n = |st| self.steps.iter().filter(|s| s.status == st).count() as i64;
             self.counts = Counts {
-                ok: n(StepStatus::Ok),
+                ok: n(StepStatus::Ok) + n(StepStatus::Partial),
                 failed: n(StepStatus::Failed),
                 skipped: n(StepStatus::Skipped),
                 not_run: n(StepStatus::NotRun) + n(StepStatus::Waiting),
+                partial: n(StepStatus::Partial),
             };
         }
         for s in &self.steps {

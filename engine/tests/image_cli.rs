@@ -542,3 +542,35 @@ fn verify_checks_an_image_against_its_map_and_source() {
         pattern(256 * 1024)
     );
 }
+
+#[test]
+fn image_creates_missing_directories_of_the_image_and_the_map_owner_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().expect("tmp");
+    let src = dir.path().join("src.img");
+    let data = pattern(MIB as usize);
+    std::fs::write(&src, &data).expect("src");
+    let img = dir.path().join("work/new/root.img");
+    let map = dir.path().join("maps/root.map");
+    let out = run(salvage()
+        .arg("image")
+        .arg(&src)
+        .arg(&img)
+        .arg("--map")
+        .arg(&map)
+        .arg("-q"));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(std::fs::read(&img).expect("image"), data);
+    assert!(map.exists());
+    for d in ["work", "work/new", "maps"] {
+        let mode = std::fs::metadata(dir.path().join(d))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o700, "{d}");
+    }
+}

@@ -249,6 +249,7 @@ pub fn run_session(plan: &Plan, s: Session<'_>) -> Result<Finished, String> {
                 "failed": outcome.failed.len(),
                 "skipped": outcome.skipped.len(),
                 "not_run": outcome.not_run.len(),
+                "partial": outcome.partial.len(),
             }),
             "outputs" => outputs.clone(),
         },
@@ -357,10 +358,18 @@ fn summary(
 ) {
     let mut lines = Vec::new();
     for s in &plan.steps {
+        let lost = o
+            .partial
+            .iter()
+            .find(|(id, _)| *id == s.id)
+            .map(|(_, n)| format!("PARTIAL: {n} entries lost (see its manifest)"));
         let word = if o.ok.contains(&s.id) {
-            "ok".to_string()
+            lost.unwrap_or_else(|| "ok".to_string())
         } else if o.skipped.contains(&s.id) {
-            "skipped (done in an earlier run)".to_string()
+            match lost {
+                Some(l) => format!("skipped (done in an earlier run; {l})"),
+                None => "skipped (done in an earlier run)".to_string(),
+            }
         } else if let Some((_, why)) = o.failed.iter().find(|(id, _)| *id == s.id) {
             format!("FAILED: {why}")
         } else if o.status == RunStatus::Waiting(s.id.clone()) {
@@ -370,7 +379,17 @@ fn summary(
         };
         lines.push(format!("  {:<24} {word}", s.id));
     }
-    eprintln!("\nrunbook {:?}: {}", plan.name, o.status.word());
+    let headline = match o.status {
+        RunStatus::Partial => {
+            let lost: u64 = o.partial.iter().map(|(_, n)| n).sum();
+            format!(
+                "PARTIAL: completed with losses ({lost} entries lost in {} step(s))",
+                o.partial.len()
+            )
+        }
+        _ => o.status.word().to_string(),
+    };
+    eprintln!("\nrunbook {:?}: {headline}", plan.name);
     for l in lines {
         eprintln!("{l}");
     }
@@ -398,6 +417,9 @@ fn summary(
             eprintln!("\nfix the failure and rerun the same command: finished steps are skipped")
         }
         RunStatus::Interrupted => eprintln!("\ninterrupted; rerun the same command to resume"),
+        RunStatus::Partial => eprintln!(
+            "\ncompleted with losses (exit code 6): the entries marked unreadable in the manifest were not recovered"
+        ),
         RunStatus::Ok => {}
     }
     eprintln!(

@@ -59,11 +59,14 @@ pub enum RunStatus {
     Interrupted,
     /// Refused before anything ran (e.g. modify steps without `--yes`).
     Refused(String),
+    /// Every step finished, but some lost entries they were asked for (a copy with unreadable
+    /// files): completed with losses.
+    Partial,
 }
 
 impl RunStatus {
     /// The process exit code: 0 ok, 1 a step failed, 3 waiting for approval, 5 refused,
-    /// 130 interrupted.
+    /// 6 completed with losses, 130 interrupted.
     pub fn exit_code(&self) -> i32 {
         match self {
             RunStatus::Ok => 0,
@@ -71,6 +74,7 @@ impl RunStatus {
             RunStatus::Waiting(_) => 3,
             RunStatus::Refused(_) => 5,
             RunStatus::Interrupted => 130,
+            RunStatus::Partial => 6,
         }
     }
 
@@ -82,6 +86,7 @@ impl RunStatus {
             RunStatus::Waiting(_) => "waiting",
             RunStatus::Interrupted => "interrupted",
             RunStatus::Refused(_) => "refused",
+            RunStatus::Partial => "partial",
         }
     }
 }
@@ -105,6 +110,13 @@ pub struct RunOutcome {
     pub cleanup_failures: Vec<String>,
     /// The question of the manual step the run waits at (secrets redacted).
     pub question: Option<String>,
+    /// Steps done (now or earlier) that lost entries they were asked for, with how many.
+    pub partial: Vec<(String, u64)>,
+}
+
+/// The entries a finished step lost (its `losses` output: a copy's unreadable entries).
+pub fn losses_of(outputs: &Value) -> u64 {
+    outputs.get("losses").and_then(Value::as_u64).unwrap_or(0)
 }
 
 /// What the executor shares with every step.
@@ -233,6 +245,7 @@ pub async fn run(
         outputs: BTreeMap::new(),
         cleanup_failures: Vec::new(),
         question: None,
+        partial: Vec::new(),
     };
 
     // Steps that modify existing data need --yes or an interactive yes, before anything runs.
@@ -480,10 +493,12 @@ pub async fn run(
                             if let Err(e) = journal.append(&record) {
                                 return (i, Err(ops::OpError::new(e.to_string())), secrets);
                             }
-                            log.event(
-                                "step_finished",
-                                fields! {"step" => step_id, "status" => "ok", "duration_ms" => ms, "outputs" => resolve::redact(outputs, &secrets)},
-                            );
+                            let losses = losses_of(outputs);
+                            let mut fields = fields! {"step" => step_id, "status" => if losses > 0 { "partial" } else { "ok" }, "duration_ms" => ms, "outputs" => resolve::redact(outputs, &secrets)};
+                            if losses > 0 {
+                                fields.insert("losses".into(), losses.into());
+                            }
+                            log.event("step_finished", fields);
                         }
                         Err(e) => log.event(
                             "step_finished",
@@ -547,6 +562,16 @@ pub async fn run(
     }
     if shared.cancel.load(Ordering::SeqCst) && outcome.status == RunStatus::Ok {
         outcome.status = RunStatus::Interrupted;
+    }
+    for s in steps {
+        let done = outcome.ok.contains(&s.id) || outcome.skipped.contains(&s.id);
+        let losses = outcome.outputs.get(&s.id).map_or(0, losses_of);
+        if done && losses > 0 {
+            outcome.partial.push((s.id.clone(), losses));
+        }
+    }
+    if outcome.status == RunStatus::Ok && !outcome.partial.is_empty() {
+        outcome.status = RunStatus::Partial;
     }
     outcome.cleanup_failures = undo_scope(&shared.journal, &shared.log, None).await;
     Ok(outcome)

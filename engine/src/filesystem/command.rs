@@ -1,7 +1,8 @@
 //! The standalone commands for a filesystem inside an image, for a person at 3 a.m.:
 //! `salvage fsck`, `salvage mount`, `salvage copy`, `salvage verify`, `salvage inspect`.
-//! Exit codes: 0 all good, 1 the op ran and found problems, 2 the op could not run,
-//! 130 interrupted (SIGINT, SIGTERM or SIGHUP; cleanup ran).
+//! Exit codes: 0 all good, 1 the op ran and found problems, 2 the op could not run (or a copy
+//! recovered nothing), 6 a copy completed with losses, 130 interrupted (SIGINT, SIGTERM or
+//! SIGHUP; cleanup ran).
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -31,6 +32,8 @@ use crate::interrupt::Interrupt;
 const EXIT_OK: i32 = 0;
 const EXIT_FOUND: i32 = 1;
 const EXIT_FAILED: i32 = 2;
+/// `salvage copy` completed with losses (as `salvage run`).
+const EXIT_LOSSES: i32 = 6;
 
 /// Where the filesystem is: an image (or device) and a byte range of it.
 #[derive(Debug, Args)]
@@ -465,10 +468,20 @@ pub fn copy_command(args: &CopyArgs) -> i32 {
                 }
                 println!("manifest: {}", report.manifest.display());
             }
-            if report.summary.unreadable == 0 {
-                EXIT_OK
+            if report.recovered_nothing() {
+                eprintln!(
+                    "salvage copy: FAILED: {}",
+                    report.nothing_recovered_message()
+                );
+                EXIT_FAILED
+            } else if report.losses() > 0 {
+                eprintln!(
+                    "salvage copy: PARTIAL: completed with losses: {} entries not recovered (exit code 6)",
+                    report.losses()
+                );
+                EXIT_LOSSES
             } else {
-                EXIT_FOUND
+                EXIT_OK
             }
         }
         Err(e) => fail("copy", &e),

@@ -3,8 +3,9 @@
 //! device nodes, FIFOs and sockets are recorded as skipped, never created; setuid and setgid
 //! bits are dropped; a file that cannot be read is recorded and the copy goes on.
 
+use std::collections::{HashMap, HashSet};
 use std::ffi::OsStr;
-use std::io::{Read, Write};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -13,6 +14,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use super::dest_dir::{DestDir, STRIPPED_BITS};
+use super::dir_identity::DirIdentity;
 use super::error::{FsError, FsErrorKind};
 use super::manifest::{
     EntryStatus, MANIFEST_FORMAT, ManifestEntry, ManifestHeader, ManifestRecord, ManifestSummary,
@@ -20,6 +22,7 @@ use super::manifest::{
 };
 use super::progress::Progress;
 use super::source_tree::{EntryKind, EntryMeta, SourceTree, clean_relative};
+use super::sparse_writer::SparseWriter;
 
 /// Read size while copying.
 const CHUNK: usize = 1 << 20;
@@ -45,6 +48,31 @@ pub struct CopyReport {
     pub problems: Vec<String>,
 }
 
+impl CopyReport {
+    /// Entries asked for and not recovered (unreadable).
+    pub fn losses(&self) -> u64 {
+        self.summary.unreadable
+    }
+
+    /// Whether the copy lost entries and recovered no file or symlink at all (the root
+    /// directory could not be read, say): a failure, not a copy.
+    pub fn recovered_nothing(&self) -> bool {
+        self.losses() > 0 && self.summary.files == 0 && self.summary.symlinks == 0
+    }
+
+    /// Why a copy that recovered nothing failed, for the operator.
+    pub fn nothing_recovered_message(&self) -> String {
+        format!(
+            "nothing was recovered: {} (manifest: {}); the filesystem may be too damaged for this \
+             reader: try `salvage fsck` with repair (it works on a copy) and copy from the repaired copy",
+            self.problems
+                .first()
+                .map_or("every entry was unreadable", String::as_str),
+            self.manifest.display()
+        )
+    }
+}
+
 /// Work left for the walker: an entry to copy, or a directory whose attributes are set once
 /// everything inside it is written (so a read-only directory can still be filled).
 enum Work {
@@ -61,6 +89,11 @@ struct Copier<'a> {
     progress: &'a mut Progress,
     cancel: Option<Arc<AtomicBool>>,
     buffer: Vec<u8>,
+    /// The directories being walked, outermost first: a directory equal to one of them is a
+    /// hard-link loop.
+    open_dirs: Vec<(PathBuf, DirIdentity)>,
+    /// Every directory copied, by exact identity (inode numbers): a second hard link to one.
+    seen_dirs: HashMap<DirIdentity, PathBuf>,
 }
 
 /// Copies `source` into `dest` (created; must be absent or empty) and writes the manifest to
@@ -84,6 +117,13 @@ pub fn copy_tree(
     if let SourceSpec::Directory { path } = &spec {
         refuse_dest_inside(path, dest)?;
     }
+    let roots = if paths.is_empty() {
+        vec![PathBuf::new()]
+    } else {
+        paths
+    };
+    let total = total_bytes(source, &roots);
+    check_space(source, dest, total)?;
     let dest_dir = DestDir::create(dest, set_owner)?;
     let dest_abs = std::fs::canonicalize(dest).map_err(|e| {
         FsError::io(
@@ -108,13 +148,10 @@ pub fn copy_tree(
         progress,
         cancel: options.cancel.clone(),
         buffer: vec![0; CHUNK],
+        open_dirs: Vec::new(),
+        seen_dirs: HashMap::new(),
     };
-    let roots = if paths.is_empty() {
-        vec![PathBuf::new()]
-    } else {
-        paths
-    };
-    copier.progress.set_total(total_bytes(source, &roots));
+    copier.progress.set_total(total);
     for root in &roots {
         copier.copy_root(root)?;
     }
@@ -134,15 +171,56 @@ pub fn copy_tree(
     })
 }
 
-/// The bytes of regular files under `roots`, for the progress display (errors count as 0).
+/// Refuses a copy whose data cannot fit: the bytes it may write (the files' sizes, but never
+/// more than the source filesystem holds in all, since holes and zero blocks are not written)
+/// against the free space where `dest` will be (its deepest existing ancestor).
+fn check_space(source: &dyn SourceTree, dest: &Path, total: u64) -> Result<(), FsError> {
+    let needed = source.used_bytes().map_or(total, |used| used.min(total));
+    let mut dir = dest.to_path_buf();
+    let st = loop {
+        match nix::sys::statvfs::statvfs(&dir) {
+            Ok(st) => break st,
+            Err(_) => match dir.parent() {
+                Some(parent) if !parent.as_os_str().is_empty() => dir = parent.to_path_buf(),
+                _ => match nix::sys::statvfs::statvfs(".") {
+                    Ok(st) => break st,
+                    Err(_) => return Ok(()), // the copy's own create reports it
+                },
+            },
+        }
+    };
+    // Root may use the blocks reserved for it; others only the available ones.
+    let free = if nix::unistd::geteuid().is_root() {
+        st.blocks_free()
+    } else {
+        st.blocks_available()
+    };
+    let available = free.saturating_mul(st.fragment_size());
+    if needed > available {
+        return Err(FsError::new(FsErrorKind::NoSpace {
+            dest: dest.to_path_buf(),
+            needed,
+            available,
+        }));
+    }
+    Ok(())
+}
+
+/// The bytes of regular files under `roots`, for the progress display (errors count as 0;
+/// a directory seen before, such as one a hard-link loop leads back to, counts once).
 fn total_bytes(source: &dyn SourceTree, roots: &[PathBuf]) -> u64 {
     let mut total = 0u64;
     let mut stack: Vec<PathBuf> = roots.to_vec();
+    let mut seen = HashSet::new();
     while let Some(rel) = stack.pop() {
         match source.metadata(&rel) {
             Ok(meta) if meta.kind == EntryKind::File => total = total.saturating_add(meta.size),
             Ok(meta) if meta.kind == EntryKind::Dir => {
                 if let Ok(names) = source.list_dir(&rel) {
+                    let id = source.dir_identity(&rel, &names);
+                    if id.is_some_and(|id| !seen.insert(id)) {
+                        continue;
+                    }
                     stack.extend(names.into_iter().map(|n| rel.join(n)));
                 }
             }
@@ -197,6 +275,9 @@ impl Copier<'_> {
             self.check_cancel()?;
             match item {
                 Work::Finish(rel, meta) => {
+                    if self.open_dirs.last().is_some_and(|(open, _)| *open == rel) {
+                        self.open_dirs.pop();
+                    }
                     if rel.as_os_str().is_empty() {
                         self.dest.set_root_attributes(&meta)?;
                     } else {
@@ -229,11 +310,23 @@ impl Copier<'_> {
         meta: &EntryMeta,
         work: &mut Vec<Work>,
     ) -> Result<(), FsError> {
+        let listed = self.source.list_dir(rel);
+        if let Ok(names) = &listed
+            && let Some(id) = self.source.dir_identity(rel, names)
+        {
+            if let Some(note) = self.same_directory(id) {
+                return self.record(rel, meta, None, None, EntryStatus::Skipped, Some(note));
+            }
+            self.open_dirs.push((rel.to_path_buf(), id));
+            if id.is_exact() {
+                self.seen_dirs.insert(id, rel.to_path_buf());
+            }
+        }
         if !rel.as_os_str().is_empty() {
             self.dest.make_dir(rel)?;
         }
         work.push(Work::Finish(rel.to_path_buf(), *meta));
-        match self.source.list_dir(rel) {
+        match listed {
             Ok(names) => {
                 self.record(rel, meta, None, None, EntryStatus::Copied, None)?;
                 // Reverse so that popping visits names in sorted order.
@@ -256,6 +349,27 @@ impl Copier<'_> {
             }
         }
         Ok(())
+    }
+
+    /// Why a directory is not copied again: it is a directory being walked above it (a
+    /// hard-link loop) or, by inode number, one copied elsewhere (a second hard link).
+    fn same_directory(&self, id: DirIdentity) -> Option<String> {
+        let shown = |p: &Path| format!("/{}", p.display());
+        if let Some((above, _)) = self.open_dirs.iter().find(|(_, open)| *open == id) {
+            return Some(format!(
+                "directory loop: a hard link back to {} ({}), which holds it; not copied again \
+                 (a healthy filesystem has no hard links to directories: run fsck on a copy)",
+                shown(above),
+                id.describe()
+            ));
+        }
+        let first = self.seen_dirs.get(&id)?;
+        Some(format!(
+            "the same directory as {} ({}), a second hard link to it; copied there only \
+             (a healthy filesystem has no hard links to directories: run fsck on a copy)",
+            shown(first),
+            id.describe()
+        ))
     }
 
     fn copy_entry(&mut self, rel: &Path, meta: &EntryMeta) -> Result<(), FsError> {
@@ -302,7 +416,7 @@ impl Copier<'_> {
                 );
             }
         };
-        let mut out = self.dest.create_file(rel)?;
+        let mut out = SparseWriter::new(self.dest.create_file(rel)?);
         let mut hasher = Sha256::new();
         let mut copied = 0u64;
         loop {
@@ -319,7 +433,7 @@ impl Copier<'_> {
                 }
             };
             hasher.update(&self.buffer[..n]);
-            out.write_all(&self.buffer[..n]).map_err(|e| {
+            out.write(&self.buffer[..n]).map_err(|e| {
                 FsError::io(
                     FsErrorKind::Write {
                         path: self.dest_path(rel),
@@ -331,7 +445,8 @@ impl Copier<'_> {
             self.progress.add_bytes(n as u64);
         }
         drop(reader);
-        out.sync_data().map_err(|e| {
+        // The length (a trailing hole too) and durability.
+        let out = out.finish().map_err(|e| {
             FsError::io(
                 FsErrorKind::Write {
                     path: self.dest_path(rel),

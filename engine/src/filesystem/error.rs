@@ -83,6 +83,12 @@ pub enum FsErrorKind {
     DestNotEmpty { path: PathBuf },
     /// The copy destination is inside the source tree.
     DestInsideSource { dest: PathBuf, source: PathBuf },
+    /// The copy's destination has less free space than the data the copy may write.
+    NoSpace {
+        dest: PathBuf,
+        needed: u64,
+        available: u64,
+    },
     /// A path names something outside the tree or is not a plain relative path.
     BadPath { path: PathBuf },
     /// A manifest line could not be parsed.
@@ -275,6 +281,17 @@ impl fmt::Display for FsError {
                 f,
                 "copy destination {} exists and is not empty; copy into a new directory",
                 path.display()
+            ),
+            FsErrorKind::NoSpace {
+                dest,
+                needed,
+                available,
+            } => write!(
+                f,
+                "not enough space for the copy in {}: up to {needed} bytes of file data to write \
+                 (holes not counted), {available} bytes available; free space there or copy to \
+                 another disk (with --path for less)",
+                dest.display()
             ),
             FsErrorKind::DestInsideSource { dest, source } => write!(
                 f,

@@ -13,7 +13,9 @@ use std::path::{Path, PathBuf};
 use nix::fcntl::{OFlag, OpenHow, ResolveFlag, openat2, readlinkat};
 use nix::sys::stat::{FileStat, SFlag, fstat};
 
+use super::dir_identity::DirIdentity;
 use super::error::{FsError, FsErrorKind};
+use super::hole_reader::HoleReader;
 use super::source_tree::{EntryKind, EntryMeta, SourceTree, Timestamp, clean_relative};
 
 /// A directory tree on this machine, read without following symlinks.
@@ -140,7 +142,8 @@ impl SourceTree for HostTree {
                 ),
             }));
         }
-        Ok(Box::new(File::from(fd)))
+        let size = u64::try_from(stat.st_size).unwrap_or(0);
+        Ok(Box::new(HoleReader::new(File::from(fd), size)))
     }
 
     fn read_link(&self, rel: &Path) -> Result<OsString, FsError> {
@@ -152,6 +155,21 @@ impl SourceTree for HostTree {
                 },
                 e,
             )
+        })
+    }
+
+    fn used_bytes(&self) -> Option<u64> {
+        let st = nix::sys::statvfs::fstatvfs(&self.root_fd).ok()?;
+        let used = st.blocks().saturating_sub(st.blocks_free());
+        Some(used.saturating_mul(st.fragment_size()))
+    }
+
+    fn dir_identity(&self, rel: &Path, _names: &[OsString]) -> Option<DirIdentity> {
+        let fd = self.open_beneath(rel, OFlag::O_PATH).ok()?;
+        let stat = fstat(&fd).ok()?;
+        Some(DirIdentity::Inode {
+            dev: stat.st_dev,
+            ino: stat.st_ino,
         })
     }
 }

@@ -13,11 +13,13 @@ mod cleanup_stack;
 mod command;
 mod copy;
 mod dest_dir;
+mod dir_identity;
 mod error;
 mod ext_tree;
 mod fs_type;
 mod fsck;
 mod fsck_exit;
+mod hole_reader;
 mod host_tree;
 mod inspect;
 mod loop_device;
@@ -29,6 +31,7 @@ mod progress;
 mod read_path;
 mod repair_copy;
 mod source_tree;
+mod sparse_writer;
 mod unmount;
 mod verify;
 
@@ -39,6 +42,7 @@ pub use command::{
     inspect_command, mount_command, verify_command,
 };
 pub use copy::{CopyOptions, CopyReport, copy_tree};
+pub use dir_identity::DirIdentity;
 pub use error::{FsError, FsErrorKind};
 pub use ext_tree::ExtTree;
 pub use fs_type::FsType;

@@ -9,6 +9,7 @@ use std::path::{Component, Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use super::dir_identity::DirIdentity;
 use super::error::{FsError, FsErrorKind};
 
 /// What kind of thing a directory entry is.
@@ -56,6 +57,17 @@ pub trait SourceTree {
     fn open_file(&self, rel: &Path) -> Result<Box<dyn Read + '_>, FsError>;
     /// The target of symlink `rel`, as stored.
     fn read_link(&self, rel: &Path) -> Result<OsString, FsError>;
+    /// What makes directory `rel` (whose entries are `names`) the same directory as another
+    /// path of the tree; `None` when it cannot be told.
+    fn dir_identity(&self, rel: &Path, names: &[OsString]) -> Option<DirIdentity> {
+        let _ = (rel, names);
+        None
+    }
+    /// The bytes in use on the whole filesystem: no copy of it can need more room for data
+    /// (holes and zero blocks are not written). `None` when it cannot be told.
+    fn used_bytes(&self) -> Option<u64> {
+        None
+    }
 }
 
 /// Checks that `rel` is a plain relative path (no root, no `..`), dropping `.` components.

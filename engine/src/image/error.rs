@@ -89,6 +89,14 @@ pub enum ImageErrorKind {
     WriteBadBlocks(PathBuf),
     /// The run was cancelled (signal or caller); the map was saved and a rerun resumes.
     Interrupted { map: PathBuf },
+    /// A missing parent directory of the image or the map could not be created.
+    MakeDir(PathBuf),
+    /// Another imager holds the lock of this image or map (`holder`: its pid, when known).
+    InUse {
+        path: PathBuf,
+        lock: PathBuf,
+        holder: Option<u32>,
+    },
 }
 
 impl ImageError {
@@ -253,6 +261,23 @@ impl fmt::Display for ImageErrorKind {
                 "interrupted; the map {} is saved: rerun the same command to resume",
                 map.display()
             ),
+            Self::MakeDir(p) => write!(
+                f,
+                "cannot create the directory {} for the image or its map: check the path and that its parent is writable",
+                p.display()
+            ),
+            Self::InUse { path, lock, holder } => {
+                let who = match holder {
+                    Some(pid) => format!("another imager (pid {pid})"),
+                    None => "another imager (pid unknown)".to_string(),
+                };
+                write!(
+                    f,
+                    "{} is in use by {who}, which holds {}: two imagers on one image or map would mix two disks' bytes; wait for it to finish or stop it, then rerun",
+                    path.display(),
+                    lock.display()
+                )
+            }
         }
     }
 }

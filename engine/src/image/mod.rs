@@ -43,6 +43,7 @@ mod options;
 mod progress;
 mod report;
 mod rescuer;
+mod run_lock;
 mod source;
 mod status;
 mod unsynced;
@@ -68,6 +69,7 @@ use dest::Dest;
 use hasher::ImageHasher;
 use map_saver::MapSaver;
 use rescuer::{Rescuer, Tuning};
+use run_lock::RunLock;
 use source::Source;
 use writer::Writer;
 
@@ -88,7 +90,8 @@ pub(crate) fn rescue_recorded(
     cancel: &AtomicBool,
     log: &mut Option<Vec<source::ReadRecord>>,
 ) -> Result<ImageReport, ImageError> {
-    let (rescuer_parts, dest, reread_unsynced_bytes) = prepare(opts)?;
+    // `_locks` keep the image and the map this run's until it returns.
+    let (rescuer_parts, dest, reread_unsynced_bytes, _locks) = prepare(opts)?;
     let started = Instant::now();
     let (mut src, map, writer, saver, t) = rescuer_parts;
     src.log = log.take();
@@ -147,8 +150,9 @@ pub(crate) fn rescue_recorded(
 type Parts = (Source, Mapfile, Writer, MapSaver, Tuning);
 
 /// Validates the options, opens the source and the image, reads the map.
-/// Also returns the bytes the map claimed that are read again because they may not be on disk.
-fn prepare(opts: &ImageOptions) -> Result<(Parts, Dest, u64), ImageError> {
+/// Also returns the bytes the map claimed that are read again because they may not be on disk,
+/// and the locks that keep other imagers off the image and the map while this one runs.
+fn prepare(opts: &ImageOptions) -> Result<(Parts, Dest, u64, Vec<RunLock>), ImageError> {
     let bad = |m: String| ImageError::new(ImageErrorKind::BadOption(m));
     if let Some(s) = opts.sector_size {
         if s == 0 || s > (1 << 20) {
@@ -167,6 +171,7 @@ fn prepare(opts: &ImageOptions) -> Result<(Parts, Dest, u64), ImageError> {
         opts.direct,
         opts.bad_map.clone(),
     )?;
+    let locks = lock_image_and_map(opts)?;
     let sector = src.sector_size;
     const MAX_READ: u64 = 256 << 20;
     let cluster = match opts.cluster_sectors {
@@ -280,5 +285,44 @@ fn prepare(opts: &ImageOptions) -> Result<(Parts, Dest, u64), ImageError> {
         save_interval: opts.save_interval,
         sync: opts.sync,
     };
-    Ok(((src, map, writer, saver, t), dest, reread_unsynced))
+    Ok(((src, map, writer, saver, t), dest, reread_unsynced, locks))
+}
+
+/// Creates the missing parent directories of the image and the map (owner-only, 0700), then
+/// locks both for this run. A block-device image is not given a lock file: it is opened
+/// `O_EXCL`, which the kernel grants to one opener at a time.
+fn lock_image_and_map(opts: &ImageOptions) -> Result<Vec<RunLock>, ImageError> {
+    use std::os::unix::fs::{DirBuilderExt, FileTypeExt};
+    for path in [&opts.dest, &opts.map] {
+        if let Some(dir) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(dir)
+                .map_err(|e| ImageError::io(ImageErrorKind::MakeDir(dir.to_path_buf()), e))?;
+        }
+    }
+    let dest_is_device = std::fs::metadata(&opts.dest)
+        .map(|m| m.file_type().is_block_device())
+        .unwrap_or(false);
+    let lock_files = [
+        run_lock::lock_path(&opts.dest),
+        run_lock::lock_path(&opts.map),
+    ];
+    if lock_files
+        .iter()
+        .any(|l| *l == opts.source || *l == opts.dest || *l == opts.map)
+    {
+        return Err(ImageError::new(ImageErrorKind::BadOption(format!(
+            "the image {} and the map {} must not be named after each other's lock file (NAME.lock)",
+            opts.dest.display(),
+            opts.map.display()
+        ))));
+    }
+    let mut locks = Vec::new();
+    if !dest_is_device {
+        locks.push(RunLock::acquire(&opts.dest, &opts.command_line)?);
+    }
+    locks.push(RunLock::acquire(&opts.map, &opts.command_line)?);
+    Ok(locks)
 }

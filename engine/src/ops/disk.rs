@@ -340,6 +340,12 @@ pub(super) async fn copy(
         for p in report.problems.iter().take(20) {
             ctx.progress.println(&format!("[{}] {p}", ctx.step));
         }
+        if report.recovered_nothing() {
+            return Err(OpError::new(format!(
+                "copy: {}",
+                report.nothing_recovered_message()
+            )));
+        }
         let s = serde_json::to_value(&report.summary).unwrap_or(Value::Null);
         Ok(json!({
             "dest": report.dest.display().to_string(),
@@ -347,6 +353,7 @@ pub(super) async fn copy(
             "files": s.get("files").cloned().unwrap_or(Value::Null),
             "bytes": s.get("bytes").cloned().unwrap_or(Value::Null),
             "unreadable": s.get("unreadable").cloned().unwrap_or(Value::Null),
+            "losses": report.losses(),
             "summary": s,
         }))
     })

@@ -51,6 +51,10 @@ fn plain(v: &Value) -> String {
 fn status(s: &Step) -> String {
     match s.status {
         StepStatus::Ok => "ok".to_string(),
+        StepStatus::Partial => format!(
+            "PARTIAL: completed with losses, {} entries lost (see its manifest)",
+            s.losses.unwrap_or(0)
+        ),
         StepStatus::Failed => "FAILED".to_string(),
         StepStatus::Skipped => "skipped on resume".to_string(),
         StepStatus::Waiting => "WAITING for approval (the run stopped here)".to_string(),
@@ -217,8 +221,13 @@ fn render_step(o: &mut String, s: &Step) {
 
 fn render_summary(o: &mut String, run: &Run) {
     let c = run.counts;
+    let partial = if c.partial > 0 {
+        format!(" ({} PARTIAL: completed with losses)", c.partial)
+    } else {
+        String::new()
+    };
     let counts = format!(
-        "{} ok, {} failed, {} skipped, {} not run",
+        "{} ok{partial}, {} failed, {} skipped, {} not run",
         c.ok, c.failed, c.skipped, c.not_run
     );
     let head = match &run.finished {
