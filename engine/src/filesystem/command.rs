@@ -102,6 +102,10 @@ pub struct CopyArgs {
     /// Where to write the manifest (default: TO.manifest.jsonl).
     #[arg(long)]
     pub manifest: Option<PathBuf>,
+    /// Go on with a copy that was cut short (out of space, Ctrl-C) in TO, in place: the files
+    /// its manifest lists as copied are kept, not copied again.
+    #[arg(long)]
+    pub resume: bool,
     /// Print the report as JSON.
     #[arg(long)]
     pub json: bool,
@@ -487,6 +491,7 @@ pub fn copy_command(args: &CopyArgs) -> i32 {
             paths: args.paths.clone(),
             preserve_owner: None,
             cancel: Some(flag),
+            resume: args.resume,
         };
         let mut progress = Progress::console();
         copy_tree(
