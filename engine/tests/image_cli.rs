@@ -574,3 +574,36 @@ fn image_creates_missing_directories_of_the_image_and_the_map_owner_only() {
         assert_eq!(mode & 0o777, 0o700, "{d}");
     }
 }
+
+#[test]
+fn the_runbook_image_op_creates_a_missing_work_directory() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let src = dir.path().join("disk.img");
+    let data = pattern(MIB as usize);
+    std::fs::write(&src, &data).expect("src");
+    let work = dir.path().join("srv/rescue");
+    let runbook = dir.path().join("sketch.salvage");
+    std::fs::write(
+        &runbook,
+        "runbook \"sketch\" {\n  param disk: device\n  param work: path = \"WORK\"\n  \
+         step img = image(source: disk, dest: \"${work}/root.img\", map: \"${work}/root.map\")\n}\n"
+            .replace("WORK", &work.display().to_string()),
+    )
+    .expect("runbook");
+    let out = run(salvage()
+        .arg("run")
+        .arg(&runbook)
+        .arg("--param")
+        .arg(format!("disk={}", src.display()))
+        .arg("--state")
+        .arg(dir.path().join("state"))
+        .arg("--quiet"));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(std::fs::read(work.join("root.img")).expect("image"), data);
+    assert!(work.join("root.map").exists());
+}

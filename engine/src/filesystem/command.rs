@@ -38,9 +38,10 @@ const EXIT_LOSSES: i32 = 6;
 /// Where the filesystem is: an image (or device) and a byte range of it.
 #[derive(Debug, Args)]
 pub struct PartitionArgs {
-    /// Byte offset of the filesystem in the image (`2048s` for sectors, `1MiB`, ...).
-    #[arg(long, default_value = "0", value_parser = parse_bytes)]
-    pub offset: u64,
+    /// Byte offset of the filesystem in the image (`2048s` for sectors, `1MiB`, ...). Default:
+    /// the filesystem of the image's partition table when it has exactly one, else byte 0.
+    #[arg(long, value_parser = parse_bytes)]
+    pub offset: Option<u64>,
     /// Byte size of the filesystem (default: to the end of the image).
     #[arg(long, value_parser = parse_bytes)]
     pub size: Option<u64>,
@@ -102,6 +103,10 @@ pub struct CopyArgs {
     /// Where to write the manifest (default: TO.manifest.jsonl).
     #[arg(long)]
     pub manifest: Option<PathBuf>,
+    /// Go on with a copy that was cut short (out of space, Ctrl-C) in TO, in place: the files
+    /// its manifest lists as copied are kept, not copied again.
+    #[arg(long)]
+    pub resume: bool,
     /// Print the report as JSON.
     #[arg(long)]
     pub json: bool,
@@ -182,7 +187,13 @@ fn parse_mode(text: &str) -> Result<FsckMode, String> {
 
 impl PartitionArgs {
     fn partition(&self, image: &Path) -> Result<PartitionRef, FsError> {
-        let mut partition = PartitionRef::new(image, self.offset, self.size);
+        let mut partition = match self.offset {
+            Some(offset) => PartitionRef::new(image, offset, self.size),
+            None => match table_filesystem(image)? {
+                Some((offset, size)) => PartitionRef::new(image, offset, self.size.or(Some(size))),
+                None => PartitionRef::new(image, 0, self.size),
+            },
+        };
         if let Some(name) = &self.fs_type {
             partition.fs_type = Some(FsType::from_name(name).ok_or_else(|| {
                 FsError::new(FsErrorKind::Unsupported {
@@ -192,6 +203,56 @@ impl PartitionArgs {
         }
         Ok(partition)
     }
+}
+
+/// Without `--offset`: the partition table of `image`, read as `salvage inspect` reads it. Its
+/// one filesystem (offset and size) when it has exactly one; `None` without a table (a
+/// filesystem imaged on its own); an error naming the offsets when there is a choice to make.
+fn table_filesystem(image: &Path) -> Result<Option<(u64, u64)>, FsError> {
+    let is_image = std::fs::metadata(image).is_ok_and(|m| !m.is_dir());
+    if !is_image {
+        return Ok(None);
+    }
+    let Ok(table) = crate::partition::read_table(image, &crate::partition::ReadOptions::default())
+    else {
+        return Ok(None);
+    };
+    if table.partitions.is_empty() {
+        return Ok(None);
+    }
+    let with_fs: Vec<_> = table
+        .partitions
+        .iter()
+        .filter(|p| p.filesystem.is_some() || !p.ambivalent.is_empty())
+        .collect();
+    if let [only] = with_fs.as_slice() {
+        eprintln!(
+            "salvage: {}: the filesystem at byte {} (partition {} of its partition table); pass --offset for another",
+            image.display(),
+            only.offset,
+            only.number
+        );
+        return Ok(Some((only.offset, only.size_bytes)));
+    }
+    let listed = if with_fs.is_empty() {
+        table.partitions.iter().collect()
+    } else {
+        with_fs
+    };
+    let choices = listed
+        .iter()
+        .map(|p| {
+            let what = p.filesystem.as_ref().map_or_else(
+                || "no filesystem signature".to_string(),
+                |f| f.fs_type.clone(),
+            );
+            format!("--offset {} (partition {}, {what})", p.offset, p.number)
+        })
+        .collect();
+    Err(FsError::new(FsErrorKind::ChoosePartition {
+        path: image.to_path_buf(),
+        choices,
+    }))
 }
 
 fn fail(command: &str, error: &FsError) -> i32 {
@@ -437,6 +498,7 @@ pub fn copy_command(args: &CopyArgs) -> i32 {
             paths: args.paths.clone(),
             preserve_owner: None,
             cancel: Some(flag),
+            resume: args.resume,
         };
         let mut progress = Progress::console();
         copy_tree(

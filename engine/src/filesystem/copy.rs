@@ -17,8 +17,8 @@ use super::dest_dir::{DestDir, STRIPPED_BITS};
 use super::dir_identity::DirIdentity;
 use super::error::{FsError, FsErrorKind};
 use super::manifest::{
-    EntryStatus, MANIFEST_FORMAT, ManifestEntry, ManifestHeader, ManifestRecord, ManifestSummary,
-    ManifestWriter, SourceSpec, encode_name,
+    EntryStatus, MANIFEST_FORMAT, Manifest, ManifestEntry, ManifestHeader, ManifestRecord,
+    ManifestSummary, ManifestWriter, SourceSpec, encode_name,
 };
 use super::progress::Progress;
 use super::source_tree::{EntryKind, EntryMeta, SourceTree, clean_relative};
@@ -36,6 +36,10 @@ pub struct CopyOptions {
     pub preserve_owner: Option<bool>,
     /// Set to stop the copy between two reads (Ctrl-C); the manifest then has no summary.
     pub cancel: Option<Arc<AtomicBool>>,
+    /// Go on with a copy that was cut short (out of space, killed) in place: files its manifest
+    /// lists as copied, still the same size and mtime in the source and the copy, are kept
+    /// with their hash instead of being copied again.
+    pub resume: bool,
 }
 
 /// The outcome of a copy.
@@ -94,6 +98,8 @@ struct Copier<'a> {
     open_dirs: Vec<(PathBuf, DirIdentity)>,
     /// Every directory copied, by exact identity (inode numbers): a second hard link to one.
     seen_dirs: HashMap<DirIdentity, PathBuf>,
+    /// On resume: the files the cut-short copy finished, by path.
+    done_before: HashMap<PathBuf, ManifestEntry>,
 }
 
 /// Copies `source` into `dest` (created; must be absent or empty) and writes the manifest to
@@ -123,8 +129,32 @@ pub fn copy_tree(
         paths
     };
     let total = total_bytes(source, &roots);
-    check_space(source, dest, total)?;
-    let dest_dir = DestDir::create(dest, set_owner)?;
+    let done_before = if options.resume {
+        finished_before(manifest_path, &spec)?
+    } else {
+        None
+    };
+    let kept: u64 = done_before
+        .iter()
+        .flat_map(HashMap::values)
+        .map(|e| e.size)
+        .sum();
+    check_space(source, dest, total.saturating_sub(kept))?;
+    let dest_dir = match &done_before {
+        Some(_) => DestDir::resume(dest, set_owner)?,
+        None => DestDir::create(dest, set_owner)?,
+    };
+    let old_manifest = aside_path(manifest_path);
+    if done_before.is_some() {
+        std::fs::rename(manifest_path, &old_manifest).map_err(|e| {
+            FsError::io(
+                FsErrorKind::Write {
+                    path: old_manifest.clone(),
+                },
+                e,
+            )
+        })?;
+    }
     let dest_abs = std::fs::canonicalize(dest).map_err(|e| {
         FsError::io(
             FsErrorKind::Open {
@@ -150,6 +180,7 @@ pub fn copy_tree(
         buffer: vec![0; CHUNK],
         open_dirs: Vec::new(),
         seen_dirs: HashMap::new(),
+        done_before: done_before.unwrap_or_default(),
     };
     copier.progress.set_total(total);
     for root in &roots {
@@ -163,12 +194,64 @@ pub fn copy_tree(
         ..
     } = copier;
     manifest.finish(summary.clone())?;
+    let _ = std::fs::remove_file(&old_manifest);
     Ok(CopyReport {
         dest: dest.to_path_buf(),
         manifest: manifest_path.to_path_buf(),
         summary,
         problems,
     })
+}
+
+/// The manifest of a cut-short copy while it is being resumed (removed when the copy ends).
+fn aside_path(manifest: &Path) -> PathBuf {
+    let mut s = manifest.as_os_str().to_os_string();
+    s.push(".resuming");
+    PathBuf::from(s)
+}
+
+/// The files a cut-short copy finished, from its manifest (or from the one a resume that was
+/// cut short itself set aside); `None` when there is nothing to resume.
+fn finished_before(
+    manifest_path: &Path,
+    spec: &SourceSpec,
+) -> Result<Option<HashMap<PathBuf, ManifestEntry>>, FsError> {
+    let aside = aside_path(manifest_path);
+    let path = if manifest_path.exists() {
+        manifest_path.to_path_buf()
+    } else if aside.exists() {
+        std::fs::rename(&aside, manifest_path).map_err(|e| {
+            FsError::io(
+                FsErrorKind::Write {
+                    path: aside.clone(),
+                },
+                e,
+            )
+        })?;
+        manifest_path.to_path_buf()
+    } else {
+        return Ok(None);
+    };
+    let manifest = Manifest::read(&path)?;
+    if manifest.header.source != *spec {
+        return Err(FsError::new(FsErrorKind::Unsupported {
+            what: format!(
+                "resuming the copy whose manifest {} was made from another source; move it and \
+                 the copy aside to start again",
+                path.display()
+            ),
+        }));
+    }
+    Ok(Some(
+        manifest
+            .entries
+            .into_iter()
+            .filter(|e| {
+                e.status == EntryStatus::Copied && e.kind == EntryKind::File && e.sha256.is_some()
+            })
+            .map(|e| (e.rel_path(), e))
+            .collect(),
+    ))
 }
 
 /// Refuses a copy whose data cannot fit: the bytes it may write (the files' sizes, but never
@@ -402,7 +485,31 @@ impl Copier<'_> {
         }
     }
 
+    /// On resume: keeps a file the cut-short copy finished, when the source and the copy still
+    /// match its manifest line (size, mtime); returns whether it was kept.
+    fn keep_done_before(&mut self, rel: &Path, meta: &EntryMeta) -> Result<bool, FsError> {
+        let Some(old) = self.done_before.remove(rel) else {
+            return Ok(false);
+        };
+        let same_source = old.size == meta.size
+            && old.mtime == meta.mtime.sec
+            && old.mtime_nsec == meta.mtime.nsec;
+        let copy_len = std::fs::symlink_metadata(self.dest_path(rel))
+            .ok()
+            .filter(std::fs::Metadata::is_file)
+            .map(|m| m.len());
+        if !same_source || copy_len != Some(old.size) {
+            return Ok(false);
+        }
+        self.progress.add_bytes(old.size);
+        self.record(rel, meta, old.sha256, None, EntryStatus::Copied, old.note)?;
+        Ok(true)
+    }
+
     fn copy_file(&mut self, rel: &Path, meta: &EntryMeta) -> Result<(), FsError> {
+        if self.keep_done_before(rel, meta)? {
+            return Ok(());
+        }
         let mut reader = match self.source.open_file(rel) {
             Ok(reader) => reader,
             Err(e) => {

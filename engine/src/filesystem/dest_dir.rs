@@ -24,11 +24,23 @@ pub(crate) struct DestDir {
     root: PathBuf,
     root_fd: OwnedFd,
     set_owner: bool,
+    /// Resuming a partial copy in place: what exists is replaced (files, symlinks) or kept
+    /// (directories) instead of refused.
+    resume: bool,
 }
 
 impl DestDir {
     /// Creates `root` (and its parents) or accepts it if it is an empty directory.
     pub(crate) fn create(root: &Path, set_owner: bool) -> Result<Self, FsError> {
+        Self::open(root, set_owner, false)
+    }
+
+    /// Opens the directory of a partial copy to go on with it in place (it may hold entries).
+    pub(crate) fn resume(root: &Path, set_owner: bool) -> Result<Self, FsError> {
+        Self::open(root, set_owner, true)
+    }
+
+    fn open(root: &Path, set_owner: bool, resume: bool) -> Result<Self, FsError> {
         std::fs::create_dir_all(root).map_err(|e| {
             FsError::io(
                 FsErrorKind::Write {
@@ -48,7 +60,7 @@ impl DestDir {
             })?
             .next()
             .is_some();
-        if not_empty {
+        if not_empty && !resume {
             return Err(FsError::new(FsErrorKind::DestNotEmpty {
                 path: root.to_path_buf(),
             }));
@@ -70,6 +82,7 @@ impl DestDir {
             root: root.to_path_buf(),
             root_fd,
             set_owner,
+            resume,
         })
     }
 
@@ -108,13 +121,31 @@ impl DestDir {
     /// Creates directory `rel`, owner-only until [`DestDir::set_attributes`] gives it its mode.
     pub(crate) fn make_dir(&self, rel: &Path) -> Result<(), FsError> {
         let (parent, name) = self.parent(rel)?;
-        mkdirat(&parent, name.as_path(), Mode::from_bits_truncate(0o700))
-            .map_err(|e| self.write_error(rel, e))
+        match mkdirat(&parent, name.as_path(), Mode::from_bits_truncate(0o700)) {
+            Err(nix::errno::Errno::EEXIST) if self.resume && self.is_real_dir(&parent, &name) => {
+                Ok(())
+            }
+            other => other.map_err(|e| self.write_error(rel, e)),
+        }
+    }
+
+    /// Whether `name` in `parent` is a directory (not a symlink to one).
+    fn is_real_dir(&self, parent: &OwnedFd, name: &Path) -> bool {
+        nix::sys::stat::fstatat(parent, name, AtFlags::AT_SYMLINK_NOFOLLOW)
+            .is_ok_and(|st| st.st_mode & libc::S_IFMT == libc::S_IFDIR)
+    }
+
+    /// On resume: removes a file or symlink a cut-short run left where `rel` goes.
+    fn clear_for_resume(&self, parent: &OwnedFd, name: &Path) {
+        if self.resume && !self.is_real_dir(parent, name) {
+            let _ = unlinkat(parent, name, UnlinkatFlags::NoRemoveDir);
+        }
     }
 
     /// Creates regular file `rel` (it must not exist), owner-only until its attributes are set.
     pub(crate) fn create_file(&self, rel: &Path) -> Result<File, FsError> {
         let (parent, name) = self.parent(rel)?;
+        self.clear_for_resume(&parent, &name);
         let how = OpenHow::new()
             .flags(
                 OFlag::O_WRONLY
@@ -139,6 +170,7 @@ impl DestDir {
     /// Creates symlink `rel` pointing at `target` (never followed).
     pub(crate) fn make_symlink(&self, rel: &Path, target: &OsStr) -> Result<(), FsError> {
         let (parent, name) = self.parent(rel)?;
+        self.clear_for_resume(&parent, &name);
         symlinkat(target, &parent, name.as_path()).map_err(|e| self.write_error(rel, e))
     }
 

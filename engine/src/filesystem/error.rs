@@ -83,6 +83,9 @@ pub enum FsErrorKind {
     DestNotEmpty { path: PathBuf },
     /// The copy destination is inside the source tree.
     DestInsideSource { dest: PathBuf, source: PathBuf },
+    /// No `--offset` was given and the image's partition table leaves a choice: `choices` are
+    /// the `--offset` arguments, each with its partition.
+    ChoosePartition { path: PathBuf, choices: Vec<String> },
     /// The copy's destination has less free space than the data the copy may write.
     NoSpace {
         dest: PathBuf,
@@ -280,6 +283,14 @@ impl fmt::Display for FsError {
             FsErrorKind::DestNotEmpty { path } => write!(
                 f,
                 "copy destination {} exists and is not empty; copy into a new directory",
+                path.display()
+            ),
+            FsErrorKind::ChoosePartition { path, choices } => write!(
+                f,
+                "{} holds a partition table, so the filesystem is not at byte 0: choose one with \
+                 {} (`salvage partitions {}` lists them)",
+                path.display(),
+                choices.join(" or "),
                 path.display()
             ),
             FsErrorKind::NoSpace {

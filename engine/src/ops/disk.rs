@@ -319,13 +319,24 @@ pub(super) async fn copy(
                 )));
             }
         }
-        if ctx.partial_before {
+        // An earlier run of this step was cut short (out of space, killed): go on with its
+        // copy in place when its manifest says what it finished; else move it aside.
+        let resuming = format!("{}.resuming", manifest.display());
+        let resume = ctx.partial_before && (manifest.exists() || Path::new(&resuming).exists());
+        if resume {
+            ctx.progress.println(&format!(
+                "[{}] resuming the interrupted copy in {} in place: files it finished are kept",
+                ctx.step,
+                to.display()
+            ));
+        } else if ctx.partial_before {
             set_aside_partial(&ctx, &to, &manifest)?;
         }
         let options = filesystem::CopyOptions {
             paths,
             preserve_owner: None,
             cancel: Some(ctx.cancel.clone()),
+            resume,
         };
         let mut progress = match ctx.progress.mode() {
             crate::executor::progress::ProgressMode::Quiet => filesystem::Progress::hidden(),
