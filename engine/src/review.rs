@@ -118,6 +118,13 @@ pub struct Counts {
     pub skipped: i64,
     /// Steps that never ran.
     pub not_run: i64,
+    /// Steps stopped halfway by a signal (Ctrl-C, SIGTERM, SIGHUP).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub interrupted: i64,
+}
+
+fn is_zero(n: &i64) -> bool {
+    *n == 0
 }
 
 /// An attachment nothing undid, with the run that later recovered it if one did.
@@ -186,6 +193,8 @@ pub enum StepStatus {
     Approved,
     /// Started but never finished (the run crashed or was killed).
     Unfinished,
+    /// Stopped halfway by Ctrl-C, SIGTERM or SIGHUP; the run cleaned up.
+    Interrupted,
     /// Seen in the log, but never started.
     NotRun,
 }
@@ -375,10 +384,12 @@ impl Run {
             }
             "step_finished" => {
                 let s = self.step(l);
-                s.status = if l.str("status") == "ok" {
-                    StepStatus::Ok
-                } else {
-                    StepStatus::Failed
+                s.status = match l.str("status") {
+                    "ok" => StepStatus::Ok,
+                    // Older logs wrote an interrupted step as failed with this error.
+                    "interrupted" => StepStatus::Interrupted,
+                    _ if l.str("error") == "interrupted" => StepStatus::Interrupted,
+                    _ => StepStatus::Failed,
                 };
                 s.duration_ms = l.int("duration_ms");
                 s.outputs = obj(l, "outputs");
@@ -482,6 +493,7 @@ impl Run {
                         failed: n("failed"),
                         skipped: n("skipped"),
                         not_run: n("not_run"),
+                        interrupted: n("interrupted"),
                     };
                 }
             }
@@ -503,6 +515,7 @@ impl Run {
                 failed: n(StepStatus::Failed),
                 skipped: n(StepStatus::Skipped),
                 not_run: n(StepStatus::NotRun) + n(StepStatus::Waiting),
+                interrupted: n(StepStatus::Interrupted),
             };
         }
         for s in &self.steps {

@@ -221,6 +221,9 @@ pub fn run_session(plan: &Plan, s: Session<'_>) -> Result<Finished, String> {
             }
         });
         let r = executor::recover(&shared);
+        for u in &r.undone {
+            eprintln!("salvage: undid a leftover of an earlier run: {u}");
+        }
         for f in &r.failures {
             eprintln!("salvage: could not undo a leftover of an earlier run: {f}");
         }
@@ -250,6 +253,7 @@ pub fn run_session(plan: &Plan, s: Session<'_>) -> Result<Finished, String> {
                 "failed": outcome.failed.len(),
                 "skipped": outcome.skipped.len(),
                 "not_run": outcome.not_run.len(),
+                "interrupted": outcome.interrupted.len(),
             }),
             "outputs" => outputs.clone(),
         },
@@ -362,6 +366,8 @@ fn summary(
             "ok".to_string()
         } else if o.skipped.contains(&s.id) {
             "skipped (done in an earlier run)".to_string()
+        } else if o.interrupted.contains(&s.id) {
+            "INTERRUPTED (stopped halfway; rerun the same command to resume)".to_string()
         } else if let Some((_, why)) = o.failed.iter().find(|(id, _)| *id == s.id) {
             format!("FAILED: {why}")
         } else if o.status == RunStatus::Waiting(s.id.clone()) {
@@ -450,18 +456,32 @@ pub fn cleanup_command(args: &CleanupArgs) -> i32 {
         prompter: Arc::new(crate::executor::prompter::NoPrompter),
     };
     let r = executor::recover(&shared);
-    println!(
-        "{} leftover(s) undone, {} already gone, {} left alone (used by something else now), {} failed",
-        r.undone,
-        r.already_gone,
-        r.left_alone.len(),
-        r.failures.len()
-    );
+    for u in &r.undone {
+        println!("undone: {u}");
+    }
+    for g in &r.already_gone {
+        println!("already gone: {g}");
+    }
     for f in &r.left_alone {
-        println!("  left alone: {f}");
+        println!("left alone (used by something else now): {f}");
     }
     for f in &r.failures {
         eprintln!("salvage cleanup: FAILED: {f}");
+    }
+    if r.undone.is_empty()
+        && r.already_gone.is_empty()
+        && r.left_alone.is_empty()
+        && r.failures.is_empty()
+    {
+        println!("nothing was left attached: nothing to undo");
+    } else {
+        println!(
+            "{} undone, {} already gone, {} left alone, {} failed",
+            r.undone.len(),
+            r.already_gone.len(),
+            r.left_alone.len(),
+            r.failures.len()
+        );
     }
     i32::from(!r.failures.is_empty())
 }
