@@ -52,6 +52,11 @@ pub struct RunArgs {
     /// No progress output.
     #[arg(long, short = 'q')]
     pub quiet: bool,
+    /// Go on in a state directory that was run with other param values (the steps they reach
+    /// run again). Without it such a run is refused (exit 4), so two incidents never share a
+    /// journal and log.
+    #[arg(long)]
+    pub new_params: bool,
 }
 
 /// `salvage cleanup --state DIR`.
@@ -129,6 +134,8 @@ pub struct Session<'a> {
     pub progress: ProgressMode,
     /// Who answers questions.
     pub prompter: Arc<dyn crate::executor::prompter::Prompter>,
+    /// Accept params that differ from those the state was run with.
+    pub new_params: bool,
 }
 
 /// What a finished session reports.
@@ -146,6 +153,8 @@ pub struct Finished {
 /// (a locked state, an unwritable log), not a failing step.
 pub fn run_session(plan: &Plan, s: Session<'_>) -> Result<Finished, String> {
     let state = Arc::new(StateDir::open(&s.state).map_err(|e| e.to_string())?);
+    crate::executor::params_stamp::check_and_record(&state, plan, s.new_params)
+        .map_err(|e| e.to_string())?;
     let log_path = s.log.clone().unwrap_or_else(|| state.default_log_path());
     let log = open_log(&log_path, state.key())?;
     let (journal, replay) = Journal::open(&state.journal_path()).map_err(|e| e.to_string())?;
@@ -325,6 +334,7 @@ pub fn command(args: &RunArgs) -> i32 {
         },
         progress,
         prompter: Arc::new(TerminalPrompter::default()),
+        new_params: args.new_params,
     };
     match run_session(&plan, session) {
         Ok(f) => {

@@ -8,6 +8,7 @@
 pub mod exec_error;
 pub mod journal;
 pub mod log_sink;
+pub mod params_stamp;
 pub mod progress;
 pub mod prompter;
 pub mod resolve;
