@@ -121,6 +121,9 @@ pub struct Counts {
     /// Of the finished steps, those that lost entries (completed with losses).
     #[serde(skip_serializing_if = "is_zero")]
     pub partial: i64,
+    /// Steps stopped halfway by a signal (Ctrl-C, SIGTERM, SIGHUP).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub interrupted: i64,
 }
 
 fn is_zero(n: &i64) -> bool {
@@ -198,6 +201,8 @@ pub enum StepStatus {
     Approved,
     /// Started but never finished (the run crashed or was killed).
     Unfinished,
+    /// Stopped halfway by Ctrl-C, SIGTERM or SIGHUP; the run cleaned up.
+    Interrupted,
     /// Seen in the log, but never started.
     NotRun,
 }
@@ -391,6 +396,9 @@ impl Run {
                 s.status = match l.str("status") {
                     "ok" => StepStatus::Ok,
                     "partial" => StepStatus::Partial,
+                    // Older logs wrote an interrupted step as failed with this error.
+                    "interrupted" => StepStatus::Interrupted,
+                    _ if l.str("error") == "interrupted" => StepStatus::Interrupted,
                     _ => StepStatus::Failed,
                 };
                 s.losses = l.int("losses");
@@ -497,6 +505,7 @@ impl Run {
                         skipped: n("skipped"),
                         not_run: n("not_run"),
                         partial: n("partial"),
+                        interrupted: n("interrupted"),
                     };
                 }
             }
@@ -519,6 +528,7 @@ impl Run {
                 skipped: n(StepStatus::Skipped),
                 not_run: n(StepStatus::NotRun) + n(StepStatus::Waiting),
                 partial: n(StepStatus::Partial),
+                interrupted: n(StepStatus::Interrupted),
             };
         }
         for s in &self.steps {

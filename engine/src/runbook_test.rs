@@ -237,6 +237,7 @@ fn run_inner(path: &Path) -> Result<Vec<String>, String> {
         },
         progress: ProgressMode::Quiet,
         prompter: Arc::new(NoPrompter),
+        new_params: false,
     };
     let finished = run_session(&plan, session)?;
     let o = &finished.outcome;
@@ -438,6 +439,7 @@ fn build_fixture(fx: &Fixture, image: &Path, work: &Path) -> Result<(), String> 
             },
             progress: ProgressMode::Quiet,
             prompter: Arc::new(NoPrompter),
+            new_params: false,
         },
     )?;
     if !f.outcome.failed.is_empty() {

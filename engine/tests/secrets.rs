@@ -271,6 +271,18 @@ fn a_bad_param_file_is_refused_naming_it() {
 /// Runs `script` (a pseudo-terminal) around `cmd`, types `keys` once the prompt shows, and
 /// returns everything the terminal showed.
 fn at_a_terminal(dir: &Path, cmd: &str, keys: &[u8]) -> Option<String> {
+    at_a_terminal_then(dir, cmd, |stdin| {
+        stdin.write_all(keys).expect("type");
+        stdin.flush().expect("flush");
+    })
+}
+
+/// [`at_a_terminal`] with what to do once the prompt shows.
+fn at_a_terminal_then(
+    dir: &Path,
+    cmd: &str,
+    act: impl FnOnce(&mut std::process::ChildStdin),
+) -> Option<String> {
     let there = Command::new("script")
         .arg("--version")
         .output()
@@ -316,8 +328,7 @@ fn at_a_terminal(dir: &Path, cmd: &str, keys: &[u8]) -> Option<String> {
         std::thread::sleep(Duration::from_millis(20));
     }
     let mut stdin = child.stdin.take().expect("stdin");
-    stdin.write_all(keys).expect("type");
-    stdin.flush().expect("flush");
+    act(&mut stdin);
     let status = child.wait().expect("wait");
     drop(stdin);
     reader.join().expect("reader");
@@ -378,4 +389,79 @@ fn ctrl_c_at_the_secret_prompt_stops_and_restores_the_terminal() {
         "{shown}"
     );
     assert!(!d.join("got").exists());
+}
+
+#[test]
+fn sigterm_at_the_secret_prompt_stops_and_restores_the_terminal() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+    std::fs::write(d.join("p.salvage"), PROMPTED).expect("write");
+    let bin = env!("CARGO_BIN_EXE_salvage");
+    let state = d.join("st-sigterm");
+    let state_arg = state.display().to_string();
+    let cmd = format!("{bin} run p.salvage --state {state_arg} -q; echo \"rc=$?\"; stty -a");
+    let Some(shown) = at_a_terminal_then(d, &cmd, |_| {
+        let ours: Vec<u32> = all_cmdlines()
+            .into_iter()
+            .filter(|(_, c)| {
+                contains(c, &state_arg) && contains(c, "p.salvage") && !contains(c, "stty")
+            })
+            .filter_map(|(pid, _)| pid.parse().ok())
+            .collect();
+        assert_eq!(ours.len(), 1, "the salvage process at the prompt");
+        // SAFETY: kill(2) to the process this test started.
+        unsafe {
+            libc::kill(ours[0] as i32, libc::SIGTERM);
+        }
+    }) else {
+        return;
+    };
+    assert!(shown.contains("rc=130"), "{shown}");
+    assert!(
+        shown.contains(" echo ") && !shown.contains("-echo "),
+        "the terminal's echo is back on: {shown}"
+    );
+}
+
+#[test]
+fn pipe_hands_a_secret_to_its_program_through_the_environment() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+    std::fs::write(
+        d.join("pipe.salvage"),
+        r#"runbook "piped" {
+  param token: secret
+  step p = pipe(from: "data.txt", into: ["sh", "-c", "cat > got-data; printf '%s' \"$T\" > got-env"], env: ["T=${token}"], effect: "read")
+}
+"#,
+    )
+    .expect("write");
+    std::fs::write(d.join("data.txt"), "streamed bytes").expect("write");
+    std::fs::write(d.join("tok"), format!("{FILE_SECRET}\n")).expect("write");
+    let out = salvage()
+        .current_dir(d)
+        .args([
+            "run",
+            "pipe.salvage",
+            "--param-file",
+            "token=tok",
+            "--state",
+            "st",
+        ])
+        .stdin(Stdio::null())
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(
+        std::fs::read_to_string(d.join("got-data")).expect("data"),
+        "streamed bytes"
+    );
+    assert_eq!(
+        std::fs::read_to_string(d.join("got-env")).expect("env"),
+        FILE_SECRET
+    );
+    assert_no_secret("the terminal", &[out.stdout, out.stderr].concat());
+    for f in files_under(&d.join("st")) {
+        assert_no_secret(&f.display().to_string(), &std::fs::read(&f).expect("read"));
+    }
 }

@@ -52,6 +52,11 @@ pub struct RunArgs {
     /// No progress output.
     #[arg(long, short = 'q')]
     pub quiet: bool,
+    /// Go on in a state directory that was run with other param values (the steps they reach
+    /// run again). Without it such a run is refused (exit 4), so two incidents never share a
+    /// journal and log.
+    #[arg(long)]
+    pub new_params: bool,
 }
 
 /// `salvage cleanup --state DIR`.
@@ -129,6 +134,8 @@ pub struct Session<'a> {
     pub progress: ProgressMode,
     /// Who answers questions.
     pub prompter: Arc<dyn crate::executor::prompter::Prompter>,
+    /// Accept params that differ from those the state was run with.
+    pub new_params: bool,
 }
 
 /// What a finished session reports.
@@ -146,6 +153,8 @@ pub struct Finished {
 /// (a locked state, an unwritable log), not a failing step.
 pub fn run_session(plan: &Plan, s: Session<'_>) -> Result<Finished, String> {
     let state = Arc::new(StateDir::open(&s.state).map_err(|e| e.to_string())?);
+    crate::executor::params_stamp::check_and_record(&state, plan, s.new_params)
+        .map_err(|e| e.to_string())?;
     let log_path = s.log.clone().unwrap_or_else(|| state.default_log_path());
     let log = open_log(&log_path, state.key())?;
     let (journal, replay) = Journal::open(&state.journal_path()).map_err(|e| e.to_string())?;
@@ -218,6 +227,9 @@ pub fn run_session(plan: &Plan, s: Session<'_>) -> Result<Finished, String> {
             }
         });
         let r = executor::recover(&shared);
+        for u in &r.undone {
+            eprintln!("salvage: undid a leftover of an earlier run: {u}");
+        }
         for f in &r.failures {
             eprintln!("salvage: could not undo a leftover of an earlier run: {f}");
         }
@@ -250,6 +262,7 @@ pub fn run_session(plan: &Plan, s: Session<'_>) -> Result<Finished, String> {
                 "skipped": outcome.skipped.len(),
                 "not_run": outcome.not_run.len(),
                 "partial": outcome.partial.len(),
+                "interrupted": outcome.interrupted.len(),
             }),
             "outputs" => outputs.clone(),
         },
@@ -321,6 +334,7 @@ pub fn command(args: &RunArgs) -> i32 {
         },
         progress,
         prompter: Arc::new(TerminalPrompter::default()),
+        new_params: args.new_params,
     };
     match run_session(&plan, session) {
         Ok(f) => {
@@ -370,6 +384,8 @@ fn summary(
                 Some(l) => format!("skipped (done in an earlier run; {l})"),
                 None => "skipped (done in an earlier run)".to_string(),
             }
+        } else if o.interrupted.contains(&s.id) {
+            "INTERRUPTED (stopped halfway; rerun the same command to resume)".to_string()
         } else if let Some((_, why)) = o.failed.iter().find(|(id, _)| *id == s.id) {
             format!("FAILED: {why}")
         } else if o.status == RunStatus::Waiting(s.id.clone()) {
@@ -471,18 +487,32 @@ pub fn cleanup_command(args: &CleanupArgs) -> i32 {
         prompter: Arc::new(crate::executor::prompter::NoPrompter),
     };
     let r = executor::recover(&shared);
-    println!(
-        "{} leftover(s) undone, {} already gone, {} left alone (used by something else now), {} failed",
-        r.undone,
-        r.already_gone,
-        r.left_alone.len(),
-        r.failures.len()
-    );
+    for u in &r.undone {
+        println!("undone: {u}");
+    }
+    for g in &r.already_gone {
+        println!("already gone: {g}");
+    }
     for f in &r.left_alone {
-        println!("  left alone: {f}");
+        println!("left alone (used by something else now): {f}");
     }
     for f in &r.failures {
         eprintln!("salvage cleanup: FAILED: {f}");
+    }
+    if r.undone.is_empty()
+        && r.already_gone.is_empty()
+        && r.left_alone.is_empty()
+        && r.failures.is_empty()
+    {
+        println!("nothing was left attached: nothing to undo");
+    } else {
+        println!(
+            "{} undone, {} already gone, {} left alone, {} failed",
+            r.undone.len(),
+            r.already_gone.len(),
+            r.left_alone.len(),
+            r.failures.len()
+        );
     }
     i32::from(!r.failures.is_empty())
 }

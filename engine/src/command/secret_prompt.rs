@@ -3,11 +3,58 @@
 //!
 //! The terminal is put in a raw-ish mode (no echo, no line editing, no signal keys) for the
 //! read, so Ctrl-C arrives as a byte this code handles instead of a SIGINT that would kill the
-//! process with echo still off. A guard puts the saved settings back when it is dropped.
+//! process with echo still off. SIGTERM and SIGHUP (sent by another process, or a dropped SSH
+//! session) interrupt the read through handlers installed for the prompt's duration. A guard
+//! puts the saved settings (and the signal dispositions) back when it is dropped.
 
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Write};
 use std::os::fd::AsRawFd;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// Set by SIGTERM/SIGHUP while the prompt waits.
+static SIGNALLED: AtomicBool = AtomicBool::new(false);
+
+extern "C" fn on_signal(_: libc::c_int) {
+    SIGNALLED.store(true, Ordering::SeqCst);
+}
+
+/// SIGTERM and SIGHUP handled without SA_RESTART (so a blocked read returns EINTR) until
+/// dropped, when the previous dispositions come back.
+struct Signals {
+    saved: Vec<(libc::c_int, libc::sigaction)>,
+}
+
+impl Signals {
+    fn install() -> Signals {
+        let mut saved = Vec::new();
+        for sig in [libc::SIGTERM, libc::SIGHUP] {
+            // SAFETY: a plain sigaction with a handler that only stores to an atomic.
+            unsafe {
+                let mut new: libc::sigaction = std::mem::zeroed();
+                new.sa_sigaction = on_signal as *const () as usize;
+                libc::sigemptyset(&mut new.sa_mask);
+                new.sa_flags = 0;
+                let mut old: libc::sigaction = std::mem::zeroed();
+                if libc::sigaction(sig, &new, &mut old) == 0 {
+                    saved.push((sig, old));
+                }
+            }
+        }
+        Signals { saved }
+    }
+}
+
+impl Drop for Signals {
+    fn drop(&mut self) {
+        for (sig, old) in &self.saved {
+            // SAFETY: restores a disposition sigaction returned.
+            unsafe {
+                libc::sigaction(*sig, old, std::ptr::null_mut());
+            }
+        }
+    }
+}
 
 /// What the person did at the prompt.
 #[derive(Debug, PartialEq, Eq)]
@@ -63,11 +110,21 @@ pub fn ask(name: &str) -> std::io::Result<Answer> {
     out.flush()?;
     let mut typed: Vec<u8> = Vec::new();
     let mut input = &tty;
+    SIGNALLED.store(false, Ordering::SeqCst);
+    let signals = Signals::install();
     let answer = loop {
+        if SIGNALLED.load(Ordering::SeqCst) {
+            break Answer::Interrupted;
+        }
         let mut b = [0u8; 1];
         let n = match input.read(&mut b) {
             Ok(n) => n,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {
+                if SIGNALLED.load(Ordering::SeqCst) {
+                    break Answer::Interrupted;
+                }
+                continue;
+            }
             Err(e) => return Err(e),
         };
         if n == 0 {
@@ -91,6 +148,7 @@ pub fn ask(name: &str) -> std::io::Result<Answer> {
     };
     let _ = writeln!(out);
     drop(guard);
+    drop(signals);
     match answer {
         Answer::Value(_) => String::from_utf8(typed).map(Answer::Value).map_err(|_| {
             std::io::Error::new(

@@ -25,6 +25,8 @@ pub enum ExecErrorKind {
     JournalCorrupt { line: usize, error: String },
     /// The log could not be opened.
     LogOpen(String),
+    /// The state directory was run with other values of these params.
+    ParamsDiffer { names: Vec<String> },
 }
 
 impl ExecError {
@@ -59,6 +61,15 @@ impl fmt::Display for ExecError {
                 "journal {p} line {line} is damaged ({error}); move the state directory aside to start over"
             ),
             ExecErrorKind::LogOpen(e) => write!(f, "cannot open the log {p}: {e}"),
+            ExecErrorKind::ParamsDiffer { names } => write!(
+                f,
+                "state directory {p} was run with other values of {}: it holds another incident, or this one before a param changed. To start fresh, give another --state DIR (or move {p} aside, after `salvage cleanup --state {p}` if something may still be attached); to go on with the new values here (the steps they reach run again), rerun with --new-params",
+                names
+                    .iter()
+                    .map(|n| format!("`{n}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
         }
     }
 }

@@ -8,6 +8,7 @@
 pub mod exec_error;
 pub mod journal;
 pub mod log_sink;
+pub mod params_stamp;
 pub mod progress;
 pub mod prompter;
 pub mod resolve;
@@ -104,6 +105,8 @@ pub struct RunOutcome {
     pub failed: Vec<(String, String)>,
     /// Steps never started.
     pub not_run: Vec<String>,
+    /// Steps stopped halfway by SIGINT/SIGTERM/SIGHUP: rerunning resumes them.
+    pub interrupted: Vec<String>,
     /// Every step's outputs, run now or earlier.
     pub outputs: BTreeMap<String, Value>,
     /// Cleanup actions that failed (something may be left attached).
@@ -152,10 +155,10 @@ enum State {
 /// What recovering a crashed run's leftovers did.
 #[derive(Debug, Default, Clone)]
 pub struct Recovered {
-    /// Leftovers undone.
-    pub undone: usize,
+    /// Leftovers undone: each undo as the log shows it, with its step.
+    pub undone: Vec<String>,
     /// Leftovers already gone (undone before, or cleared by the kernel).
-    pub already_gone: usize,
+    pub already_gone: Vec<String>,
     /// Devices or mounts that something else uses now: left alone.
     pub left_alone: Vec<String>,
     /// Undos that failed: something may still be attached.
@@ -174,8 +177,10 @@ pub fn recover(shared: &Shared) -> Recovered {
             Ok(result) => {
                 let _ = shared.journal.append(&Record::Undone { id: l.id });
                 match &result {
-                    undo::Undone::Done => report.undone += 1,
-                    undo::Undone::AlreadyGone => report.already_gone += 1,
+                    undo::Undone::Done => report.undone.push(format!("{action} (step {})", l.step)),
+                    undo::Undone::AlreadyGone => report
+                        .already_gone
+                        .push(format!("{action} (step {})", l.step)),
                     undo::Undone::LeftAlone(found) => {
                         report.left_alone.push(format!("{action}: {found}"))
                     }
@@ -201,7 +206,9 @@ pub fn recover(shared: &Shared) -> Recovered {
         let action = undo.describe();
         match undo.run() {
             Ok(_) => {
-                report.undone += 1;
+                report
+                    .undone
+                    .push(format!("{action} (a mount under the state directory)"));
                 shared
                     .log
                     .event("recovered", fields! {"action" => action, "status" => "ok"});
@@ -242,6 +249,7 @@ pub async fn run(
         skipped: Vec::new(),
         failed: Vec::new(),
         not_run: Vec::new(),
+        interrupted: Vec::new(),
         outputs: BTreeMap::new(),
         cleanup_failures: Vec::new(),
         question: None,
@@ -502,7 +510,7 @@ pub async fn run(
                         }
                         Err(e) => log.event(
                             "step_finished",
-                            fields! {"step" => step_id, "status" => "failed", "duration_ms" => ms, "error" => resolve::redact_str(&e.message, &secrets)},
+                            fields! {"step" => step_id, "status" => if e.interrupted { "interrupted" } else { "failed" }, "duration_ms" => ms, "error" => resolve::redact_str(&e.message, &secrets)},
                         ),
                     }
                     (i, result, secrets)
@@ -540,7 +548,7 @@ pub async fn run(
             Err(e) => {
                 state[i] = State::Failed;
                 if e.interrupted {
-                    outcome.not_run.push(steps[i].id.clone());
+                    outcome.interrupted.push(steps[i].id.clone());
                 } else {
                     // The summary prints this: a failing program's stderr may hold a secret.
                     outcome.failed.push((

@@ -64,9 +64,25 @@ fn snapshot(args: &BTreeMap<String, Value>, ctx: &OpContext) -> Result<Value, Op
                     .ok_or_else(|| OpError::new("snapshot reflink: give `dest:`"))?,
             );
             let how = reflink(Path::new(&source), &dest, arg_bool(args, "allow_copy"))?;
-            ctx.log("command", crate::fields! {"argv" => [format!("ioctl(FICLONE) {source} -> {}", dest.display())], "exit_code" => 0, "stdout" => how});
+            // A fallback to a plain copy is named as one: a copy takes the space and time of
+            // the whole source, and a reviewer must not read it as a reflink.
+            let (argv, what) = if how == "reflink" {
+                (
+                    format!("ioctl(FICLONE) {source} -> {}", dest.display()),
+                    "reflink snapshot",
+                )
+            } else {
+                (
+                    format!("copy {source} -> {} (no reflink here)", dest.display()),
+                    "snapshot copy (reflink not possible)",
+                )
+            };
+            ctx.log(
+                "command",
+                crate::fields! {"argv" => [argv], "exit_code" => 0, "stdout" => how},
+            );
             if !keep {
-                remove_at_end(ctx, "reflink snapshot", &dest)?;
+                remove_at_end(ctx, what, &dest)?;
             }
             Ok(json!({ "path": dest.display().to_string(), "method": how }))
         }

@@ -1,7 +1,7 @@
 //! The review as text: per run a header, the steps in order with offsets and durations, the
 //! commands, approvals, attachments and cleanups, and a summary line.
 
-use super::{Review, Run, Step, StepStatus, quote_word};
+use super::{LeftAttached, Review, Run, Step, StepStatus, quote_word};
 use serde_json::Value;
 use std::fmt::Write;
 
@@ -60,6 +60,9 @@ fn status(s: &Step) -> String {
         StepStatus::Waiting => "WAITING for approval (the run stopped here)".to_string(),
         StepStatus::Approved => "approved".to_string(),
         StepStatus::Unfinished => "UNFINISHED (started, never finished)".to_string(),
+        StepStatus::Interrupted => {
+            "INTERRUPTED (stopped halfway by a signal; a rerun resumes it)".to_string()
+        }
         StepStatus::NotRun => "not run".to_string(),
     }
 }
@@ -126,12 +129,12 @@ fn render_run(o: &mut String, run: &Run) {
         );
     }
     for s in &run.steps {
-        render_step(o, s);
+        render_step(o, s, &run.left_attached);
     }
     render_summary(o, run);
 }
 
-fn render_step(o: &mut String, s: &Step) {
+fn render_step(o: &mut String, s: &Step, left: &[LeftAttached]) {
     let kind = match (s.op.as_str(), s.effect.as_str()) {
         ("", _) => String::new(),
         (op, "") => format!(" ({op})"),
@@ -198,7 +201,17 @@ fn render_step(o: &mut String, s: &Step) {
             );
         }
         if a.left_attached {
-            let _ = writeln!(o, "{pad}  LEFT ATTACHED (no successful cleanup)");
+            let recovered = left
+                .iter()
+                .find(|l| l.line == a.line)
+                .and_then(|l| l.recovered_at_line);
+            let _ = match recovered {
+                Some(n) => writeln!(
+                    o,
+                    "{pad}  left attached when this run stopped; undone by a later recovery (line {n})"
+                ),
+                None => writeln!(o, "{pad}  LEFT ATTACHED (no successful cleanup)"),
+            };
         }
     }
     for c in &s.other_cleanups {
@@ -226,10 +239,13 @@ fn render_summary(o: &mut String, run: &Run) {
     } else {
         String::new()
     };
-    let counts = format!(
+    let mut counts = format!(
         "{} ok{partial}, {} failed, {} skipped, {} not run",
         c.ok, c.failed, c.skipped, c.not_run
     );
+    if c.interrupted > 0 {
+        counts.push_str(&format!(", {} interrupted", c.interrupted));
+    }
     let head = match &run.finished {
         Some(f) => {
             let took = duration(f.duration_ms.unwrap_or(f.at_ms));
@@ -249,20 +265,40 @@ fn render_summary(o: &mut String, run: &Run) {
     } else {
         format!("cleaned up: {}", run.cleaned_up.join(", "))
     };
-    let left = if run.left_attached.is_empty() {
-        "nothing left attached".to_string()
-    } else {
-        let items: Vec<String> = run
-            .left_attached
+    let (still, later): (Vec<&LeftAttached>, Vec<&LeftAttached>) = run
+        .left_attached
+        .iter()
+        .partition(|l| l.recovered_at_line.is_none());
+    let mut parts = Vec::new();
+    if !still.is_empty() {
+        let items: Vec<String> = still
+            .iter()
+            .map(|l| format!("{} (step {}, line {})", l.what, l.step, l.line))
+            .collect();
+        parts.push(format!("LEFT ATTACHED: {}", items.join("; ")));
+    }
+    if !later.is_empty() {
+        let items: Vec<String> = later
             .iter()
             .map(|l| {
-                let rec = l.recovered_at_line.map_or_else(String::new, |n| {
-                    format!(", undone by a later run's recovery at line {n}")
-                });
-                format!("{} (step {}, line {}{rec})", l.what, l.step, l.line)
+                format!(
+                    "{} (step {}, line {}; undone at line {})",
+                    l.what,
+                    l.step,
+                    l.line,
+                    l.recovered_at_line.unwrap_or(0)
+                )
             })
             .collect();
-        format!("LEFT ATTACHED: {}", items.join("; "))
+        parts.push(format!(
+            "left attached when it stopped, undone by a later recovery: {}",
+            items.join("; ")
+        ));
+    }
+    let left = if parts.is_empty() {
+        "nothing left attached".to_string()
+    } else {
+        parts.join("; ")
     };
     let _ = writeln!(o, "  {head} — {counts}; {cleaned}; {left}");
 }
