@@ -218,3 +218,65 @@ fn sighup_stops_a_standalone_fsck_and_detaches_its_loop_device() {
         "the loop device must be detached"
     );
 }
+
+/// The pid of the process whose command line contains `needle` (our own child's unique path).
+fn pid_with_arg(needle: &str) -> Option<i32> {
+    std::fs::read_dir("/proc").ok()?.flatten().find_map(|e| {
+        let pid: i32 = e.file_name().to_str()?.parse().ok()?;
+        let cmdline = std::fs::read(e.path().join("cmdline")).ok()?;
+        let args: Vec<&[u8]> = cmdline.split(|b| *b == 0).collect();
+        let is_salvage = args.first().is_some_and(|a| a.ends_with(b"/salvage"));
+        (is_salvage && args.iter().any(|a| *a == needle.as_bytes())).then_some(pid)
+    })
+}
+
+#[test]
+fn ctrl_c_at_a_manual_prompt_ends_the_run() {
+    if !salvage_testkit::require_tool("ctrl_c_at_a_manual_prompt_ends_the_run", &["script"]) {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let rb = dir.path().join("m.salvage");
+    std::fs::write(
+        &rb,
+        "runbook \"m\" {\n  manual ok \"Go on?\"\n  step a = exec(argv: [\"true\"], effect: \"read\", after: [ok])\n}\n",
+    )
+    .expect("write runbook");
+    let state = dir.path().join("state");
+    // A terminal (script's pty) whose input never comes: the question waits for a person.
+    let command = format!(
+        "{} run {} --state {}",
+        env!("CARGO_BIN_EXE_salvage"),
+        rb.display(),
+        state.display()
+    );
+    let child = Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start script");
+    let needle = state.display().to_string();
+    let started = std::time::Instant::now();
+    let pid = loop {
+        if let Some(pid) = pid_with_arg(&needle)
+            && state.join("log.jsonl").exists()
+        {
+            break pid;
+        }
+        assert!(started.elapsed() < PROMPT, "salvage run did not start");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    std::thread::sleep(Duration::from_millis(500));
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(pid),
+        nix::sys::signal::Signal::SIGINT,
+    )
+    .expect("send SIGINT");
+    let o = wait_with_deadline(child, PROMPT, "salvage run at a manual prompt after Ctrl-C");
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(stdout.contains("Approve and continue?"), "{stdout}");
+    assert!(stdout.contains("runbook \"m\": interrupted"), "{stdout}");
+    assert_eq!(o.status.code(), Some(130), "{stdout}");
+}
