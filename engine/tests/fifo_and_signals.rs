@@ -226,7 +226,7 @@ fn pid_with_arg(needle: &str) -> Option<i32> {
         let cmdline = std::fs::read(e.path().join("cmdline")).ok()?;
         let args: Vec<&[u8]> = cmdline.split(|b| *b == 0).collect();
         let is_salvage = args.first().is_some_and(|a| a.ends_with(b"/salvage"));
-        (is_salvage && args.iter().any(|a| *a == needle.as_bytes())).then_some(pid)
+        (is_salvage && args.contains(&needle.as_bytes())).then_some(pid)
     })
 }
 

@@ -92,7 +92,7 @@ fn plan_warns_when_the_image_cannot_fit() {
         .find(|s| file.set_len(*s).is_ok())
         .expect("a sparse file of 1 TiB");
     let stat = nix::sys::statvfs::statvfs(dir.path()).expect("statvfs");
-    let free = u64::from(stat.blocks_available()) * stat.fragment_size();
+    let free = stat.blocks_available() * stat.fragment_size();
     let rb = dir.path().join("big.salvage");
     let d = dir.path().display();
     write(

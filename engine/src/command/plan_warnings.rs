@@ -181,7 +181,7 @@ fn low_space(step: &PlanStep, out: &mut Vec<Diagnostic>) {
     let Ok(stat) = nix::sys::statvfs::statvfs(&dir) else {
         return;
     };
-    let free = u64::from(stat.blocks_available()).saturating_mul(stat.fragment_size());
+    let free = stat.blocks_available().saturating_mul(stat.fragment_size());
     if free < need {
         out.push(warn(DiagnosticKind::PlanLowSpace {
             at: step.location.clone(),
