@@ -280,3 +280,58 @@ fn ctrl_c_at_a_manual_prompt_ends_the_run() {
     assert!(stdout.contains("runbook \"m\": interrupted"), "{stdout}");
     assert_eq!(o.status.code(), Some(130), "{stdout}");
 }
+
+#[test]
+fn sighup_stops_a_standalone_copy_between_two_reads() {
+    if !require_root("sighup_stops_a_standalone_copy_between_two_reads") {
+        return;
+    }
+    use salvage_testkit::{FailDisk, FailDiskSpec, SlowRange};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let size: u64 = 8 << 20;
+    std::fs::write(dir.path().join("backing"), vec![5u8; size as usize]).expect("backing");
+    let mnt = dir.path().join("mnt");
+    std::fs::create_dir(&mnt).expect("mountpoint");
+    // Every 64 KiB read takes 40 ms: the copy of the one file takes about 5 s.
+    let spec = FailDiskSpec {
+        backing: dir.path().join("backing"),
+        bad: Vec::new(),
+        slow: vec![SlowRange {
+            start: 0,
+            size,
+            delay: Duration::from_millis(40),
+        }],
+    };
+    let disk = FailDisk::mount(&spec, &mnt).expect("mount the FUSE slow disk");
+    let to = dir.path().join("copy");
+    let child = Command::new(env!("CARGO_BIN_EXE_salvage"))
+        .arg("copy")
+        .arg(&mnt)
+        .arg(&to)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start salvage copy");
+    let pid = nix::unistd::Pid::from_raw(i32::try_from(child.id()).expect("pid"));
+    let started = std::time::Instant::now();
+    while disk
+        .stats()
+        .reads_ok
+        .load(std::sync::atomic::Ordering::SeqCst)
+        == 0
+    {
+        assert!(started.elapsed() < PROMPT, "the copy read nothing");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGHUP).expect("send SIGHUP");
+    let o = wait_with_deadline(child, PROMPT, "salvage copy after SIGHUP");
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.signal(), None, "SIGHUP must not kill it: {stderr}");
+    assert_eq!(o.status.code(), Some(130), "{stderr}");
+    assert!(stderr.contains("interrupted by a signal"), "{stderr}");
+    // It stopped before the end: the file was not copied whole.
+    let copied = std::fs::metadata(to.join(salvage_testkit::FAIL_DISK_FILE)).map_or(0, |m| m.len());
+    assert!(copied < size, "the copy ran to its end ({copied} bytes)");
+    drop(disk);
+}
