@@ -965,6 +965,39 @@ impl Cx {
                 ok = false;
             }
         }
+        // A destination that is literally its source is known wrong before any disk is seen.
+        for (op, src, dest) in [("image", "source", "dest"), ("copy", "from", "to")] {
+            if sig.name != op {
+                continue;
+            }
+            let text = |n: &str| {
+                values
+                    .get(n)
+                    .filter(|e| !e.is_secret())
+                    .and_then(Expr::known_text)
+                    .map(|t| t.trim_end_matches('/').to_string())
+            };
+            if let (Some(a), Some(b)) = (text(src), text(dest))
+                && a == b
+                && !a.is_empty()
+            {
+                let span = s
+                    .args
+                    .iter()
+                    .find(|x| x.name.name == dest)
+                    .map_or(s.span, |x| x.value.span);
+                self.err(
+                    &file,
+                    span,
+                    K::DestIsSource {
+                        dest: dest.to_string(),
+                        source: src.to_string(),
+                        path: b,
+                    },
+                );
+                ok = false;
+            }
+        }
         if sig.name == "fsck"
             && values.get("in_place").and_then(Expr::known_text).as_deref() == Some("true")
             && values.get("mode").and_then(Expr::known_text).as_deref() != Some("repair")

@@ -93,6 +93,12 @@ pub enum DiagnosticKind {
         value: String,
         allowed: Vec<&'static str>,
     },
+    /// A step's destination is literally its source (`image` dest = source, `copy` to = from).
+    DestIsSource {
+        dest: String,
+        source: String,
+        path: String,
+    },
     /// A `copy` path that is not relative to `from` (absolute, `..`, empty).
     CopyPathNotRelative {
         value: String,
@@ -297,6 +303,11 @@ impl fmt::Display for DiagnosticKind {
                     .map(|a| format!("\"{a}\""))
                     .collect::<Vec<_>>()
                     .join(", ")
+            ),
+            DestIsSource { dest, source, path } => write!(
+                f,
+                "`{dest}` is `{source}` itself (\"{path}\"): the step would write onto what it \
+                 reads; give `{dest}` a path elsewhere (on another disk)"
             ),
             CopyPathNotRelative { value, why, fix } => {
                 write!(

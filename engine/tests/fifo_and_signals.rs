@@ -218,3 +218,120 @@ fn sighup_stops_a_standalone_fsck_and_detaches_its_loop_device() {
         "the loop device must be detached"
     );
 }
+
+/// The pid of the process whose command line contains `needle` (our own child's unique path).
+fn pid_with_arg(needle: &str) -> Option<i32> {
+    std::fs::read_dir("/proc").ok()?.flatten().find_map(|e| {
+        let pid: i32 = e.file_name().to_str()?.parse().ok()?;
+        let cmdline = std::fs::read(e.path().join("cmdline")).ok()?;
+        let args: Vec<&[u8]> = cmdline.split(|b| *b == 0).collect();
+        let is_salvage = args.first().is_some_and(|a| a.ends_with(b"/salvage"));
+        (is_salvage && args.contains(&needle.as_bytes())).then_some(pid)
+    })
+}
+
+#[test]
+fn ctrl_c_at_a_manual_prompt_ends_the_run() {
+    if !salvage_testkit::require_tool("ctrl_c_at_a_manual_prompt_ends_the_run", &["script"]) {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let rb = dir.path().join("m.salvage");
+    std::fs::write(
+        &rb,
+        "runbook \"m\" {\n  manual ok \"Go on?\"\n  step a = exec(argv: [\"true\"], effect: \"read\", after: [ok])\n}\n",
+    )
+    .expect("write runbook");
+    let state = dir.path().join("state");
+    // A terminal (script's pty) whose input never comes: the question waits for a person.
+    let command = format!(
+        "{} run {} --state {}",
+        env!("CARGO_BIN_EXE_salvage"),
+        rb.display(),
+        state.display()
+    );
+    let child = Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start script");
+    let needle = state.display().to_string();
+    let started = std::time::Instant::now();
+    let pid = loop {
+        if let Some(pid) = pid_with_arg(&needle)
+            && state.join("log.jsonl").exists()
+        {
+            break pid;
+        }
+        assert!(started.elapsed() < PROMPT, "salvage run did not start");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    std::thread::sleep(Duration::from_millis(500));
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(pid),
+        nix::sys::signal::Signal::SIGINT,
+    )
+    .expect("send SIGINT");
+    let o = wait_with_deadline(child, PROMPT, "salvage run at a manual prompt after Ctrl-C");
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(stdout.contains("Approve and continue?"), "{stdout}");
+    assert!(stdout.contains("runbook \"m\": interrupted"), "{stdout}");
+    assert_eq!(o.status.code(), Some(130), "{stdout}");
+}
+
+#[test]
+fn sighup_stops_a_standalone_copy_between_two_reads() {
+    if !require_root("sighup_stops_a_standalone_copy_between_two_reads") {
+        return;
+    }
+    use salvage_testkit::{FailDisk, FailDiskSpec, SlowRange};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let size: u64 = 8 << 20;
+    std::fs::write(dir.path().join("backing"), vec![5u8; size as usize]).expect("backing");
+    let mnt = dir.path().join("mnt");
+    std::fs::create_dir(&mnt).expect("mountpoint");
+    // Every 64 KiB read takes 40 ms: the copy of the one file takes about 5 s.
+    let spec = FailDiskSpec {
+        backing: dir.path().join("backing"),
+        bad: Vec::new(),
+        slow: vec![SlowRange {
+            start: 0,
+            size,
+            delay: Duration::from_millis(40),
+        }],
+    };
+    let disk = FailDisk::mount(&spec, &mnt).expect("mount the FUSE slow disk");
+    let to = dir.path().join("copy");
+    let child = Command::new(env!("CARGO_BIN_EXE_salvage"))
+        .arg("copy")
+        .arg(&mnt)
+        .arg(&to)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start salvage copy");
+    let pid = nix::unistd::Pid::from_raw(i32::try_from(child.id()).expect("pid"));
+    let started = std::time::Instant::now();
+    while disk
+        .stats()
+        .reads_ok
+        .load(std::sync::atomic::Ordering::SeqCst)
+        == 0
+    {
+        assert!(started.elapsed() < PROMPT, "the copy read nothing");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGHUP).expect("send SIGHUP");
+    let o = wait_with_deadline(child, PROMPT, "salvage copy after SIGHUP");
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.signal(), None, "SIGHUP must not kill it: {stderr}");
+    assert_eq!(o.status.code(), Some(130), "{stderr}");
+    assert!(stderr.contains("interrupted by a signal"), "{stderr}");
+    // It stopped before the end: the file was not copied whole.
+    let copied = std::fs::metadata(to.join(salvage_testkit::FAIL_DISK_FILE)).map_or(0, |m| m.len());
+    assert!(copied < size, "the copy ran to its end ({copied} bytes)");
+    drop(disk);
+}

@@ -462,6 +462,12 @@ mod filesystem {
 
     #[test]
     fn an_unreadable_file_is_recorded_and_the_copy_goes_on() {
+        if !salvage_testkit::require_tool(
+            "an_unreadable_file_is_recorded_and_the_copy_goes_on",
+            &["mkfs.ext4", "debugfs"],
+        ) {
+            return;
+        }
         let f = fixture();
         // Break the extent header of one file (debugfs reads the image at an offset, no root).
         let target = format!("{}?offset={}", f.disk.display(), P1_START * SECTOR);

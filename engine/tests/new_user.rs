@@ -38,7 +38,7 @@ fn plan_warns_about_missing_inputs_a_dest_on_its_source_and_missing_programs() {
         &format!(
             r#"runbook "w" {{
   step gone   = image(source: "{d}/no-such-disk", dest: "{d}/a.img")
-  step self   = image(source: "{d}/disk.img", dest: "{d}/disk.img", map: "{d}/self.map")
+  step self   = image(source: "{d}/disk.img", dest: "{d}/./disk.img", map: "{d}/self.map")
   step dump   = pipe(from: "{d}/no-such-dump.sql", into: ["cat"], effect: "read")
   step tool   = exec(argv: ["no-such-program-for-salvage"], effect: "read")
   step made   = exec(argv: ["dd", "if=/dev/zero", "of={d}/made.img", "count=1"], effect: "create")
@@ -78,6 +78,21 @@ fn plan_warns_about_missing_inputs_a_dest_on_its_source_and_missing_programs() {
         "a file an earlier step makes is no news: {stderr}"
     );
     assert!(!stderr.contains("runs `cat`"), "cat is installed: {stderr}");
+}
+
+#[test]
+fn a_destination_that_is_literally_its_source_is_a_check_error() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let rb = dir.path().join("s.salvage");
+    write(
+        &rb,
+        "runbook \"s\" {\n  param disk: device\n  step img = image(source: disk, dest: \"/dev/sdq\")\n}\n",
+    );
+    let o = salvage(&["plan", rb.to_str().unwrap(), "-p", "disk=/dev/sdq"]);
+    let stderr = text(&o).1.replace("\n  │ ", " ");
+    assert_eq!(o.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("`dest` is `source` itself"), "{stderr}");
+    assert!(stderr.contains("s.salvage:3:"), "{stderr}");
 }
 
 #[test]

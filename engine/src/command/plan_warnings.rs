@@ -34,7 +34,14 @@ pub fn machine_warnings(plans: &[Plan]) -> Vec<Diagnostic> {
         if plan.is_define {
             continue;
         }
-        let made = made_by_steps(plan);
+        let mut made = made_by_steps(plan);
+        // A device param's absence is already said once, by the param's own warning.
+        made.extend(
+            plan.params
+                .iter()
+                .filter(|p| p.ty == crate::value_type::Type::Device)
+                .filter_map(|p| p.value.as_ref()?.known_text()),
+        );
         for step in &plan.steps {
             input_warnings(step, &made, &mut out);
             dest_is_source(step, &mut out);
@@ -61,7 +68,8 @@ fn known(step: &PlanStep, arg: &str) -> Option<String> {
 }
 
 /// Every known text a step's arguments hold: a path named there may be made by that step,
-/// so its absence now is no news (a synth's dest, an exec's `of=...`).
+/// so its absence now is no news (a synth's dest, an exec's `of=...`). Paths in this set get
+/// no "missing input" warning.
 fn made_by_steps(plan: &Plan) -> BTreeSet<String> {
     fn collect(e: &Expr, out: &mut BTreeSet<String>) {
         match e {

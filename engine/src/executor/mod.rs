@@ -273,7 +273,13 @@ pub async fn run(
             "These steps modify existing data: {}. Run them? (see `salvage plan` for what they do)",
             modify.join(", ")
         );
-        match shared.prompter.confirm(&question) {
+        let answer = shared.prompter.confirm(&question);
+        if interrupted(shared) {
+            outcome.status = RunStatus::Interrupted;
+            outcome.not_run = steps.iter().map(|s| s.id.clone()).collect();
+            return Ok(outcome);
+        }
+        match answer {
             Some(true) => shared.log.event(
                 "confirmed",
                 fields! {"steps" => modify, "by" => opts.user, "via" => "terminal"},
@@ -418,6 +424,13 @@ pub async fn run(
                         Approval::No => {
                             fail(step, "not approved", shared, &mut outcome);
                             state[i] = State::Failed;
+                            stop = true;
+                        }
+                        Approval::Interrupted => {
+                            shared.cancel.store(true, Ordering::SeqCst);
+                            if outcome.status == RunStatus::Ok {
+                                outcome.status = RunStatus::Interrupted;
+                            }
                             stop = true;
                         }
                         Approval::Waiting => {
@@ -621,16 +634,27 @@ enum Approval {
     Yes(&'static str),
     No,
     Waiting,
+    /// Ctrl-C (or SIGTERM, SIGHUP) while the question was asked.
+    Interrupted,
+}
+
+/// Whether the run is being interrupted: the cancel flag, or a signal the flag has not been
+/// handed yet (a question at the terminal returns at once on Ctrl-C).
+fn interrupted(shared: &Shared) -> bool {
+    shared.cancel.load(Ordering::SeqCst) || crate::interrupt::Interrupt::count() > 0
 }
 
 fn approve(step: &PlanStep, text: &str, opts: &RunOptions, shared: &Shared) -> Approval {
     if opts.approve.contains(&step.id) {
         return Approval::Yes("--approve");
     }
-    match shared
+    let answer = shared
         .prompter
-        .confirm(&format!("[{}] {text}\nApprove and continue?", step.id))
-    {
+        .confirm(&format!("[{}] {text}\nApprove and continue?", step.id));
+    if interrupted(shared) {
+        return Approval::Interrupted;
+    }
+    match answer {
         Some(true) => Approval::Yes("terminal"),
         Some(false) => Approval::No,
         None => Approval::Waiting,

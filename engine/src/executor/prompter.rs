@@ -25,10 +25,38 @@ impl Prompter for TerminalPrompter {
         let mut err = std::io::stderr();
         let _ = write!(err, "\n{question} [y/N] ");
         let _ = err.flush();
+        // Wait for a line, or for Ctrl-C (a blocking read restarts after the signal handler).
+        if !wait_for_input() {
+            let _ = writeln!(err);
+            return None;
+        }
         let mut line = String::new();
         std::io::stdin().lock().read_line(&mut line).ok()?;
         let answer = line.trim().to_ascii_lowercase();
         Some(answer == "y" || answer == "yes")
+    }
+}
+
+/// Waits until stdin has input (true) or an interrupting signal arrived (false).
+fn wait_for_input() -> bool {
+    loop {
+        if crate::interrupt::Interrupt::count() > 0 {
+            return false;
+        }
+        let mut fd = libc::pollfd {
+            fd: libc::STDIN_FILENO,
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        // SAFETY: one valid pollfd, for the duration of the call.
+        let n = unsafe { libc::poll(&mut fd, 1, 100) };
+        if n > 0 {
+            return true;
+        }
+        if n < 0 && std::io::Error::last_os_error().raw_os_error() != Some(libc::EINTR) {
+            // Cannot poll: read as before.
+            return true;
+        }
     }
 }
 
