@@ -232,7 +232,9 @@ fn finished_before(
     } else {
         return Ok(None);
     };
-    let manifest = Manifest::read(&path)?;
+    let Some(manifest) = Manifest::read_cut_short(&path)? else {
+        return Ok(None); // cut short before its header: start again (the old copy moves aside)
+    };
     if manifest.header.source != *spec {
         return Err(FsError::new(FsErrorKind::Unsupported {
             what: format!(

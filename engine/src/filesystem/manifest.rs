@@ -218,10 +218,34 @@ impl Manifest {
                 e,
             )
         })?;
+        Self::parse(BufReader::new(file), path)
+    }
+
+    /// Reads the manifest of a copy that may have been cut short (kill -9, a full disk): a last
+    /// line without its newline is dropped, and one without a header line yet is `None`
+    /// (nothing to resume). Every other malformed line is still an error.
+    pub fn read_cut_short(path: &Path) -> Result<Option<Self>, FsError> {
+        let mut bytes = std::fs::read(path).map_err(|e| {
+            FsError::io(
+                FsErrorKind::Open {
+                    path: path.to_path_buf(),
+                },
+                e,
+            )
+        })?;
+        let whole_lines = bytes.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+        bytes.truncate(whole_lines);
+        match Self::parse(&bytes[..], path) {
+            Err(e) if matches!(e.kind(), FsErrorKind::ManifestHeader { .. }) => Ok(None),
+            other => other.map(Some),
+        }
+    }
+
+    fn parse(reader: impl BufRead, path: &Path) -> Result<Self, FsError> {
         let mut header = None;
         let mut entries = Vec::new();
         let mut summary = None;
-        for (index, line) in BufReader::new(file).split(b'\n').enumerate() {
+        for (index, line) in reader.split(b'\n').enumerate() {
             let line = line.map_err(|e| {
                 FsError::io(
                     FsErrorKind::Read {
@@ -273,6 +297,39 @@ impl Manifest {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A copy killed before or while writing a line: nothing to resume without a header, and
+    /// a torn last line is dropped rather than failing the resume.
+    #[test]
+    fn a_cut_short_manifest_reads_up_to_its_last_whole_line() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("m.jsonl");
+        for torn in ["", "{\"record\":\"hea"] {
+            std::fs::write(&path, torn).expect("write");
+            assert!(
+                Manifest::read_cut_short(&path).expect("read").is_none(),
+                "{torn:?}"
+            );
+        }
+        let header = ManifestRecord::Header(ManifestHeader {
+            format: MANIFEST_FORMAT.to_string(),
+            source: SourceSpec::Directory {
+                path: "/src".into(),
+            },
+            dest: "/dest".into(),
+        });
+        let mut text = serde_json::to_string(&header).expect("json");
+        text.push_str("\n{\"record\":\"entry\",\"pa");
+        std::fs::write(&path, &text).expect("write");
+        let m = Manifest::read_cut_short(&path)
+            .expect("read")
+            .expect("a header");
+        assert!(m.entries.is_empty());
+        assert!(
+            Manifest::read(&path).is_err(),
+            "the strict reader still refuses it"
+        );
+    }
 
     #[test]
     fn names_with_newlines_and_invalid_utf8_round_trip() {
