@@ -153,3 +153,124 @@ fn a_cut_short_copy_resumes_in_place_keeping_finished_files() {
     let (code, text) = salvage(&["verify", manifest.to_str().unwrap()]);
     assert_eq!(code, Some(0), "{text}");
 }
+
+/// The runbook op: a run interrupted (SIGINT) in the middle of a copy from a slow disk, then
+/// run again, goes on with the copy in place instead of starting over beside it.
+#[test]
+fn an_interrupted_copy_step_resumes_in_place_on_the_rerun() {
+    use salvage_testkit::{FailDisk, FailDiskSpec, SlowRange};
+    use std::time::{Duration, Instant};
+    if !salvage_testkit::require_root("an_interrupted_copy_step_resumes_in_place_on_the_rerun")
+        || !have_mke2fs()
+    {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let tree = tmp.path().join("tree");
+    std::fs::create_dir_all(&tree).unwrap();
+    let names = ["a", "b", "c", "d"];
+    for (i, name) in names.iter().enumerate() {
+        let data: Vec<u8> = (0..2u32 << 20).map(|j| (j % 253) as u8 ^ i as u8).collect();
+        std::fs::write(tree.join(name), data).unwrap();
+    }
+    let backing = tmp.path().join("backing");
+    let out = Command::new("mke2fs")
+        .args(["-q", "-F", "-t", "ext4", "-d"])
+        .arg(&tree)
+        .arg(&backing)
+        .arg("16M")
+        .output()
+        .expect("mke2fs");
+    assert!(out.status.success());
+    std::fs::create_dir(tmp.path().join("mnt")).unwrap();
+    let spec = FailDiskSpec {
+        backing: backing.clone(),
+        bad: Vec::new(),
+        slow: vec![SlowRange {
+            start: 0,
+            size: 16 << 20,
+            delay: Duration::from_millis(25),
+        }],
+    };
+    let disk = FailDisk::mount(&spec, &tmp.path().join("mnt")).expect("FUSE disk");
+    let files = tmp.path().join("files");
+    let rb = tmp.path().join("copy.salvage");
+    std::fs::write(
+        &rb,
+        format!(
+            "runbook \"resume\" {{\n  step files = copy(from: \"userspace-ext:{}?offset=0\", to: \"{}\")\n}}\n",
+            disk.file().display(),
+            files.display()
+        ),
+    )
+    .unwrap();
+    let state = tmp.path().join("state");
+    let mut first = Command::new(env!("CARGO_BIN_EXE_salvage"))
+        .arg("run")
+        .arg(&rb)
+        .arg("--state")
+        .arg(&state)
+        .arg("--quiet")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("first run");
+    let manifest = tmp.path().join("files.manifest.jsonl");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    // `b` is created once `a` is copied and recorded.
+    while !files.join("b").exists() {
+        assert!(
+            first.try_wait().unwrap().is_none(),
+            "the copy ended before it could be cut"
+        );
+        assert!(Instant::now() < deadline, "the copy never got to b");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(first.id() as i32),
+        nix::sys::signal::Signal::SIGINT,
+    )
+    .unwrap();
+    let first = first.wait_with_output().unwrap();
+    assert_eq!(
+        first.status.code(),
+        Some(130),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    let cut = std::fs::read_to_string(&manifest).unwrap();
+    assert!(!cut.contains("\"record\":\"summary\""), "cut short: {cut}");
+    assert!(cut.contains("\"path\":\"a\""), "a was finished: {cut}");
+    const MARK: i64 = 1_000_000_000;
+    let f = std::fs::File::options()
+        .write(true)
+        .open(files.join("a"))
+        .unwrap();
+    f.set_modified(std::time::UNIX_EPOCH + Duration::from_secs(MARK as u64))
+        .unwrap();
+    drop(f);
+
+    let (code, text) = salvage(&[
+        "run",
+        rb.to_str().unwrap(),
+        "--state",
+        state.to_str().unwrap(),
+    ]);
+    assert_eq!(code, Some(0), "{text}");
+    assert!(text.contains("resuming the interrupted copy"), "{text}");
+    assert!(!text.contains("moved aside"), "{text}");
+    let a = std::fs::metadata(files.join("a")).unwrap();
+    assert_eq!(a.mtime(), MARK, "a was kept from the first run");
+    for (i, name) in names.iter().enumerate() {
+        let data: Vec<u8> = (0..2u32 << 20).map(|j| (j % 253) as u8 ^ i as u8).collect();
+        assert_eq!(std::fs::read(files.join(name)).unwrap(), data, "{name}");
+    }
+    let done = std::fs::read_to_string(&manifest).unwrap();
+    assert!(done.contains("\"record\":\"summary\""), "{done}");
+    let leftovers: Vec<_> = std::fs::read_dir(tmp.path())
+        .unwrap()
+        .filter_map(Result::ok)
+        .filter(|e| e.file_name().to_string_lossy().contains("partial"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}

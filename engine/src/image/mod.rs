@@ -292,7 +292,7 @@ fn prepare(opts: &ImageOptions) -> Result<(Parts, Dest, u64, Vec<RunLock>), Imag
 /// locks both for this run. A block-device image is not given a lock file: it is opened
 /// `O_EXCL`, which the kernel grants to one opener at a time.
 fn lock_image_and_map(opts: &ImageOptions) -> Result<Vec<RunLock>, ImageError> {
-    use std::os::unix::fs::{DirBuilderExt, FileTypeExt};
+    use std::os::unix::fs::DirBuilderExt;
     for path in [&opts.dest, &opts.map] {
         if let Some(dir) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
             std::fs::DirBuilder::new()
@@ -302,9 +302,9 @@ fn lock_image_and_map(opts: &ImageOptions) -> Result<Vec<RunLock>, ImageError> {
                 .map_err(|e| ImageError::io(ImageErrorKind::MakeDir(dir.to_path_buf()), e))?;
         }
     }
-    let dest_is_device = std::fs::metadata(&opts.dest)
-        .map(|m| m.file_type().is_block_device())
-        .unwrap_or(false);
+    // Only a regular file (or one still to be made) gets a lock file; anything else is a
+    // device (opened O_EXCL) or refused by `Dest::open`.
+    let dest_is_file = std::fs::metadata(&opts.dest).map_or(true, |m| m.is_file());
     let lock_files = [
         run_lock::lock_path(&opts.dest),
         run_lock::lock_path(&opts.map),
@@ -320,7 +320,7 @@ fn lock_image_and_map(opts: &ImageOptions) -> Result<Vec<RunLock>, ImageError> {
         ))));
     }
     let mut locks = Vec::new();
-    if !dest_is_device {
+    if dest_is_file {
         locks.push(RunLock::acquire(&opts.dest, &opts.command_line)?);
     }
     locks.push(RunLock::acquire(&opts.map, &opts.command_line)?);
