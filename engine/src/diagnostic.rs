@@ -391,6 +391,13 @@ impl fmt::Display for DiagnosticKind {
                 "`{name}` is declared twice: first as a {first}, then as a {what}; give one another name"
             ),
             Reserved { name } => write!(f, "`{name}` is a reserved word; choose another name"),
+            MissingParam {
+                name,
+                ty: Type::Secret,
+            } => write!(
+                f,
+                "param `{name}` (secret) is required: pass --param-file {name}=FILE or set SALVAGE_PARAM_{name} (salvage run also asks at a terminal); --param would show it to every process"
+            ),
             MissingParam { name, ty } => write!(
                 f,
                 "param `{name}` ({ty}) is required: pass --param {name}=VALUE"

@@ -266,6 +266,19 @@ fn a_bad_param_file_is_refused_naming_it() {
         assert!(text(&out).contains(want), "{file}: {}", text(&out));
         assert!(!d.join("st").exists(), "{file}: nothing was started");
     }
+    // No way in at all, and no terminal to ask at: the error says how to give it.
+    let out = salvage()
+        .current_dir(d)
+        .args(["run", "s.salvage", "--state", "st", "--param", "other=x"])
+        .stdin(Stdio::null())
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(
+        text(&out).contains("pass --param-file token=FILE or set SALVAGE_PARAM_token"),
+        "{}",
+        text(&out)
+    );
 }
 
 /// Runs `script` (a pseudo-terminal) around `cmd`, types `keys` once the prompt shows, and
