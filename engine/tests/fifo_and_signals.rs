@@ -335,3 +335,84 @@ fn sighup_stops_a_standalone_copy_between_two_reads() {
     assert!(copied < size, "the copy ran to its end ({copied} bytes)");
     drop(disk);
 }
+
+#[test]
+fn an_interrupted_run_abandons_a_step_stuck_in_a_read() {
+    if !require_root("an_interrupted_run_abandons_a_step_stuck_in_a_read") {
+        return;
+    }
+    use salvage_testkit::{FailDisk, FailDiskSpec, SlowRange};
+    let dir = tempfile::tempdir().expect("tempdir");
+    // 64 KiB: one read, which takes 13 s. The copy step sits in read(2), where no cancel
+    // flag is looked at; the process can only exit once the read returns (the kernel waits
+    // for a FUSE answer it has sent), but the run's cleanup and summary must not wait.
+    let size: u64 = 64 << 10;
+    std::fs::write(dir.path().join("backing"), vec![9u8; size as usize]).expect("backing");
+    let mnt = dir.path().join("mnt");
+    std::fs::create_dir(&mnt).expect("mountpoint");
+    let spec = FailDiskSpec {
+        backing: dir.path().join("backing"),
+        bad: Vec::new(),
+        slow: vec![SlowRange {
+            start: 0,
+            size,
+            delay: Duration::from_secs(13),
+        }],
+    };
+    let disk = FailDisk::mount(&spec, &mnt).expect("mount the FUSE slow disk");
+    let rb = dir.path().join("stuck.salvage");
+    std::fs::write(
+        &rb,
+        format!(
+            "runbook \"stuck\" {{\n  step files = copy(from: \"{}\", to: \"{}\")\n}}\n",
+            mnt.display(),
+            dir.path().join("out").display()
+        ),
+    )
+    .expect("write runbook");
+    let state = dir.path().join("state");
+    let child = Command::new(env!("CARGO_BIN_EXE_salvage"))
+        .arg("run")
+        .arg(&rb)
+        .arg("--state")
+        .arg(&state)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start salvage run");
+    let pid = nix::unistd::Pid::from_raw(i32::try_from(child.id()).expect("pid"));
+    // Wait until the copy has asked for its first (slow) read.
+    let started = std::time::Instant::now();
+    while !dir
+        .path()
+        .join("out")
+        .join(salvage_testkit::FAIL_DISK_FILE)
+        .exists()
+    {
+        assert!(started.elapsed() < PROMPT, "the copy did not start");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGINT).expect("send SIGINT");
+    let sent = std::time::Instant::now();
+    // 10 s of grace, then the step is abandoned and the run cleans up and ends.
+    let o = wait_with_deadline(
+        child,
+        Duration::from_secs(25),
+        "salvage run with a stuck step",
+    );
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        sent.elapsed() >= Duration::from_secs(10),
+        "no grace was given"
+    );
+    assert_eq!(o.status.code(), Some(130), "{stdout}{stderr}");
+    assert!(
+        format!("{stdout}{stderr}")
+            .contains("did not stop within 10 s of the interrupt; abandoned"),
+        "{stdout}{stderr}"
+    );
+    drop(disk);
+}
