@@ -210,50 +210,62 @@ fn aside_path(manifest: &Path) -> PathBuf {
     PathBuf::from(s)
 }
 
+/// Whether a cut-short copy can be resumed: its manifest, or the one a resume that was cut
+/// short itself set aside, got as far as its header line.
+pub fn resumable(manifest_path: &Path) -> bool {
+    [manifest_path.to_path_buf(), aside_path(manifest_path)]
+        .iter()
+        .any(|m| matches!(Manifest::read_cut_short(m), Ok(Some(_))))
+}
+
 /// The files a cut-short copy finished, from its manifest (or from the one a resume that was
-/// cut short itself set aside); `None` when there is nothing to resume.
+/// cut short itself set aside); `None` when there is nothing to resume (no manifest got as far
+/// as its header).
 fn finished_before(
     manifest_path: &Path,
     spec: &SourceSpec,
 ) -> Result<Option<HashMap<PathBuf, ManifestEntry>>, FsError> {
     let aside = aside_path(manifest_path);
-    let path = if manifest_path.exists() {
-        manifest_path.to_path_buf()
-    } else if aside.exists() {
-        std::fs::rename(&aside, manifest_path).map_err(|e| {
-            FsError::io(
-                FsErrorKind::Write {
-                    path: aside.clone(),
-                },
-                e,
-            )
-        })?;
-        manifest_path.to_path_buf()
-    } else {
-        return Ok(None);
-    };
-    let Some(manifest) = Manifest::read_cut_short(&path)? else {
-        return Ok(None); // cut short before its header: start again (the old copy moves aside)
-    };
-    if manifest.header.source != *spec {
-        return Err(FsError::new(FsErrorKind::Unsupported {
-            what: format!(
-                "resuming the copy whose manifest {} was made from another source; move it and \
-                 the copy aside to start again",
-                path.display()
-            ),
-        }));
+    for path in [manifest_path, aside.as_path()] {
+        if !path.exists() {
+            continue;
+        }
+        let Some(manifest) = Manifest::read_cut_short(path)? else {
+            continue; // cut short before its header
+        };
+        if path == aside {
+            std::fs::rename(&aside, manifest_path).map_err(|e| {
+                FsError::io(
+                    FsErrorKind::Write {
+                        path: aside.clone(),
+                    },
+                    e,
+                )
+            })?;
+        }
+        if manifest.header.source != *spec {
+            return Err(FsError::new(FsErrorKind::Unsupported {
+                what: format!(
+                    "resuming the copy whose manifest {} was made from another source; move it \
+                     and the copy aside to start again",
+                    manifest_path.display()
+                ),
+            }));
+        }
+        return Ok(Some(
+            manifest
+                .entries
+                .into_iter()
+                .filter(|e| {
+                    e.status == EntryStatus::Copied
+                        && e.kind == EntryKind::File
+                        && e.sha256.is_some()
+                })
+                .map(|e| (e.rel_path(), e))
+                .collect(),
+        ));
     }
-    Ok(Some(
-        manifest
-            .entries
-            .into_iter()
-            .filter(|e| {
-                e.status == EntryStatus::Copied && e.kind == EntryKind::File && e.sha256.is_some()
-            })
-            .map(|e| (e.rel_path(), e))
-            .collect(),
-    ))
+    Ok(None)
 }
 
 /// Refuses a copy whose data cannot fit: the bytes it may write (the files' sizes, but never

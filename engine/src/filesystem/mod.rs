@@ -41,7 +41,7 @@ pub use command::{
     CopyArgs, FsckArgs, InspectArgs, MountArgs, VerifyArgs, copy_command, fsck_command,
     inspect_command, mount_command, verify_command,
 };
-pub use copy::{CopyOptions, CopyReport, copy_tree};
+pub use copy::{CopyOptions, CopyReport, copy_tree, resumable};
 pub use dir_identity::DirIdentity;
 pub use error::{FsError, FsErrorKind};
 pub use ext_tree::ExtTree;

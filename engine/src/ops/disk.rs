@@ -321,8 +321,7 @@ pub(super) async fn copy(
         }
         // An earlier run of this step was cut short (out of space, killed): go on with its
         // copy in place when its manifest says what it finished; else move it aside.
-        let resuming = format!("{}.resuming", manifest.display());
-        let resume = ctx.partial_before && (manifest.exists() || Path::new(&resuming).exists());
+        let resume = ctx.partial_before && crate::filesystem::resumable(&manifest);
         if resume {
             ctx.progress.println(&format!(
                 "[{}] resuming the interrupted copy in {} in place: files it finished are kept",
