@@ -7,16 +7,9 @@ use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+/// `program` (e2fsprogs), or a skip naming it (a failure in CI).
 fn have(program: &str) -> bool {
-    let ok = Command::new(program).arg("-V").output().is_ok();
-    assert!(
-        ok || std::env::var("SALVAGE_REQUIRE_ROOT_TESTS").is_err(),
-        "{program} (e2fsprogs) is required in CI"
-    );
-    if !ok {
-        eprintln!("SKIP: {program} (e2fsprogs) is not installed");
-    }
-    ok
+    salvage_testkit::require_tool(module_path!(), &[program])
 }
 
 fn salvage(args: &[&str]) -> Output {

@@ -13,16 +13,9 @@ use sha2::{Digest, Sha256};
 
 const GIB: u64 = 1 << 30;
 
+/// mke2fs (e2fsprogs), or a skip naming it (a failure in CI).
 fn have_mke2fs() -> bool {
-    let ok = Command::new("mke2fs").arg("-V").output().is_ok();
-    assert!(
-        ok || std::env::var("SALVAGE_REQUIRE_ROOT_TESTS").is_err(),
-        "mke2fs (e2fsprogs) is required in CI"
-    );
-    if !ok {
-        eprintln!("SKIP: mke2fs (e2fsprogs) is not installed");
-    }
-    ok
+    salvage_testkit::require_tool(module_path!(), &["mke2fs"])
 }
 
 fn sha256_file(path: &Path) -> String {
