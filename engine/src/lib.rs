@@ -31,4 +31,5 @@ pub mod shell_quote;
 pub mod source_file;
 pub mod stdlib;
 pub mod stdlib_define;
+mod sys;
 pub mod value_type;

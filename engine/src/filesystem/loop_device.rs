@@ -13,52 +13,13 @@ use nix::errno::Errno;
 
 use super::attachment::Attachment;
 use super::error::{FsError, FsErrorKind};
+use crate::sys::loop_ioctl::{
+    self as ioctls, LO_FLAGS_AUTOCLEAR, LO_FLAGS_READ_ONLY, LO_KEY_SIZE, LO_NAME_SIZE, LoopConfig,
+    LoopInfo64,
+};
 
-const LO_NAME_SIZE: usize = 64;
-const LO_KEY_SIZE: usize = 32;
-const LO_FLAGS_READ_ONLY: u32 = 1;
-const LO_FLAGS_AUTOCLEAR: u32 = 4;
 /// How many times a free device is asked for when another process takes it first.
 const ATTACH_ATTEMPTS: usize = 32;
-
-/// `struct loop_info64` of `<linux/loop.h>`.
-#[derive(Clone, Copy)]
-#[repr(C)]
-struct LoopInfo64 {
-    lo_device: u64,
-    lo_inode: u64,
-    lo_rdevice: u64,
-    lo_offset: u64,
-    lo_sizelimit: u64,
-    lo_number: u32,
-    lo_encrypt_type: u32,
-    lo_encrypt_key_size: u32,
-    lo_flags: u32,
-    lo_file_name: [u8; LO_NAME_SIZE],
-    lo_crypt_name: [u8; LO_NAME_SIZE],
-    lo_encrypt_key: [u8; LO_KEY_SIZE],
-    lo_init: [u64; 2],
-}
-
-/// `struct loop_config` of `<linux/loop.h>` (LOOP_CONFIGURE, Linux 5.8).
-#[repr(C)]
-struct LoopConfig {
-    fd: u32,
-    block_size: u32,
-    info: LoopInfo64,
-    reserved: [u64; 8],
-}
-
-mod ioctls {
-    //! The loop ioctls: old-style numbers, hence the `_bad` macros.
-    #![allow(unreachable_pub)]
-    use super::{LoopConfig, LoopInfo64};
-    nix::ioctl_none_bad!(loop_ctl_get_free, 0x4C82);
-    nix::ioctl_write_int_bad!(loop_set_fd, 0x4C00);
-    nix::ioctl_none_bad!(loop_clr_fd, 0x4C01);
-    nix::ioctl_write_ptr_bad!(loop_set_status64, 0x4C04, LoopInfo64);
-    nix::ioctl_write_ptr_bad!(loop_configure, 0x4C0A, LoopConfig);
-}
 
 /// A loop device this process attached. Dropping it closes this process's handle; thanks to
 /// autoclear the kernel then detaches the device as soon as nothing else (a mount, a checker)

@@ -3,7 +3,6 @@
 //! directory shares a copy-on-write filesystem with the image, a sparse plain copy otherwise.
 
 use std::fs::File;
-use std::os::fd::AsRawFd;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
@@ -13,22 +12,6 @@ use super::error::{FsError, FsErrorKind};
 use super::partition_ref::PartitionRef;
 
 const CHUNK: usize = 1 << 20;
-
-/// `struct file_clone_range` of `<linux/fs.h>`.
-#[repr(C)]
-struct FileCloneRange {
-    src_fd: i64,
-    src_offset: u64,
-    src_length: u64,
-    dest_offset: u64,
-}
-
-mod ioctls {
-    //! FICLONERANGE: `_IOW(0x94, 13, struct file_clone_range)`.
-    #![allow(unreachable_pub)]
-    use super::FileCloneRange;
-    nix::ioctl_write_ptr!(ficlonerange, 0x94, 13, FileCloneRange);
-}
 
 /// How the copy was made.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -116,13 +99,5 @@ impl RepairCopy {
 /// Tries to share the partition's blocks; false when the filesystem cannot (different
 /// filesystems, no reflink support, unaligned offset or length).
 fn reflink(source: &File, dest: &File, offset: u64, size: u64) -> bool {
-    let range = FileCloneRange {
-        src_fd: i64::from(source.as_raw_fd()),
-        src_offset: offset,
-        src_length: size,
-        dest_offset: 0,
-    };
-    // SAFETY: `range` is a fully initialised `struct file_clone_range` outliving the call; both
-    // fds are open, the source for reading and the destination for writing.
-    unsafe { ioctls::ficlonerange(dest.as_raw_fd(), &range) }.is_ok()
+    crate::sys::reflink::clone_range(source, dest, offset, size).is_ok()
 }

@@ -56,29 +56,10 @@ pub(crate) struct Source {
     pub(crate) log: Option<Vec<ReadRecord>>,
 }
 
-const BLKSSZGET: libc::c_ulong = 0x1268;
-const BLKGETSIZE64: libc::c_ulong = 0x8008_1272;
-
 fn device_size_and_sector(file: &File) -> std::io::Result<(u64, u64)> {
-    let mut size: u64 = 0;
-    let mut sector: libc::c_int = 0;
-    // SAFETY: BLKGETSIZE64 writes one u64 through the pointer, which is valid for writes.
-    let r = unsafe { libc::ioctl(file.as_raw_fd(), BLKGETSIZE64 as _, &mut size as *mut u64) };
-    if r != 0 {
-        return Err(std::io::Error::last_os_error());
-    }
-    // SAFETY: BLKSSZGET writes one int through the pointer, which is valid for writes.
-    let r = unsafe {
-        libc::ioctl(
-            file.as_raw_fd(),
-            BLKSSZGET as _,
-            &mut sector as *mut libc::c_int,
-        )
-    };
-    if r != 0 {
-        return Err(std::io::Error::last_os_error());
-    }
-    Ok((size, u64::try_from(sector).unwrap_or(512).max(1)))
+    let size = crate::sys::block_device::size_bytes(file)?;
+    let sector = crate::sys::block_device::logical_sector_size(file)?;
+    Ok((size, u64::from(sector).max(1)))
 }
 
 fn is_fatal(err: &std::io::Error) -> bool {

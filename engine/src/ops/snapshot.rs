@@ -257,11 +257,8 @@ fn run_cmd(ctx: &OpContext, argv: &[&str]) -> Result<(), OpError> {
     Ok(())
 }
 
-nix::ioctl_write_int!(ficlone, 0x94, 9);
-
 /// Clones `source` into a new `dest` sharing its blocks; a plain copy only when allowed.
 pub(crate) fn reflink(source: &Path, dest: &Path, allow_copy: bool) -> Result<String, OpError> {
-    use std::os::fd::AsRawFd;
     let src = crate::open_source::open_source(source)
         .map_err(|e| OpError::new(format!("{}: {e}", source.display())))?;
     let out = std::fs::OpenOptions::new()
@@ -274,8 +271,7 @@ pub(crate) fn reflink(source: &Path, dest: &Path, allow_copy: bool) -> Result<St
                 dest.display()
             ))
         })?;
-    // SAFETY: FICLONE takes the source fd as its argument; both fds are open and valid.
-    let cloned = unsafe { ficlone(out.as_raw_fd(), src.as_raw_fd() as u64) };
+    let cloned = crate::sys::reflink::clone_file(&src, &out);
     match cloned {
         Ok(_) => {
             out.sync_all()

@@ -49,8 +49,6 @@ pub struct Disk {
     sector_size: Option<u32>,
 }
 
-nix::ioctl_read_bad!(blk_ssz_get, 0x1268, libc::c_int);
-
 impl Disk {
     /// Opens `path` read-only and finds its size (and, for a block device, its logical sector
     /// size).
@@ -73,14 +71,9 @@ impl Disk {
 }
 
 fn block_sector_size(file: &File) -> Option<u32> {
-    use std::os::fd::AsRawFd;
-    let mut value: libc::c_int = 0;
-    // SAFETY: BLKSSZGET writes one int through the pointer, which is valid for the call.
-    let rc = unsafe { blk_ssz_get(file.as_raw_fd(), &mut value) };
-    match (rc, u32::try_from(value)) {
-        (Ok(_), Ok(v)) if v.is_power_of_two() && (512..=65536).contains(&v) => Some(v),
-        _ => None,
-    }
+    crate::sys::block_device::logical_sector_size(file)
+        .ok()
+        .filter(|v| v.is_power_of_two() && (512..=65536).contains(v))
 }
 
 impl ByteSource for Disk {
