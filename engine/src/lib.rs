@@ -9,6 +9,7 @@ pub mod cli;
 pub mod command;
 pub mod diagnostic;
 pub mod diagnostic_report;
+pub mod duration_text;
 pub mod effect;
 pub mod env_item;
 pub mod event_log;

@@ -191,7 +191,7 @@ impl Expr {
             Expr::Str(s) => s.clone(),
             Expr::Int(i) => i.to_string(),
             Expr::Size(s) => s.to_string(),
-            Expr::Duration(d) => format_duration(*d),
+            Expr::Duration(d) => crate::duration_text::literal(*d),
             Expr::Bool(b) => b.to_string(),
             Expr::Ref(r) => r.known.as_ref()?.known_text()?,
             Expr::Interp(pieces) => {
@@ -215,7 +215,7 @@ impl Expr {
             Expr::Str(s) => s.clone(),
             Expr::Int(i) => i.to_string(),
             Expr::Size(s) => format_size(*s),
-            Expr::Duration(d) => format_duration(*d),
+            Expr::Duration(d) => crate::duration_text::literal(*d),
             Expr::Bool(b) => b.to_string(),
             Expr::List(items) => {
                 format!(
@@ -343,19 +343,6 @@ pub fn format_size(bytes: u64) -> String {
         unit = u;
     }
     format!("{v}{unit}")
-}
-
-/// `30000` → `30s`.
-pub fn format_duration(ms: u64) -> String {
-    if ms % 3_600_000 == 0 && ms > 0 {
-        format!("{}h", ms / 3_600_000)
-    } else if ms % 60_000 == 0 && ms > 0 {
-        format!("{}min", ms / 60_000)
-    } else if ms % 1000 == 0 {
-        format!("{}s", ms / 1000)
-    } else {
-        format!("{ms}ms")
-    }
 }
 
 impl PlanStep {

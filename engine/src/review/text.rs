@@ -2,6 +2,7 @@
 //! commands, approvals, attachments and cleanups, and a summary line.
 
 use super::{LeftAttached, Review, Run, Step, StepStatus, quote_word};
+use crate::duration_text::reading;
 use serde_json::Value;
 use std::fmt::Write;
 
@@ -19,25 +20,6 @@ pub fn offset(ms: i64) -> String {
         format!("{sign}{h}:{m:02}:{s:02}.{t}")
     } else {
         format!("{sign}{m:02}:{s:02}.{t}")
-    }
-}
-
-/// A duration: `40ms`, `3.2s`, `4m05.2s`, `1h02m05s`.
-pub fn duration(ms: i64) -> String {
-    if (0..1000).contains(&ms) {
-        return format!("{ms}ms");
-    }
-    let tenths = ms.max(0) / 100;
-    let (h, m, s, t) = (
-        tenths / 36_000,
-        tenths / 600 % 60,
-        tenths / 10 % 60,
-        tenths % 10,
-    );
-    match (h, m) {
-        (0, 0) => format!("{s}.{t}s"),
-        (0, _) => format!("{m}m{s:02}.{t}s"),
-        _ => format!("{h}h{m:02}m{s:02}s"),
     }
 }
 
@@ -142,7 +124,7 @@ fn render_step(o: &mut String, s: &Step, left: &[LeftAttached]) {
     };
     let took = s
         .duration_ms
-        .map_or_else(String::new, |d| format!(" in {}", duration(d)));
+        .map_or_else(String::new, |d| format!(" in {}", reading(d)));
     let _ = writeln!(
         o,
         "  {:<9} {}{kind}: {}{took}",
@@ -162,7 +144,7 @@ fn render_step(o: &mut String, s: &Step, left: &[LeftAttached]) {
         };
         let took = c
             .duration_ms
-            .map_or_else(String::new, |d| format!(" in {}", duration(d)));
+            .map_or_else(String::new, |d| format!(" in {}", reading(d)));
         let _ = writeln!(o, "{pad}$ {}  → {ended}{took}", c.shell);
         if c.exit_code != Some(0) {
             for line in c.stderr.lines().take(10) {
@@ -248,7 +230,7 @@ fn render_summary(o: &mut String, run: &Run) {
     }
     let head = match &run.finished {
         Some(f) => {
-            let took = duration(f.duration_ms.unwrap_or(f.at_ms));
+            let took = reading(f.duration_ms.unwrap_or(f.at_ms));
             format!("finished {}: {} in {took}", offset(f.at_ms), f.status)
         }
         None => {
