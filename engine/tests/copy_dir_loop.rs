@@ -20,18 +20,7 @@ fn looped_image(root: &Path) -> std::path::PathBuf {
     std::fs::write(tree.join("dir/a"), vec![7u8; 100_000]).unwrap();
     std::fs::write(tree.join("top"), b"top\n").unwrap();
     let img = root.join("fs.img");
-    let out = Command::new("mke2fs")
-        .args(["-q", "-F", "-t", "ext4", "-d"])
-        .arg(&tree)
-        .arg(&img)
-        .arg("4M")
-        .output()
-        .expect("mke2fs");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    salvage_testkit::ext4_image(&tree, &img, "4M", &[]);
     let out = Command::new("debugfs")
         .args(["-w", "-R", "link dir dir/sub/loop"])
         .arg(&img)

@@ -36,18 +36,7 @@ fn damaged_image(root: &Path, dir: &str) -> PathBuf {
     }
     std::fs::write(tree.join("kept"), b"kept\n").unwrap();
     let img = root.join("fs.img");
-    let out = Command::new("mke2fs")
-        .args(["-q", "-F", "-t", "ext4", "-b", "1024", "-d"])
-        .arg(&tree)
-        .arg(&img)
-        .arg("4M")
-        .output()
-        .expect("mke2fs");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    salvage_testkit::ext4_image(&tree, &img, "4M", &["-b", "1024"]);
     let blocks = Command::new("debugfs")
         .args(["-R", &format!("blocks {dir}")])
         .arg(&img)

@@ -38,14 +38,7 @@ fn a_cut_short_copy_resumes_in_place_keeping_finished_files() {
         std::fs::write(tree.join(name), vec![byte; 300_000]).unwrap();
     }
     let img = tmp.path().join("fs.img");
-    let out = Command::new("mke2fs")
-        .args(["-q", "-F", "-t", "ext4", "-d"])
-        .arg(&tree)
-        .arg(&img)
-        .arg("8M")
-        .output()
-        .expect("mke2fs");
-    assert!(out.status.success());
+    salvage_testkit::ext4_image(&tree, &img, "8M", &[]);
     let dest = tmp.path().join("out");
     let manifest = tmp.path().join("out.manifest.jsonl");
     let (code, text) = salvage(&["copy", img.to_str().unwrap(), dest.to_str().unwrap()]);
@@ -167,14 +160,7 @@ fn an_interrupted_copy_step_resumes_in_place_on_the_rerun() {
         std::fs::write(tree.join(name), data).unwrap();
     }
     let backing = tmp.path().join("backing");
-    let out = Command::new("mke2fs")
-        .args(["-q", "-F", "-t", "ext4", "-d"])
-        .arg(&tree)
-        .arg(&backing)
-        .arg("16M")
-        .output()
-        .expect("mke2fs");
-    assert!(out.status.success());
+    salvage_testkit::ext4_image(&tree, &backing, "16M", &[]);
     std::fs::create_dir(tmp.path().join("mnt")).unwrap();
     let spec = FailDiskSpec {
         backing: backing.clone(),

@@ -46,18 +46,7 @@ fn sparse_image(root: &Path) -> (PathBuf, String) {
     std::fs::write(tree.join("small"), b"small\n").unwrap();
     let hash = sha256_file(&big);
     let img = root.join("fs.img");
-    let out = Command::new("mke2fs")
-        .args(["-q", "-F", "-t", "ext4", "-d"])
-        .arg(&tree)
-        .arg(&img)
-        .arg("64M")
-        .output()
-        .expect("mke2fs");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    salvage_testkit::ext4_image(&tree, &img, "64M", &[]);
     std::fs::remove_file(&big).unwrap();
     (img, hash)
 }
@@ -160,14 +149,7 @@ fn a_copy_that_cannot_fit_is_refused_before_it_starts() {
     let data: Vec<u8> = (0..3u32 << 20).map(|i| (i % 251) as u8 + 1).collect();
     std::fs::write(tree.join("dense"), &data).unwrap();
     let img = tmp.path().join("fs.img");
-    let out = Command::new("mke2fs")
-        .args(["-q", "-F", "-t", "ext4", "-d"])
-        .arg(&tree)
-        .arg(&img)
-        .arg("16M")
-        .output()
-        .expect("mke2fs");
-    assert!(out.status.success());
+    salvage_testkit::ext4_image(&tree, &img, "16M", &[]);
     let small = tmp.path().join("small");
     std::fs::create_dir(&small).unwrap();
     let mounted = Command::new("mount")
