@@ -19,6 +19,10 @@ Needs root only for nothing: images are sparse files under --dir (default /var/t
 """
 import argparse, json, os, random, shutil, subprocess, sys, uuid
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "engine",
+                                "tests", "fixtures", "partitions"))
+from make import partx  # noqa: E402  (the corpus builder's reading of partx --show)
+
 MiB = 1 << 20
 
 # name -> (minimum size in MiB, maker(path, size_mib, rng) -> None)
@@ -234,18 +238,6 @@ def random_image(path, rng, work):
             f.write(b"\xff\xff")
         damaged = True
     return {"table": table, "fs": [k for k, _ in parts], "damaged_primary": damaged}
-
-
-def partx(path):
-    r = subprocess.run(["partx", "--show", "-g", "-o", "NR,START,SECTORS,TYPE", path],
-                       capture_output=True, text=True)
-    if r.returncode != 0:
-        return None
-    rows = []
-    for line in r.stdout.splitlines():
-        nr, start, sectors, kind = (line.split() + [""])[:4]
-        rows.append({"nr": int(nr), "start": int(start), "sectors": int(sectors), "type": kind})
-    return rows
 
 
 def blkid(path, offset=None, size=None):
