@@ -46,28 +46,31 @@ pub(crate) fn probe(r: &Region<'_>) -> Option<Filesystem> {
     describe(&sb)
 }
 
-/// Whether a superblock with the ext magic fails its metadata_csum checksum (crc32c of the
-/// first 1020 bytes, seeded with !0, as the kernel and libblkid compute it).
-fn checksum_fails(sb: &[u8]) -> bool {
-    sb.len() >= 1024
-        && le32(sb, 0x64) & RO_COMPAT_METADATA_CSUM != 0
-        && crc32c(!0, &sb[..CHECKSUM_AT]) != le32(sb, CHECKSUM_AT)
+/// The stored and computed metadata_csum checksums of a superblock whose checksum fails
+/// (crc32c of the first 1020 bytes, seeded with !0, as the kernel and libblkid compute it);
+/// `None` when it holds or the superblock has none.
+fn checksum_mismatch(sb: &[u8]) -> Option<(u32, u32)> {
+    if sb.len() < 1024 || le32(sb, 0x64) & RO_COMPAT_METADATA_CSUM == 0 {
+        return None;
+    }
+    let (stored, computed) = (le32(sb, CHECKSUM_AT), crc32c(!0, &sb[..CHECKSUM_AT]));
+    (stored != computed).then_some((stored, computed))
 }
 
 /// A warning for an ext superblock whose checksum fails: what it says (label, size, features)
 /// may be damaged, and a backup superblock may be intact.
 pub(crate) fn checksum_note(r: &Region<'_>) -> Option<String> {
     let sb = r.read(1024, 1024)?;
-    (le16(&sb, 0x38) == 0xEF53 && checksum_fails(&sb)).then(|| {
-        format!(
-            "an ext superblock at byte {} fails its metadata_csum checksum (stored {:#010x}, \
-             computed {:#010x}): the superblock is damaged, so its label, size and features may \
-             be wrong; a backup superblock may be intact (salvage partitions --scan; e2fsck -b)",
-            r.offset() + 1024,
-            le32(&sb, CHECKSUM_AT),
-            crc32c(!0, &sb[..CHECKSUM_AT])
-        )
-    })
+    if le16(&sb, 0x38) != 0xEF53 {
+        return None;
+    }
+    let (stored, computed) = checksum_mismatch(&sb)?;
+    Some(format!(
+        "an ext superblock at byte {} fails its metadata_csum checksum (stored {stored:#010x}, \
+         computed {computed:#010x}): the superblock is damaged, so its label, size and features \
+         may be wrong; a backup superblock may be intact (salvage partitions --scan; e2fsck -b)",
+        r.offset() + 1024,
+    ))
 }
 
 /// The filesystem a superblock describes.
@@ -94,7 +97,7 @@ pub(crate) fn describe(sb: &[u8]) -> Option<Filesystem> {
     let mut fs = Filesystem::new(fs_type);
     fs.basis = format!(
         "{fs_type} superblock at byte 1024 (magic 0xEF53 at 0x438; type from its feature flags{})",
-        if checksum_fails(sb) {
+        if checksum_mismatch(sb).is_some() {
             "; its metadata_csum checksum FAILS"
         } else {
             ""
