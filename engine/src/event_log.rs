@@ -13,7 +13,7 @@ mod verify;
 pub use anchor::{Anchor, anchor_path, key_beside};
 pub use error::{LogError, LogErrorKind};
 pub use line::{BadLine, GENESIS, LogContents, LogLine, line_hash, read, read_lenient};
-pub(crate) use timestamp::civil_from_days;
+
 pub use timestamp::{format as format_time, format_millis, parse_millis};
 pub use verify::{
     Finding, FindingKind, RESUMED_AFTER_DAMAGE, Verdict, VerifyReport, verify, verify_bytes,

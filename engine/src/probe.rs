@@ -4,8 +4,8 @@
 //! anything: no state directory, no loop device, no mount, no report file.
 
 use crate::executor::resolve::resolve_step;
-use crate::filesystem::{ExtTree, InspectReport, PartitionRef, inspect_tree};
-use crate::plan::{Expr, PathElem, Piece, Plan, StepKind};
+use salvage_filesystem::{ExtTree, InspectReport, PartitionRef, inspect_tree};
+use salvage_language::plan::{Expr, PathElem, Piece, Plan, StepKind};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -58,7 +58,7 @@ fn probe_partitions(args: &BTreeMap<String, Value>) -> Result<Value, String> {
     if !Path::new(source).exists() {
         return Err(format!("{source} does not exist yet"));
     }
-    let opts = crate::partition::ReadOptions {
+    let opts = salvage_partition::ReadOptions {
         sector_size: args
             .get("sector_size")
             .and_then(Value::as_u64)
@@ -66,7 +66,7 @@ fn probe_partitions(args: &BTreeMap<String, Value>) -> Result<Value, String> {
         no_probe: false,
         scan: args.get("scan").and_then(Value::as_bool).unwrap_or(false),
     };
-    let t = crate::partition::read_table(Path::new(source), &opts).map_err(|e| e.to_string())?;
+    let t = salvage_partition::read_table(Path::new(source), &opts).map_err(|e| e.to_string())?;
     let table = crate::ops::table_json(source, &t);
     let parts = table["partition"].clone();
     let count = parts.as_array().map_or(0, Vec::len);

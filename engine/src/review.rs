@@ -6,7 +6,7 @@
 
 pub mod text;
 
-pub use crate::shell_quote::{quote_argv, quote_word};
+pub use salvage_text::shell_quote::{quote_argv, quote_word};
 
 use crate::event_log::{BadLine, LogContents, LogLine, RESUMED_AFTER_DAMAGE, parse_millis};
 use serde::Serialize;

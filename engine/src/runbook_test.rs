@@ -33,11 +33,11 @@
 //! recovered = { partition = 1, manifest = "{work}/out.manifest.jsonl", under = "home" }
 //! ```
 
-use crate::command::load_and_check;
-use crate::command::run::{Session, run_session};
 use crate::executor::RunOptions;
 use crate::executor::progress::ProgressMode;
 use crate::executor::prompter::NoPrompter;
+use crate::runbook_file::load_and_check;
+use crate::session::{Session, run_session};
 use serde::Deserialize;
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -216,7 +216,7 @@ fn run_inner(path: &Path) -> Result<Vec<String>, String> {
     }
     let plan = checked.plans.into_iter().next().ok_or("no plan")?;
     let mut failures = Vec::new();
-    let plan_text = crate::plan_text::render(&plan);
+    let plan_text = salvage_language::plan_text::render(&plan);
     for want in &spec.expect.plan_contains {
         if !plan_text.contains(&subst(want)) {
             failures.push(format!("the plan does not contain {want:?}"));
@@ -238,6 +238,7 @@ fn run_inner(path: &Path) -> Result<Vec<String>, String> {
         progress: ProgressMode::Quiet,
         prompter: Arc::new(NoPrompter),
         new_params: false,
+        interrupts: crate::interrupts::Interrupts::new(),
     };
     let finished = run_session(&plan, session)?;
     let o = &finished.outcome;
@@ -440,6 +441,7 @@ fn build_fixture(fx: &Fixture, image: &Path, work: &Path) -> Result<(), String> 
             progress: ProgressMode::Quiet,
             prompter: Arc::new(NoPrompter),
             new_params: false,
+            interrupts: crate::interrupts::Interrupts::new(),
         },
     )?;
     if !f.outcome.failed.is_empty() {

@@ -3,20 +3,20 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use salvage::command::check_loaded;
-use salvage::source_file::SourceFile;
-use salvage::stdlib::EmbeddedLoader;
+use salvage_language::check_loaded::check_loaded;
+use salvage_language::source_file::SourceFile;
+use salvage_language::stdlib::EmbeddedLoader;
 
 fuzz_target!(|data: &[u8]| {
     let params = [("disk".to_string(), "/dev/sdb".to_string())];
     for p in [None, Some(&params[..])] {
         let loaded = SourceFile::from_bytes("fuzz.salvage", data.to_vec());
         let checked = check_loaded("fuzz.salvage", loaded, p, &EmbeddedLoader);
-        let _ = salvage::diagnostic_report::render(&checked.diagnostics, false);
+        let _ = salvage_language::diagnostic_report::render(&checked.diagnostics, false);
         for plan in &checked.plans {
-            let _ = salvage::plan_text::render(plan);
-            let _ = salvage::plan_json::render(plan);
-            let _ = salvage::graph::to_dot(plan);
+            let _ = salvage_language::plan_text::render(plan);
+            let _ = salvage_language::plan_json::render(plan);
+            let _ = salvage_language::graph::to_dot(plan);
         }
     }
 });

@@ -5,7 +5,7 @@
 use std::path::Path;
 
 use libfuzzer_sys::fuzz_target;
-use salvage::partition::{ReadOptions, read_table_from};
+use salvage_partition::{ReadOptions, read_table_from};
 
 fuzz_target!(|data: &[u8]| {
     let bytes = data.to_vec();
@@ -17,7 +17,7 @@ fuzz_target!(|data: &[u8]| {
         };
         if let Ok(table) = read_table_from(&bytes, Path::new("fuzz.img"), &opts) {
             let _ = serde_json::to_string(&table);
-            let _ = salvage::partition::render_text(&table);
+            let _ = salvage_partition::render_text(&table);
         }
     }
 });

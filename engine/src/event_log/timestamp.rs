@@ -1,5 +1,6 @@
 //! RFC 3339 UTC timestamps with milliseconds (`2026-11-22T05:40:18.123Z`), written and read by hand.
 
+use salvage_text::calendar::{civil_from_days, days_from_civil};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// Formats `t` as RFC 3339 UTC with milliseconds; times before 1970 print as the epoch.
@@ -70,40 +71,6 @@ pub fn parse_millis(s: &str) -> Option<i64> {
     };
     let days = days_from_civil(y, mo, d);
     Some(((days * 24 + h) * 60 + mi - offset_min) * 60_000 + se * 1000 + frac_ms)
-}
-
-/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
-/// The date of a day count since 1970-01-01 (inverse of [`days_from_civil`]).
-/// Days since 1970-01-01 → (year, month, day), proleptic Gregorian (Howard Hinnant's
-/// civil_from_days). The one calendar conversion of the project.
-pub(crate) fn civil_from_days(z: i64) -> (i64, i64, i64) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    (
-        if m <= 2 {
-            yoe + era * 400 + 1
-        } else {
-            yoe + era * 400
-        },
-        m,
-        d,
-    )
 }
 
 #[cfg(test)]

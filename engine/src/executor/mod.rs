@@ -15,16 +15,16 @@ pub mod resolve;
 pub mod state_dir;
 pub mod undo;
 
-use crate::effect::Effect;
 use crate::fields;
 use crate::ops::{self, OpContext};
-use crate::plan::{Plan, PlanStep, StepKind};
-use crate::value_type::Type;
 use exec_error::ExecError;
 use journal::{Journal, Record, Scope};
 use log_sink::LogSink;
 use progress::Progress;
 use prompter::Prompter;
+use salvage_language::effect::Effect;
+use salvage_language::plan::{Plan, PlanStep, StepKind};
+use salvage_language::value_type::Type;
 use serde_json::Value;
 use state_dir::StateDir;
 use std::collections::{BTreeMap, BTreeSet};
@@ -139,6 +139,8 @@ pub struct Shared {
     pub cancel_notify: Arc<Notify>,
     /// Asks the operator (a terminal, or nobody).
     pub prompter: Arc<dyn Prompter>,
+    /// The operator's interrupting signals (counted by the binary's handlers).
+    pub interrupts: crate::interrupts::Interrupts,
 }
 
 /// What a step's task hands back: its index, its result, its secrets.
@@ -641,7 +643,7 @@ enum Approval {
 /// Whether the run is being interrupted: the cancel flag, or a signal the flag has not been
 /// handed yet (a question at the terminal returns at once on Ctrl-C).
 fn interrupted(shared: &Shared) -> bool {
-    shared.cancel.load(Ordering::SeqCst) || crate::interrupt::Interrupt::count() > 0
+    shared.cancel.load(Ordering::SeqCst) || shared.interrupts.any()
 }
 
 fn approve(step: &PlanStep, text: &str, opts: &RunOptions, shared: &Shared) -> Approval {

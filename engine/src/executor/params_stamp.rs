@@ -5,7 +5,7 @@
 
 use super::exec_error::{ExecError, ExecErrorKind};
 use super::state_dir::StateDir;
-use crate::plan::Plan;
+use salvage_language::plan::Plan;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::io::Write;

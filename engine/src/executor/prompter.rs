@@ -4,6 +4,8 @@
 use std::io::{BufRead, IsTerminal, Write};
 use std::sync::Mutex;
 
+use crate::interrupts::Interrupts;
+
 /// Asks yes/no questions.
 pub trait Prompter: Send + Sync {
     /// `Some(answer)`, or `None` when there is nobody to ask.
@@ -14,6 +16,17 @@ pub trait Prompter: Send + Sync {
 #[derive(Debug, Default)]
 pub struct TerminalPrompter {
     lock: Mutex<()>,
+    interrupts: Interrupts,
+}
+
+impl TerminalPrompter {
+    /// A prompter whose question returns unanswered once `interrupts` counts a signal.
+    pub fn new(interrupts: Interrupts) -> Self {
+        TerminalPrompter {
+            lock: Mutex::new(()),
+            interrupts,
+        }
+    }
 }
 
 impl Prompter for TerminalPrompter {
@@ -26,7 +39,7 @@ impl Prompter for TerminalPrompter {
         let _ = write!(err, "\n{question} [y/N] ");
         let _ = err.flush();
         // Wait for a line, or for Ctrl-C (a blocking read restarts after the signal handler).
-        if !wait_for_input() {
+        if !wait_for_input(&self.interrupts) {
             let _ = writeln!(err);
             return None;
         }
@@ -38,9 +51,9 @@ impl Prompter for TerminalPrompter {
 }
 
 /// Waits until stdin has input (true) or an interrupting signal arrived (false).
-fn wait_for_input() -> bool {
+fn wait_for_input(interrupts: &Interrupts) -> bool {
     loop {
-        if crate::interrupt::Interrupt::count() > 0 {
+        if interrupts.any() {
             return false;
         }
         let mut fd = libc::pollfd {

@@ -2,7 +2,7 @@
 //! already run become JSON values; secrets are collected for redaction; the fingerprint that
 //! decides resume is computed from them.
 
-use crate::plan::{Expr, PathElem, Piece, PlanStep};
+use salvage_language::plan::{Expr, PathElem, Piece, PlanStep};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
@@ -26,7 +26,7 @@ pub fn resolve_step(
         let v = resolve(&a.value, outputs, &mut r.secrets)?;
         r.args.insert(a.name.clone(), v);
     }
-    if let crate::plan::StepKind::Manual { text } = &step.kind {
+    if let salvage_language::plan::StepKind::Manual { text } = &step.kind {
         let v = resolve(text, outputs, &mut r.secrets)?;
         r.args.insert("text".into(), v);
     }
@@ -242,7 +242,7 @@ pub fn redact(v: &Value, secrets: &[(String, String)]) -> Value {
 /// Every secret param's value in the plan, as `(name, value)`. The executor redacts all of
 /// them from every step's log lines and outputs, so a secret that flows through a step's
 /// output (an `exec` that echoes it) into a later step, or into a runbook output, never shows.
-pub fn run_secrets(plan: &crate::plan::Plan) -> Vec<(String, String)> {
+pub fn run_secrets(plan: &salvage_language::plan::Plan) -> Vec<(String, String)> {
     let mut out: Vec<(String, String)> = plan
         .params
         .iter()

@@ -2,7 +2,7 @@
 //! failure, on Ctrl-C, and after a crash. Each is idempotent and checks the thing is still
 //! ours before touching it (loop devices and mounts through [`Attachment::undo`]).
 
-use crate::filesystem::{Attachment, UndoOutcome};
+use salvage_filesystem::{Attachment, UndoOutcome};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
@@ -37,8 +37,10 @@ impl Undo {
     pub fn describe(&self) -> String {
         match self {
             Undo::Fs { attachment } => attachment.undo_command(),
-            Undo::Command { argv } => crate::shell_quote::quote_argv(argv),
-            Undo::RemoveFile { path, .. } => format!("rm {}", crate::shell_quote::quote_path(path)),
+            Undo::Command { argv } => salvage_text::shell_quote::quote_argv(argv),
+            Undo::RemoveFile { path, .. } => {
+                format!("rm {}", salvage_text::shell_quote::quote_path(path))
+            }
         }
     }
 

@@ -3,7 +3,7 @@
 //! on the machine can read in /proc/PID/cmdline; /proc/PID/environ is the owner's and root's).
 
 use super::OpError;
-use crate::env_item::parse_item;
+use salvage_language::env_item::parse_item;
 use serde_json::Value;
 use std::collections::BTreeMap;
 

@@ -6,9 +6,9 @@ use super::partition_value::{is_root, parse_userspace, partition_arg, table_json
 use super::{OpContext, OpError, arg_bool, arg_list, arg_str, arg_u64};
 use crate::executor::journal::Scope;
 use crate::executor::undo::Undo;
-use crate::filesystem::{
-    self, ExtTree, FsckMode, FsckRequest, HostTree, LoopDevice, MountRequest, PartitionRef,
-    SourceSpec, SourceTree,
+use salvage_filesystem::{
+    ExtTree, FsckMode, FsckRequest, HostTree, LoopDevice, MountRequest, PartitionRef, SourceSpec,
+    SourceTree,
 };
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
@@ -31,13 +31,13 @@ pub(super) async fn partitions(
 ) -> Result<Value, OpError> {
     let source =
         arg_str(args, "source").ok_or_else(|| OpError::new("partitions: `source` is missing"))?;
-    let opts = crate::partition::ReadOptions {
+    let opts = salvage_partition::ReadOptions {
         sector_size: arg_u64(args, "sector_size").and_then(|s| u32::try_from(s).ok()),
         no_probe: false,
         scan: arg_bool(args, "scan"),
     };
     blocking(ctx, move |ctx| {
-        let t = crate::partition::read_table(Path::new(&source), &opts)
+        let t = salvage_partition::read_table(Path::new(&source), &opts)
             .map_err(|e| OpError::new(e.to_string()))?;
         for w in &t.warnings {
             ctx.progress
@@ -153,7 +153,7 @@ pub(super) async fn inspect(
                     continue;
                 }
             };
-            match filesystem::inspect_tree(tree.as_ref(), &label, Some(&ctx.cancel)) {
+            match salvage_filesystem::inspect_tree(tree.as_ref(), &label, Some(&ctx.cancel)) {
                 Ok(i) => {
                     candidates.push(i);
                     objs.push(p);
@@ -165,7 +165,7 @@ pub(super) async fn inspect(
             drop(tree);
             super::undo_step_now(&ctx);
         }
-        let report = filesystem::InspectReport::new(candidates);
+        let report = salvage_filesystem::InspectReport::new(candidates);
         let dir = ctx.state.work_dir(&ctx.step);
         std::fs::create_dir_all(&dir)
             .map_err(|e| OpError::new(format!("mkdir {}: {e}", dir.display())))?;
@@ -211,7 +211,7 @@ pub(super) async fn fsck(
             cancel: Some(ctx.cancel.clone()),
         };
         let mut journal_err = None;
-        let report = filesystem::fsck(&req, &mut |att| {
+        let report = salvage_filesystem::fsck(&req, &mut |att| {
             if let Err(e) = ctx.attach(&att.describe(), Undo::Fs { attachment: att.clone() }, Scope::Step) {
                 journal_err = Some(e);
             }
@@ -321,7 +321,7 @@ pub(super) async fn copy(
         }
         // An earlier run of this step was cut short (out of space, killed): go on with its
         // copy in place when its manifest says what it finished; else move it aside.
-        let resume = ctx.partial_before && crate::filesystem::resumable(&manifest);
+        let resume = ctx.partial_before && salvage_filesystem::resumable(&manifest);
         if resume {
             ctx.progress.println(&format!(
                 "[{}] resuming the interrupted copy in {} in place: files it finished are kept",
@@ -331,18 +331,18 @@ pub(super) async fn copy(
         } else if ctx.partial_before {
             set_aside_partial(&ctx, &to, &manifest)?;
         }
-        let options = filesystem::CopyOptions {
+        let options = salvage_filesystem::CopyOptions {
             paths,
             preserve_owner: None,
             cancel: Some(ctx.cancel.clone()),
             resume,
         };
         let mut progress = match ctx.progress.mode() {
-            crate::executor::progress::ProgressMode::Quiet => filesystem::Progress::hidden(),
-            _ => filesystem::Progress::console(),
+            crate::executor::progress::ProgressMode::Quiet => salvage_filesystem::Progress::hidden(),
+            _ => salvage_filesystem::Progress::console(),
         };
         let report =
-            filesystem::copy_tree(tree.as_ref(), spec, &to, &manifest, &options, &mut progress)
+            salvage_filesystem::copy_tree(tree.as_ref(), spec, &to, &manifest, &options, &mut progress)
                 .map_err(|e| OpError::new(e.to_string()))?;
         if ctx.cancelled() {
             return Err(OpError::interrupted());
@@ -426,7 +426,7 @@ pub(super) async fn verify(
             Some(s) => Some(source_of(s)?.0),
             None => None,
         };
-        let report = filesystem::verify(&manifest, None, tree.as_deref())
+        let report = salvage_filesystem::verify(&manifest, None, tree.as_deref())
             .map_err(|e| OpError::new(e.to_string()))?;
         let dir = ctx.state.work_dir(&ctx.step);
         std::fs::create_dir_all(&dir)

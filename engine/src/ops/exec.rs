@@ -73,7 +73,9 @@ pub(super) async fn run(args: &BTreeMap<String, Value>, ctx: &OpContext) -> Resu
         Some(w) => {
             return Err(OpError::new(format!(
                 "`{prog}` {w} after {}",
-                crate::duration_text::literal(timeout.map(|t| t.as_millis() as u64).unwrap_or(0))
+                salvage_text::duration_text::literal(
+                    timeout.map(|t| t.as_millis() as u64).unwrap_or(0)
+                )
             )));
         }
         None => {}

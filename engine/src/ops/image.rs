@@ -2,7 +2,7 @@
 //! `salvage image`), on a blocking thread, with progress and Ctrl-C handled.
 
 use super::{OpContext, OpError, arg_bool, arg_str, arg_u64};
-use crate::image::{BadMap, HashAlgorithm, ImageOptions, rescue};
+use salvage_imager::{BadMap, HashAlgorithm, ImageOptions, rescue};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::path::Path;

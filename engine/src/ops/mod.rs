@@ -22,7 +22,7 @@ use crate::executor::progress::Progress;
 use crate::executor::resolve::redact;
 use crate::executor::state_dir::StateDir;
 use crate::executor::undo::Undo;
-use crate::op_table::OpSig;
+use salvage_language::op_table::OpSig;
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 use std::sync::Arc;

@@ -2,8 +2,8 @@
 //! the filesystem module's [`PartitionRef`].
 
 use super::{OpError, arg_str, arg_u64};
-use crate::filesystem::{FsType, PartitionRef};
-use crate::partition::{Partition, PartitionTable, Role};
+use salvage_filesystem::{FsType, PartitionRef};
+use salvage_partition::{Partition, PartitionTable, Role};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 

@@ -18,9 +18,10 @@ pub(super) async fn run(args: &BTreeMap<String, Value>, ctx: &OpContext) -> Resu
         ));
     };
     let from_path = std::path::PathBuf::from(&from);
-    let opened = tokio::task::spawn_blocking(move || crate::open_source::open_source(&from_path))
-        .await
-        .map_err(|e| OpError::new(format!("cannot open {from}: {e}")))?;
+    let opened =
+        tokio::task::spawn_blocking(move || salvage_sys::open_source::open_source(&from_path))
+            .await
+            .map_err(|e| OpError::new(format!("cannot open {from}: {e}")))?;
     let mut file = tokio::fs::File::from_std(
         opened.map_err(|e| OpError::new(format!("cannot open {from}: {e}")))?,
     );

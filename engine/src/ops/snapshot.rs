@@ -5,6 +5,7 @@
 use super::{OpContext, OpError, arg_bool, arg_str, arg_u64};
 use crate::executor::journal::Scope;
 use crate::executor::undo::Undo;
+use salvage_language::lvm_argv::{lvcreate_argv, lvremove_argv, not_a_volume, volume_group};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -132,7 +133,7 @@ fn remove_at_end(ctx: &OpContext, what: &str, path: &Path) -> Result<(), OpError
 fn image_format(base: &Path) -> &'static str {
     use std::io::Read;
     let mut magic = [0u8; 4];
-    let is_qcow2 = crate::open_source::open_source(base)
+    let is_qcow2 = salvage_sys::open_source::open_source(base)
         .and_then(|mut f| f.read_exact(&mut magic))
         .is_ok()
         && magic == *b"QFI\xfb";
@@ -151,30 +152,6 @@ fn has_device_mapper() -> bool {
 fn sibling(source: &str, name: &str) -> PathBuf {
     let p = Path::new(source.trim_end_matches('/'));
     p.parent().unwrap_or(Path::new("/")).join(name)
-}
-
-/// `/dev/VG/LV` or `/dev/mapper/VG-LV` → VG.
-pub(crate) fn volume_group(source: &str) -> Option<String> {
-    let rest = source.strip_prefix("/dev/")?;
-    if let Some(m) = rest.strip_prefix("mapper/") {
-        // Hyphens inside names are doubled by device-mapper.
-        let mut vg = String::new();
-        let mut chars = m.chars().peekable();
-        while let Some(c) = chars.next() {
-            if c == '-' {
-                if chars.peek() == Some(&'-') {
-                    chars.next();
-                    vg.push('-');
-                    continue;
-                }
-                return Some(vg);
-            }
-            vg.push(c);
-        }
-        return None;
-    }
-    let (vg, _) = rest.split_once('/')?;
-    Some(vg.to_string())
 }
 
 fn lvm(
@@ -202,32 +179,6 @@ fn lvm(
         ctx.attach(&format!("LVM snapshot {vg}/{name}"), undo, Scope::Run)?;
     }
     Ok(json!({ "path": format!("/dev/{vg}/{name}") }))
-}
-
-/// Why an LVM snapshot of `source` is refused.
-pub(crate) fn not_a_volume(source: &str) -> String {
-    format!("{source}: not a logical volume path (/dev/VG/LV or /dev/mapper/VG-LV)")
-}
-
-/// The `lvcreate` a snapshot runs; `size_bytes` is the copy-on-write space in bytes (the
-/// plan passes a placeholder while the size is unknown). The plan prints this very argv.
-pub(crate) fn lvcreate_argv(source: &str, name: &str, size_bytes: &str) -> Vec<String> {
-    [
-        "lvcreate",
-        "-s",
-        "-L",
-        &format!("{size_bytes}b"),
-        "-n",
-        name,
-        source,
-    ]
-    .map(String::from)
-    .to_vec()
-}
-
-/// The `lvremove` that undoes a snapshot `name` in volume group `vg`.
-pub(crate) fn lvremove_argv(vg: &str, name: &str) -> Vec<String> {
-    vec!["lvremove".into(), "-f".into(), format!("{vg}/{name}")]
 }
 
 fn run_cmd(ctx: &OpContext, argv: &[&str]) -> Result<(), OpError> {
@@ -259,7 +210,7 @@ fn run_cmd(ctx: &OpContext, argv: &[&str]) -> Result<(), OpError> {
 
 /// Clones `source` into a new `dest` sharing its blocks; a plain copy only when allowed.
 pub(crate) fn reflink(source: &Path, dest: &Path, allow_copy: bool) -> Result<String, OpError> {
-    let src = crate::open_source::open_source(source)
+    let src = salvage_sys::open_source::open_source(source)
         .map_err(|e| OpError::new(format!("{}: {e}", source.display())))?;
     let out = std::fs::OpenOptions::new()
         .write(true)
@@ -271,7 +222,7 @@ pub(crate) fn reflink(source: &Path, dest: &Path, allow_copy: bool) -> Result<St
                 dest.display()
             ))
         })?;
-    let cloned = crate::sys::reflink::clone_file(&src, &out);
+    let cloned = salvage_sys::reflink::clone_file(&src, &out);
     match cloned {
         Ok(_) => {
             out.sync_all()
@@ -293,23 +244,5 @@ pub(crate) fn reflink(source: &Path, dest: &Path, allow_copy: bool) -> Result<St
                 dest.display()
             )))
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::volume_group;
-
-    #[test]
-    fn volume_groups() {
-        assert_eq!(
-            volume_group("/dev/vg_i7tiny/vm_zoneminder").as_deref(),
-            Some("vg_i7tiny")
-        );
-        assert_eq!(
-            volume_group("/dev/mapper/vg--a-lv").as_deref(),
-            Some("vg-a")
-        );
-        assert_eq!(volume_group("/srv/disk.img"), None);
     }
 }

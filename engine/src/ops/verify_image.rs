@@ -3,7 +3,7 @@
 //! and readable); areas not rescued are listed. The source is opened read-only.
 
 use super::{OpContext, OpError};
-use crate::image::{BlockStatus, Mapfile};
+use salvage_imager::{BlockStatus, Mapfile};
 use serde_json::{Value, json};
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
@@ -57,11 +57,11 @@ pub(crate) fn compare_image(
     let text = std::fs::read_to_string(map)
         .map_err(|e| OpError::new(format!("{}: {e}", map.display())))?;
     let mapfile = Mapfile::parse(&text, map).map_err(|e| OpError::new(e.to_string()))?;
-    let mut img = crate::open_source::open_source(image)
+    let mut img = salvage_sys::open_source::open_source(image)
         .map_err(|e| OpError::new(format!("{}: {e}", image.display())))?;
     let mut src = match source {
         Some(s) => Some(
-            crate::open_source::open_source(s)
+            salvage_sys::open_source::open_source(s)
                 .map_err(|e| OpError::new(format!("{}: {e}", s.display())))?,
         ),
         None => None,

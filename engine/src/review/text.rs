@@ -2,7 +2,7 @@
 //! commands, approvals, attachments and cleanups, and a summary line.
 
 use super::{LeftAttached, Review, Run, Step, StepStatus, quote_word};
-use crate::duration_text::reading;
+use salvage_text::duration_text::reading;
 use serde_json::Value;
 use std::fmt::Write;
 

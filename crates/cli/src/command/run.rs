@@ -1,0 +1,333 @@
+//! `salvage run FILE`: executes a runbook; rerunning the same command resumes. And
+//! `salvage cleanup --state DIR`: undoes what a crashed run left attached.
+
+use super::{load_and_check, parse_param, print_diagnostics};
+use clap::Args;
+use salvage_engine::executor::journal::Journal;
+use salvage_engine::executor::progress::{Progress, ProgressMode};
+use salvage_engine::executor::prompter::TerminalPrompter;
+use salvage_engine::executor::state_dir::StateDir;
+use salvage_engine::executor::{self, RunOptions, RunStatus, Shared};
+use salvage_engine::session::{Session, open_log, run_session};
+use salvage_language::plan::Plan;
+use serde_json::Value;
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+use tokio::sync::Notify;
+
+/// `salvage run FILE [--param k=v]... [--state DIR] [--log FILE] [--jobs N] [--yes]`.
+#[derive(Debug, Args)]
+pub(crate) struct RunArgs {
+    /// The runbook.
+    pub file: PathBuf,
+    /// A param value, NAME=VALUE; repeat for each param.
+    #[arg(long = "param", short = 'p', value_parser = parse_param, value_name = "NAME=VALUE")]
+    pub params: Vec<(String, String)>,
+    /// A param value read from a file, NAME=PATH (one trailing newline dropped): the way to
+    /// give a secret, which --param shows to every process. SALVAGE_PARAM_<NAME> in the
+    /// environment works too.
+    #[arg(long = "param-file", value_parser = super::param_sources::parse_param_file, value_name = "NAME=PATH")]
+    pub param_files: Vec<(String, PathBuf)>,
+    /// The state directory: journal (checkpoints), lock, mounts. Rerun with the same one to
+    /// resume. Default: .salvage/RUNBOOK-NAME
+    #[arg(long)]
+    pub state: Option<PathBuf>,
+    /// The JSON-lines log (hash-chained; `salvage review` reads it). Default: STATE/log.jsonl
+    #[arg(long)]
+    pub log: Option<PathBuf>,
+    /// Independent steps run at once, up to this many.
+    #[arg(long, short = 'j', default_value_t = 2)]
+    pub jobs: usize,
+    /// Let steps that modify existing data run (they are listed by `salvage plan`).
+    #[arg(long)]
+    pub yes: bool,
+    /// Approve a manual step by name (logged with who and when); repeat for each.
+    #[arg(long, value_name = "STEP")]
+    pub approve: Vec<String>,
+    /// No progress output.
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+    /// Go on in a state directory that was run with other param values (the steps they reach
+    /// run again). Without it such a run is refused (exit 4), so two incidents never share a
+    /// journal and log.
+    #[arg(long)]
+    pub new_params: bool,
+}
+
+/// `salvage cleanup --state DIR`.
+#[derive(Debug, Args)]
+pub(crate) struct CleanupArgs {
+    /// The state directory of the run to clean up after.
+    #[arg(long)]
+    pub state: PathBuf,
+    /// The log to record the cleanup in. Default: STATE/log.jsonl
+    #[arg(long)]
+    pub log: Option<PathBuf>,
+}
+
+/// The default state directory of a runbook.
+pub(crate) fn default_state(plan: &Plan) -> PathBuf {
+    let safe: String = plan
+        .name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    PathBuf::from(".salvage").join(safe)
+}
+
+/// Who runs salvage, for approvals and the log: the account of the real uid (from the
+/// password database, not from the environment), and the sudo user's name when run through
+/// sudo (`alice via sudo as root`).
+pub(crate) fn user() -> String {
+    let uid = nix::unistd::getuid();
+    let account = nix::unistd::User::from_uid(uid)
+        .ok()
+        .flatten()
+        .map_or_else(|| format!("uid {uid}"), |u| u.name);
+    match std::env::var("SUDO_USER") {
+        Ok(sudo) if uid.is_root() && !sudo.is_empty() && sudo != account => {
+            format!("{sudo} via sudo as {account}")
+        }
+        _ => account,
+    }
+}
+
+/// Runs `salvage run`.
+pub(crate) fn command(args: &RunArgs) -> i32 {
+    let params =
+        match super::param_sources::gather(&args.file, &args.params, &args.param_files, true) {
+            Ok(p) => p,
+            Err(e) => {
+                eprintln!("salvage run: {}", e.message);
+                return e.exit;
+            }
+        };
+    super::param_sources::forget_env();
+    let checked = load_and_check(&args.file, Some(&params));
+    print_diagnostics(&checked.diagnostics);
+    if checked.has_errors() {
+        return 2;
+    }
+    let Some(plan) = checked.plans.into_iter().next().filter(|p| !p.is_define) else {
+        eprintln!(
+            "salvage run: {} holds definitions only; run a runbook that uses them",
+            args.file.display()
+        );
+        return 2;
+    };
+    let manuals: Vec<&str> = plan
+        .steps
+        .iter()
+        .filter(|s| matches!(s.kind, salvage_language::plan::StepKind::Manual { .. }))
+        .map(|s| s.id.as_str())
+        .collect();
+    for name in &args.approve {
+        if !manuals.contains(&name.as_str()) {
+            let hint = if manuals.is_empty() {
+                "the runbook has no manual steps".to_string()
+            } else {
+                format!("its manual steps are {}", manuals.join(", "))
+            };
+            eprintln!("salvage run: --approve {name}: no manual step of that name; {hint}");
+            return 2;
+        }
+    }
+    let state = args.state.clone().unwrap_or_else(|| default_state(&plan));
+    let progress = if args.quiet {
+        ProgressMode::Quiet
+    } else if std::io::stderr().is_terminal() {
+        ProgressMode::Bars
+    } else {
+        ProgressMode::Lines
+    };
+    let session = Session {
+        file: &args.file,
+        state: state.clone(),
+        log: args.log.clone(),
+        opts: RunOptions {
+            jobs: args.jobs,
+            yes: args.yes,
+            approve: args.approve.iter().cloned().collect(),
+            user: user(),
+        },
+        progress,
+        prompter: Arc::new(TerminalPrompter::new(
+            crate::signals::Interrupt::interrupts(),
+        )),
+        interrupts: crate::signals::Interrupt::interrupts(),
+        new_params: args.new_params,
+    };
+    match run_session(&plan, session) {
+        Ok(f) => {
+            summary(&plan, &f.outcome, &f.outputs, &f.log, &state);
+            f.outcome.status.exit_code()
+        }
+        Err(e) => {
+            eprintln!("salvage run: {e}");
+            4
+        }
+    }
+}
+
+fn summary(
+    plan: &Plan,
+    o: &executor::RunOutcome,
+    outputs: &serde_json::Map<String, Value>,
+    log: &Path,
+    state: &Path,
+) {
+    let mut lines = Vec::new();
+    for s in &plan.steps {
+        let lost = o
+            .partial
+            .iter()
+            .find(|(id, _)| *id == s.id)
+            .map(|(_, n)| format!("PARTIAL: {n} entries lost (see its manifest)"));
+        let word = if o.ok.contains(&s.id) {
+            lost.unwrap_or_else(|| "ok".to_string())
+        } else if o.skipped.contains(&s.id) {
+            match lost {
+                Some(l) => format!("skipped (done in an earlier run; {l})"),
+                None => "skipped (done in an earlier run)".to_string(),
+            }
+        } else if o.interrupted.contains(&s.id) {
+            "INTERRUPTED (stopped halfway; rerun the same command to resume)".to_string()
+        } else if let Some((_, why)) = o.failed.iter().find(|(id, _)| *id == s.id) {
+            format!("FAILED: {why}")
+        } else if o.status == RunStatus::Waiting(s.id.clone()) {
+            "WAITING for approval".to_string()
+        } else {
+            "not run".to_string()
+        };
+        lines.push(format!("  {:<24} {word}", s.id));
+    }
+    let headline = match o.status {
+        RunStatus::Partial => {
+            let lost: u64 = o.partial.iter().map(|(_, n)| n).sum();
+            format!(
+                "PARTIAL: completed with losses ({lost} entries lost in {} step(s))",
+                o.partial.len()
+            )
+        }
+        _ => o.status.word().to_string(),
+    };
+    eprintln!("\nrunbook {:?}: {headline}", plan.name);
+    for l in lines {
+        eprintln!("{l}");
+    }
+    for (k, v) in outputs {
+        let shown = match v {
+            Value::String(s) => s.clone(),
+            other => other.to_string(),
+        };
+        println!("{k} = {shown}");
+    }
+    for f in &o.cleanup_failures {
+        eprintln!("salvage: CLEANUP FAILED, something may be left attached: {f}");
+    }
+    match &o.status {
+        RunStatus::Waiting(step) => {
+            if let Some(q) = &o.question {
+                eprintln!("\n{step} asks: {q}");
+            }
+            eprintln!(
+                "\nwaiting for a person: rerun the same command with --approve {step} (logged with your name) to continue"
+            )
+        }
+        RunStatus::Refused(why) => eprintln!("\nnothing was run: {why}"),
+        RunStatus::Failed => {
+            eprintln!("\nfix the failure and rerun the same command: finished steps are skipped")
+        }
+        RunStatus::Interrupted => eprintln!("\ninterrupted; rerun the same command to resume"),
+        RunStatus::Partial => eprintln!(
+            "\ncompleted with losses (exit code 6): the entries marked unreadable in the manifest were not recovered"
+        ),
+        RunStatus::Ok => {}
+    }
+    eprintln!(
+        "log: {}   (salvage review {})\nstate: {}",
+        log.display(),
+        log.display(),
+        state.display()
+    );
+}
+
+/// Runs `salvage cleanup`.
+pub(crate) fn cleanup_command(args: &CleanupArgs) -> i32 {
+    if !args.state.join("journal.jsonl").exists() {
+        eprintln!(
+            "salvage cleanup: {} has no journal: not a salvage state directory",
+            args.state.display()
+        );
+        return 2;
+    }
+    let state = match StateDir::open(&args.state) {
+        Ok(s) => Arc::new(s),
+        Err(e) => {
+            eprintln!("salvage cleanup: {e}");
+            return 4;
+        }
+    };
+    let log_path = args.log.clone().unwrap_or_else(|| state.default_log_path());
+    let log = match open_log(&log_path, state.key()) {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("salvage cleanup: {e}");
+            return 4;
+        }
+    };
+    let (journal, _replay) = match Journal::open(&state.journal_path()) {
+        Ok(j) => j,
+        Err(e) => {
+            eprintln!("salvage cleanup: {e}");
+            return 4;
+        }
+    };
+    let shared = Shared {
+        state,
+        journal: Arc::new(journal),
+        log,
+        progress: Arc::new(Progress::new(ProgressMode::Quiet)),
+        cancel: Arc::new(AtomicBool::new(false)),
+        cancel_notify: Arc::new(Notify::new()),
+        prompter: Arc::new(salvage_engine::executor::prompter::NoPrompter),
+        interrupts: crate::signals::Interrupt::interrupts(),
+    };
+    let r = executor::recover(&shared);
+    for u in &r.undone {
+        println!("undone: {u}");
+    }
+    for g in &r.already_gone {
+        println!("already gone: {g}");
+    }
+    for f in &r.left_alone {
+        println!("left alone (used by something else now): {f}");
+    }
+    for f in &r.failures {
+        eprintln!("salvage cleanup: FAILED: {f}");
+    }
+    if r.undone.is_empty()
+        && r.already_gone.is_empty()
+        && r.left_alone.is_empty()
+        && r.failures.is_empty()
+    {
+        println!("nothing was left attached: nothing to undo");
+    } else {
+        println!(
+            "{} undone, {} already gone, {} left alone, {} failed",
+            r.undone.len(),
+            r.already_gone.len(),
+            r.left_alone.len(),
+            r.failures.len()
+        );
+    }
+    i32::from(!r.failures.is_empty())
+}

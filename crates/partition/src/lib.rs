@@ -1,0 +1,28 @@
+//! Partition tables (MBR with EBR chains, GPT) and filesystem signatures inside an image:
+//! the library behind `salvage partitions IMG` and the `partitions(...)` op. It reads, never
+//! writes, and knows nothing of runbooks.
+
+mod bsd;
+mod bytes;
+mod error;
+mod filesystem;
+mod foreign_label;
+mod gpt;
+mod mbr;
+mod probe;
+mod read;
+mod render;
+mod scan;
+mod source;
+mod table;
+#[cfg(test)]
+mod tests;
+mod types;
+
+pub use error::{PartitionError, PartitionErrorKind};
+pub use filesystem::{Filesystem, Probe, probe_filesystem, probe_signatures};
+pub use read::{ReadOptions, read_table, read_table_from};
+pub use render::render_text;
+pub use scan::{ScanHit, scan};
+pub use source::{ByteSource, Disk};
+pub use table::{GptHeaderUsed, Label, Partition, PartitionTable, ProtectiveMbr, Role};
