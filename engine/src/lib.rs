@@ -8,9 +8,14 @@
 pub mod event_log;
 pub mod executor;
 pub mod interrupts;
+pub mod log_sink;
 pub mod ops;
 pub mod probe;
+pub mod progress;
+pub mod prompter;
+pub mod resolve;
 pub mod review;
 pub mod runbook_file;
 pub mod runbook_test;
 pub mod session;
+pub mod state;

@@ -3,7 +3,7 @@
 //! offsets and the chosen root instead of `(known after ...)`. It never writes or attaches
 //! anything: no state directory, no loop device, no mount, no report file.
 
-use crate::executor::resolve::resolve_step;
+use crate::resolve::resolve_step;
 use salvage_filesystem::{ExtTree, InspectReport, PartitionRef, inspect_tree};
 use salvage_language::plan::{Expr, PathElem, Piece, Plan, StepKind};
 use serde_json::{Value, json};

@@ -34,8 +34,8 @@
 //! ```
 
 use crate::executor::RunOptions;
-use crate::executor::progress::ProgressMode;
-use crate::executor::prompter::NoPrompter;
+use crate::progress::ProgressMode;
+use crate::prompter::NoPrompter;
 use crate::runbook_file::load_and_check;
 use crate::session::{Session, run_session};
 use serde::Deserialize;

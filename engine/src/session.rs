@@ -2,14 +2,14 @@
 //! while watching for the operator's interrupts, and logs the run's start and end. `salvage
 //! run` and the runbook tests both run plans through [`run_session`].
 
-use crate::executor::journal::Journal;
-use crate::executor::log_sink::LogSink;
-use crate::executor::progress::{Progress, ProgressMode};
-use crate::executor::prompter::Prompter;
-use crate::executor::state_dir::StateDir;
 use crate::executor::{self, RunOptions, Shared};
 use crate::fields;
 use crate::interrupts::Interrupts;
+use crate::log_sink::LogSink;
+use crate::progress::{Progress, ProgressMode};
+use crate::prompter::Prompter;
+use crate::state::journal::Journal;
+use crate::state::state_dir::StateDir;
 use salvage_language::plan::Plan;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -71,7 +71,7 @@ pub struct Finished {
 /// (a locked state, an unwritable log), not a failing step.
 pub fn run_session(plan: &Plan, s: Session<'_>) -> Result<Finished, String> {
     let state = Arc::new(StateDir::open(&s.state).map_err(|e| e.to_string())?);
-    crate::executor::params_stamp::check_and_record(&state, plan, s.new_params)
+    crate::state::params_stamp::check_and_record(&state, plan, s.new_params)
         .map_err(|e| e.to_string())?;
     let log_path = s.log.clone().unwrap_or_else(|| state.default_log_path());
     let log = open_log(&log_path, state.key())?;
@@ -199,11 +199,11 @@ pub fn runbook_outputs(
     outputs: &BTreeMap<String, Value>,
 ) -> serde_json::Map<String, Value> {
     let mut m = serde_json::Map::new();
-    let run_secrets = executor::resolve::run_secrets(plan);
+    let run_secrets = crate::resolve::run_secrets(plan);
     for (name, e) in &plan.outputs {
         let mut secrets = run_secrets.clone();
-        if let Ok(v) = executor::resolve::resolve(e, outputs, &mut secrets) {
-            m.insert(name.clone(), executor::resolve::redact(&v, &secrets));
+        if let Ok(v) = crate::resolve::resolve(e, outputs, &mut secrets) {
+            m.insert(name.clone(), crate::resolve::redact(&v, &secrets));
         }
     }
     m

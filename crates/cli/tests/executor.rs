@@ -1,12 +1,12 @@
 //! The executor on real processes (exec, pipe): order and parallelism, checkpoints and resume,
 //! changed inputs, approvals, --yes, secrets, and a real consumer (sqlite3) for pipe.
 
-use salvage_engine::executor::journal::Journal;
-use salvage_engine::executor::log_sink::{LogSink, MemorySink};
-use salvage_engine::executor::progress::{Progress, ProgressMode};
-use salvage_engine::executor::prompter::NoPrompter;
-use salvage_engine::executor::state_dir::StateDir;
 use salvage_engine::executor::{self, RunOptions, RunOutcome, RunStatus, Shared};
+use salvage_engine::log_sink::{LogSink, MemorySink};
+use salvage_engine::progress::{Progress, ProgressMode};
+use salvage_engine::prompter::NoPrompter;
+use salvage_engine::state::journal::Journal;
+use salvage_engine::state::state_dir::StateDir;
 use salvage_language::checker::check;
 use salvage_language::source_file::SourceFile;
 use salvage_language::stdlib::EmbeddedLoader;
@@ -498,7 +498,7 @@ fn an_upstream_change_in_an_interrupted_run_still_reruns_what_follows() {
 
 #[test]
 fn a_torn_journal_line_does_not_swallow_the_next_record() {
-    use salvage_engine::executor::journal::Record;
+    use salvage_engine::state::journal::Record;
     let dir = tempfile::tempdir().expect("tmp");
     let path = dir.path().join("journal.jsonl");
     let finished = |step: &str| Record::Finished {

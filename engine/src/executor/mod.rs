@@ -5,28 +5,21 @@
 //! order at the end of the run, on a failed step, on SIGINT/SIGTERM, and (from the journal) at
 //! the start of the next run after a crash.
 
-pub mod exec_error;
-pub mod journal;
-pub mod log_sink;
-pub mod params_stamp;
-pub mod progress;
-pub mod prompter;
-pub mod resolve;
-pub mod state_dir;
-pub mod undo;
-
 use crate::fields;
+use crate::log_sink::LogSink;
 use crate::ops::{self, OpContext};
-use exec_error::ExecError;
-use journal::{Journal, Record, Scope};
-use log_sink::LogSink;
-use progress::Progress;
-use prompter::Prompter;
+use crate::progress::Progress;
+use crate::prompter::Prompter;
+use crate::resolve;
+use crate::state::cleanup::undo_live;
+use crate::state::exec_error::ExecError;
+use crate::state::journal::{Journal, Record};
+use crate::state::state_dir::StateDir;
+use crate::state::{journal, undo};
 use salvage_language::effect::Effect;
 use salvage_language::plan::{Plan, PlanStep, StepKind};
 use salvage_language::value_type::Type;
 use serde_json::Value;
-use state_dir::StateDir;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -661,40 +654,6 @@ fn approve(step: &PlanStep, text: &str, opts: &RunOptions, shared: &Shared) -> A
         Some(false) => Approval::No,
         None => Approval::Waiting,
     }
-}
-
-/// Undoes live attachments: one step's step-scoped ones (`Some(step)`), or every one left
-/// (`None`: the end of the run). Newest first; each logged as `cleanup`. Blocking. Returns
-/// the undos that failed.
-pub(crate) fn undo_live(journal: &Journal, log: &dyn LogSink, step: Option<&str>) -> Vec<String> {
-    let mut live: Vec<_> = journal
-        .live()
-        .into_iter()
-        .filter(|l| match step {
-            Some(s) => l.step == s && l.scope == Scope::Step,
-            None => true,
-        })
-        .collect();
-    live.reverse();
-    let mut failures = Vec::new();
-    for l in live {
-        let action = l.undo.describe();
-        match l.undo.run() {
-            Ok(note) => {
-                if let Err(e) = journal.append(&Record::Undone { id: l.id }) {
-                    failures.push(format!(
-                        "{action}: done, but the journal could not say so: {e}"
-                    ));
-                }
-                log.event("cleanup", fields! {"step" => l.step, "action" => action, "status" => note.status(), "note" => note.note()});
-            }
-            Err(e) => {
-                log.event("cleanup", fields! {"step" => l.step, "action" => action, "status" => "failed", "error" => e});
-                failures.push(format!("{action}: {e}"));
-            }
-        }
-    }
-    failures
 }
 
 /// [`undo_live`] on the blocking pool.

@@ -4,8 +4,8 @@
 
 use super::partition_value::{is_root, parse_userspace, partition_arg, table_json, userspace_path};
 use super::{OpContext, OpError, arg_bool, arg_list, arg_str, arg_u64};
-use crate::executor::journal::Scope;
-use crate::executor::undo::Undo;
+use crate::state::journal::Scope;
+use crate::state::undo::Undo;
 use salvage_filesystem::{
     ExtTree, FsckMode, FsckRequest, HostTree, LoopDevice, MountRequest, PartitionRef, SourceSpec,
     SourceTree,
@@ -338,7 +338,7 @@ pub(super) async fn copy(
             resume,
         };
         let mut progress = match ctx.progress.mode() {
-            crate::executor::progress::ProgressMode::Quiet => salvage_filesystem::Progress::hidden(),
+            crate::progress::ProgressMode::Quiet => salvage_filesystem::Progress::hidden(),
             _ => salvage_filesystem::Progress::console(),
         };
         let report =

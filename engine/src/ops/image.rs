@@ -54,7 +54,7 @@ pub(super) async fn run(args: &BTreeMap<String, Value>, ctx: &OpContext) -> Resu
                         s.phase,
                         s.pass,
                         s.bad_areas,
-                        crate::executor::progress::human(s.bad_bytes),
+                        crate::progress::human(s.bad_bytes),
                         s.current_rate / 1_048_576.0
                     ),
                 );

@@ -16,12 +16,12 @@ pub mod verify_image;
 
 pub(crate) use partition_value::table_json;
 
-use crate::executor::journal::{Journal, Scope};
-use crate::executor::log_sink::LogSink;
-use crate::executor::progress::Progress;
-use crate::executor::resolve::redact;
-use crate::executor::state_dir::StateDir;
-use crate::executor::undo::Undo;
+use crate::log_sink::LogSink;
+use crate::progress::Progress;
+use crate::resolve::redact;
+use crate::state::journal::{Journal, Scope};
+use crate::state::state_dir::StateDir;
+use crate::state::undo::Undo;
 use salvage_language::op_table::OpSig;
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
@@ -160,7 +160,7 @@ pub async fn run(
 /// Undoes this step's step-scoped attachments now, newest first (between the filesystems an
 /// op looks into one after another). Blocking.
 pub(crate) fn undo_step_now(ctx: &OpContext) {
-    for f in crate::executor::undo_live(&ctx.journal, ctx.log.as_ref(), Some(&ctx.step)) {
+    for f in crate::state::cleanup::undo_live(&ctx.journal, ctx.log.as_ref(), Some(&ctx.step)) {
         ctx.progress
             .println(&format!("[{}] cleanup failed: {f}", ctx.step));
     }
@@ -179,7 +179,7 @@ pub(crate) fn arg_str(args: &BTreeMap<String, Value>, name: &str) -> Option<Stri
 pub(crate) fn arg_list(args: &BTreeMap<String, Value>, name: &str) -> Vec<String> {
     args.get(name)
         .and_then(Value::as_array)
-        .map(|a| a.iter().map(crate::executor::resolve::text_of).collect())
+        .map(|a| a.iter().map(crate::resolve::text_of).collect())
         .unwrap_or_default()
 }
 

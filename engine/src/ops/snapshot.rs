@@ -3,8 +3,8 @@
 //! reflink copy (FICLONE, a plain copy only when asked), qcow2 overlay (`qemu-img create -b`).
 
 use super::{OpContext, OpError, arg_bool, arg_str, arg_u64};
-use crate::executor::journal::Scope;
-use crate::executor::undo::Undo;
+use crate::state::journal::Scope;
+use crate::state::undo::Undo;
 use salvage_language::lvm_argv::{lvcreate_argv, lvremove_argv, not_a_volume, volume_group};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;

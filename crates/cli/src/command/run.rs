@@ -3,12 +3,12 @@
 
 use super::{load_and_check, parse_param, print_diagnostics};
 use clap::Args;
-use salvage_engine::executor::journal::Journal;
-use salvage_engine::executor::progress::{Progress, ProgressMode};
-use salvage_engine::executor::prompter::TerminalPrompter;
-use salvage_engine::executor::state_dir::StateDir;
 use salvage_engine::executor::{self, RunOptions, RunStatus, Shared};
+use salvage_engine::progress::{Progress, ProgressMode};
+use salvage_engine::prompter::TerminalPrompter;
 use salvage_engine::session::{Session, open_log, run_session};
+use salvage_engine::state::journal::Journal;
+use salvage_engine::state::state_dir::StateDir;
 use salvage_language::plan::Plan;
 use serde_json::Value;
 use std::io::IsTerminal;
@@ -298,7 +298,7 @@ pub(crate) fn cleanup_command(args: &CleanupArgs) -> i32 {
         progress: Arc::new(Progress::new(ProgressMode::Quiet)),
         cancel: Arc::new(AtomicBool::new(false)),
         cancel_notify: Arc::new(Notify::new()),
-        prompter: Arc::new(salvage_engine::executor::prompter::NoPrompter),
+        prompter: Arc::new(salvage_engine::prompter::NoPrompter),
         interrupts: crate::signals::Interrupt::interrupts(),
     };
     let r = executor::recover(&shared);

@@ -3,8 +3,8 @@
 //! log. Each value is hashed with the state key: the file names which params differ but never
 //! holds or reveals a value (a secret included).
 
-use super::exec_error::{ExecError, ExecErrorKind};
-use super::state_dir::StateDir;
+use crate::state::exec_error::{ExecError, ExecErrorKind};
+use crate::state::state_dir::StateDir;
 use salvage_language::plan::Plan;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;

@@ -3,7 +3,7 @@
 //! Architecture invariant: one run at a time per state directory (an exclusive `flock` held
 //! for the whole run, released by the kernel even after `kill -9`).
 
-use super::exec_error::{ExecError, ExecErrorKind};
+use crate::state::exec_error::{ExecError, ExecErrorKind};
 use nix::fcntl::{Flock, FlockArg};
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Write};

@@ -5,8 +5,8 @@
 //! Architecture invariant: an attachment is journaled before it is used, and its undo is
 //! journaled after it succeeded; a line torn by a crash is ignored on reading.
 
-use super::exec_error::{ExecError, ExecErrorKind};
-use super::undo::Undo;
+use crate::state::exec_error::{ExecError, ExecErrorKind};
+use crate::state::undo::Undo;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
@@ -121,7 +121,7 @@ impl Replay {
             return r;
         }
         for (_, outputs, _) in r.finished.values_mut() {
-            *outputs = super::resolve::unredact(outputs, secrets);
+            *outputs = crate::resolve::unredact(outputs, secrets);
         }
         r
     }
