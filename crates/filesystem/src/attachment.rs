@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use super::error::FsError;
-use super::loop_device::{detach_device, loop_backing};
+use super::loop_node::{detach_device, loop_backing};
 use super::mount_info::MountInfo;
 use super::unmount::unmount;
 

@@ -22,6 +22,7 @@ mod hole_reader;
 mod host_tree;
 mod inspect;
 mod loop_device;
+mod loop_node;
 mod manifest;
 mod mount;
 mod mount_info;

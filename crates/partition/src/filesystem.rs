@@ -4,9 +4,6 @@
 
 use serde::Serialize;
 
-use super::probe::{Region, Scope};
-use super::source::ByteSource;
-
 /// A filesystem (or container: LUKS, LVM2 PV, md RAID member, swap) found by its superblock.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Filesystem {
@@ -85,19 +82,4 @@ pub(crate) fn type_list(all: &[Filesystem]) -> String {
         Some((last, _)) => (*last).to_string(),
         None => String::new(),
     }
-}
-
-/// Probes the `size` bytes at `offset` of `src` for a filesystem or container signature, in
-/// blkid's order; `None` when there is none or when two compete (see `probe_signatures`).
-/// Reads only; never fails: I/O errors and garbage read as "nothing found".
-pub fn probe_filesystem(src: &dyn ByteSource, offset: u64, size: u64) -> Option<Filesystem> {
-    probe_signatures(src, offset, size).found()
-}
-
-/// Probes the `size` bytes at `offset` of `src`, as `blkid -p --offset --size` does: RAID and
-/// crypto containers first (the first found wins), then every filesystem; two or more
-/// filesystems are ambivalent unless the area is floppy-sized (then the first wins, as in
-/// blkid).
-pub fn probe_signatures(src: &dyn ByteSource, offset: u64, size: u64) -> Probe {
-    Region::new(src, offset, size).probe(Scope::Whole)
 }

@@ -13,6 +13,7 @@ mod probe;
 mod read;
 mod render;
 mod scan;
+mod scan_hit;
 mod source;
 mod table;
 #[cfg(test)]
@@ -20,9 +21,11 @@ mod tests;
 mod types;
 
 pub use error::{PartitionError, PartitionErrorKind};
-pub use filesystem::{Filesystem, Probe, probe_filesystem, probe_signatures};
+pub use filesystem::{Filesystem, Probe};
+pub use probe::{probe_filesystem, probe_signatures};
 pub use read::{ReadOptions, read_table, read_table_from};
 pub use render::render_text;
-pub use scan::{ScanHit, scan};
+pub use scan::scan;
+pub use scan_hit::ScanHit;
 pub use source::{ByteSource, Disk};
 pub use table::{GptHeaderUsed, Label, Partition, PartitionTable, ProtectiveMbr, Role};

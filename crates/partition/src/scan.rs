@@ -1,4 +1,4 @@
-//! `ScanHit` and `scan`: finding filesystems by their signatures when the table is missing or
+//! `scan`: finding filesystems by their signatures when the table is missing or
 //! damaged, as TestDisk does: at every 1 MiB, at sector 63 and at the old CHS cylinder
 //! boundaries (255 heads x 63 sectors), with ext backup superblocks placing a filesystem whose
 //! primary superblock is gone (by its group number, or for a revision-0 filesystem, which
@@ -8,12 +8,11 @@
 
 use std::collections::BTreeMap;
 
-use serde::Serialize;
-
 use super::bytes::{be32, has, le16, le32};
 use super::filesystem::{Filesystem, Probe, type_list};
 use super::probe::ExtSuperblock;
 use super::probe::{Region, Scope};
+use super::scan_hit::ScanHit;
 use super::source::{ByteSource, read_zero_padded};
 use super::table::Partition;
 
@@ -21,26 +20,6 @@ const MIB: u64 = 1 << 20;
 /// Sectors in one cylinder of the classic 255-head, 63-sector geometry.
 const CYLINDER: u64 = 255 * 63;
 const HEAD: u64 = 63;
-
-/// A filesystem found by scanning.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct ScanHit {
-    /// Byte offset where the filesystem starts.
-    pub offset: u64,
-    /// The same in sectors of the table's sector size.
-    pub sector: u64,
-    /// The filesystem's size from its superblock, where it records one.
-    pub size_bytes: Option<u64>,
-    /// What was found; `None` when signatures compete (see `ambivalent`).
-    pub filesystem: Option<Filesystem>,
-    /// Competing signatures at this offset: salvage does not choose.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub ambivalent: Vec<Filesystem>,
-    /// "superblock", "backup superblock (group N) at byte B", or "ambivalent: ...".
-    pub found_by: String,
-    /// The number of the partition of the table that starts here, if any.
-    pub partition: Option<u32>,
-}
 
 /// Scans `src` for filesystem signatures; hits are sorted by offset, one per offset.
 pub fn scan(src: &dyn ByteSource, sector_size: u32, table: &[Partition]) -> Vec<ScanHit> {

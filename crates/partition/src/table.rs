@@ -4,7 +4,7 @@
 use serde::Serialize;
 
 use super::filesystem::Filesystem;
-use super::scan::ScanHit;
+use super::scan_hit::ScanHit;
 
 /// The kind of table found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

@@ -119,3 +119,18 @@ impl<'a> Region<'a> {
         }
     }
 }
+
+/// Probes the `size` bytes at `offset` of `src` for a filesystem or container signature, in
+/// blkid's order; `None` when there is none or when two compete (see `probe_signatures`).
+/// Reads only; never fails: I/O errors and garbage read as "nothing found".
+pub fn probe_filesystem(src: &dyn ByteSource, offset: u64, size: u64) -> Option<Filesystem> {
+    probe_signatures(src, offset, size).found()
+}
+
+/// Probes the `size` bytes at `offset` of `src`, as `blkid -p --offset --size` does: RAID and
+/// crypto containers first (the first found wins), then every filesystem; two or more
+/// filesystems are ambivalent unless the area is floppy-sized (then the first wins, as in
+/// blkid).
+pub fn probe_signatures(src: &dyn ByteSource, offset: u64, size: u64) -> Probe {
+    Region::new(src, offset, size).probe(Scope::Whole)
+}
