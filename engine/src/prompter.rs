@@ -3,6 +3,7 @@
 
 use std::io::{BufRead, IsTerminal, Write};
 use std::sync::Mutex;
+use std::time::Duration;
 
 use crate::interrupts::Interrupts;
 
@@ -56,19 +57,12 @@ fn wait_for_input(interrupts: &Interrupts) -> bool {
         if interrupts.any() {
             return false;
         }
-        let mut fd = libc::pollfd {
-            fd: libc::STDIN_FILENO,
-            events: libc::POLLIN,
-            revents: 0,
-        };
-        // SAFETY: one valid pollfd, for the duration of the call.
-        let n = unsafe { libc::poll(&mut fd, 1, 100) };
-        if n > 0 {
-            return true;
-        }
-        if n < 0 && std::io::Error::last_os_error().raw_os_error() != Some(libc::EINTR) {
+        match salvage_sys::poll_input::wait_readable(libc::STDIN_FILENO, Duration::from_millis(100))
+        {
+            Ok(true) => return true,
+            Ok(false) => {}
             // Cannot poll: read as before.
-            return true;
+            Err(_) => return true,
         }
     }
 }

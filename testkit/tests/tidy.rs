@@ -486,6 +486,20 @@ fn ioctls_are_declared_only_in_the_sys_crate() {
 }
 
 #[test]
+fn raw_system_calls_are_made_only_in_the_sys_crate() {
+    // The binary's own terminal and signal calls stay with the binary.
+    for needle in [
+        "unsafe { libc::",
+        "libc::syscall",
+        "libc::mmap",
+        "libc::lseek",
+    ] {
+        let hits = library_files_with(needle, &["salvage-sys", "salvage"]);
+        assert!(hits.is_empty(), "`{needle}` outside crates/sys: {hits:?}");
+    }
+}
+
+#[test]
 fn only_the_binary_handles_signals_and_parses_flags() {
     for needle in [
         "signal_hook",

@@ -2,9 +2,9 @@
 //! `SEEK_HOLE` tell where the data is, and a hole is handed out as zeros without touching the
 //! disk (what `cp` does), so a 2 GiB sparse file costs the reads of its data only.
 
+use salvage_sys::seek_data::{seek_data, seek_hole};
 use std::fs::File;
 use std::io::Read;
-use std::os::fd::AsRawFd;
 use std::os::unix::fs::FileExt;
 
 /// A file read at increasing offsets, holes answered with zeros.
@@ -29,13 +29,6 @@ impl HoleReader {
         }
     }
 
-    fn seek(&self, from: u64, whence: libc::c_int) -> Option<u64> {
-        let from = libc::off_t::try_from(from).ok()?;
-        // SAFETY: lseek on an fd this reader owns; it does not touch memory.
-        let r = unsafe { libc::lseek(self.file.as_raw_fd(), from, whence) };
-        u64::try_from(r).ok()
-    }
-
     /// The data area at or after `pos`: `(size, size)` when only a hole is left.
     fn next_data(&mut self) -> (u64, u64) {
         if let Some((start, end)) = self.data
@@ -43,14 +36,13 @@ impl HoleReader {
         {
             return (start, end);
         }
-        let area = match self.seek(self.pos, libc::SEEK_DATA) {
-            Some(start) => {
-                let end = self.seek(start, libc::SEEK_HOLE).unwrap_or(self.size);
+        let area = match seek_data(&self.file, self.pos) {
+            Ok(start) => {
+                let end = seek_hole(&self.file, start).unwrap_or(self.size);
                 (start, end.max(start + 1))
             }
-            None => {
-                let errno = std::io::Error::last_os_error().raw_os_error();
-                if errno == Some(libc::ENXIO) {
+            Err(e) => {
+                if e.raw_os_error() == Some(libc::ENXIO) {
                     (self.size, self.size)
                 } else {
                     self.dense = true;

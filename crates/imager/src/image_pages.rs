@@ -4,67 +4,17 @@
 //! reading them into a buffer or populating a mapping per piece.
 
 use std::fs::File;
-use std::os::fd::AsRawFd;
 use std::os::unix::fs::FileExt;
+
+use salvage_sys::file_mapping::{FileMapping as Mapping, page_size};
 
 /// Bytes mapped at once (a multiple of every page size).
 const WINDOW: u64 = 64 << 20;
-
-/// A mapping of `[start, start + len)` of the image.
-struct Mapping {
-    start: u64,
-    ptr: *mut libc::c_void,
-    len: usize,
-}
-
-impl Mapping {
-    fn new(file: &File, start: u64, len: usize) -> Option<Self> {
-        let off = libc::off_t::try_from(start).ok()?;
-        // SAFETY: a new read-only shared mapping of an open file; checked below.
-        let ptr = unsafe {
-            libc::mmap(
-                std::ptr::null_mut(),
-                len,
-                libc::PROT_READ,
-                libc::MAP_SHARED,
-                file.as_raw_fd(),
-                off,
-            )
-        };
-        (ptr != libc::MAP_FAILED).then_some(Self { start, ptr, len })
-    }
-
-    fn holds(&self, pos: u64, len: usize) -> bool {
-        pos >= self.start && pos - self.start + len as u64 <= self.len as u64
-    }
-
-    /// The bytes `[pos, pos + len)`, which [`Self::holds`].
-    fn bytes(&self, pos: u64, len: usize) -> &[u8] {
-        let at = usize::try_from(pos - self.start).unwrap_or(0);
-        // SAFETY: `holds` keeps the slice inside the mapping, which lives as long as `self`.
-        // The callers only look at bytes this run wrote and never writes again, inside the
-        // file (a page past the end of the file is never touched).
-        unsafe { std::slice::from_raw_parts((self.ptr as *const u8).add(at), len) }
-    }
-}
-
-impl Drop for Mapping {
-    fn drop(&mut self) {
-        // SAFETY: unmaps exactly this mapping; no slice of it outlives `&self`.
-        unsafe { libc::munmap(self.ptr, self.len) };
-    }
-}
 
 /// Views of one image file.
 pub(crate) struct ImagePages {
     file: File,
     window: Option<Mapping>,
-}
-
-fn page_size() -> u64 {
-    // SAFETY: sysconf has no preconditions.
-    let p = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
-    u64::try_from(p).ok().filter(|&p| p > 0).unwrap_or(4096)
 }
 
 impl ImagePages {
@@ -84,8 +34,8 @@ impl ImagePages {
                 .ok()
                 .and_then(|w| Mapping::new(&self.file, start, w));
         }
-        if let Some(w) = self.window.as_ref().filter(|w| w.holds(pos, len)) {
-            f(w.bytes(pos, len));
+        if let Some(bytes) = self.window.as_ref().and_then(|w| w.bytes(pos, len)) {
+            f(bytes);
             return true;
         }
         let page = page_size();
@@ -93,8 +43,8 @@ impl ImagePages {
         let own = usize::try_from(pos - start)
             .ok()
             .and_then(|lead| Mapping::new(&self.file, start, lead + len));
-        if let Some(m) = own {
-            f(m.bytes(pos, len));
+        if let Some(bytes) = own.as_ref().and_then(|m| m.bytes(pos, len)) {
+            f(bytes);
             return true;
         }
         let mut buf = vec![0u8; len];

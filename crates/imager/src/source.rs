@@ -2,7 +2,6 @@
 //! `pread`, optionally with O_DIRECT, optionally through a simulated bad map (test mode).
 
 use std::fs::File;
-use std::os::fd::AsRawFd;
 use std::os::unix::fs::{FileExt, FileTypeExt, MetadataExt};
 use std::path::{Path, PathBuf};
 
@@ -192,38 +191,32 @@ impl Source {
                     failed: false,
                 };
             }
-            let (Ok(mut off_in), Ok(mut off_out), Ok(want)) = (
-                libc::loff_t::try_from(pos + good),
-                libc::loff_t::try_from(pos + good),
-                usize::try_from(len - good),
-            ) else {
+            let Ok(want) = usize::try_from(len - good) else {
                 break KernelCopy::Copied {
                     good,
                     failed: false,
                 };
             };
-            // SAFETY: both descriptors are open; the offsets are valid for writes.
-            let n = unsafe {
-                libc::copy_file_range(
-                    self.buffered.as_raw_fd(),
-                    &mut off_in,
-                    image.as_raw_fd(),
-                    &mut off_out,
-                    want,
-                    0,
-                )
+            let copied = salvage_sys::copy_range::copy_file_range(
+                &self.buffered,
+                pos + good,
+                image,
+                pos + good,
+                want,
+            );
+            let err = match copied {
+                Ok(n) if n > 0 => {
+                    good += n as u64;
+                    continue;
+                }
+                Ok(_) => {
+                    return Err(ImageError::new(ImageErrorKind::SourceGone {
+                        source: self.path.clone(),
+                        pos: pos + good,
+                    }));
+                }
+                Err(err) => err,
             };
-            if n > 0 {
-                good += n as u64;
-                continue;
-            }
-            if n == 0 {
-                return Err(ImageError::new(ImageErrorKind::SourceGone {
-                    source: self.path.clone(),
-                    pos: pos + good,
-                }));
-            }
-            let err = std::io::Error::last_os_error();
             match err.raw_os_error() {
                 Some(libc::EINTR) => {}
                 Some(
