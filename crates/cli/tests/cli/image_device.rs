@@ -7,20 +7,9 @@ use std::process::{Command, Output};
 
 use salvage_testkit::require_root;
 
-const MIB: usize = 1 << 20;
+use salvage_testkit::pattern;
 
-fn pattern(size: usize, seed: u64) -> Vec<u8> {
-    let mut x = seed | 1;
-    let mut v = Vec::with_capacity(size + 8);
-    while v.len() < size {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        v.extend_from_slice(&x.to_le_bytes());
-    }
-    v.truncate(size);
-    v
-}
+const MIB: usize = 1 << 20;
 
 /// A loop device over a file; detached when dropped, even when the test fails.
 struct Loop {

@@ -1,7 +1,5 @@
 //! Checker behaviour, one case per line: what the language accepts and what it refuses.
 
-mod macros;
-
 accepts!(
     minimal,
     r#"runbook "x" { step a = exec(argv: ["true"], effect: "read") }"#

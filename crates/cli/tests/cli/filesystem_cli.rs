@@ -1,11 +1,9 @@
 //! The standalone commands as a person runs them: `salvage copy`, `verify`, `inspect`, `fsck`
 //! on a partitioned image, with their exit codes (0 good, 1 problems found, 2 could not run).
 
-mod filesystem_support;
-
 use std::process::Command;
 
-use filesystem_support::*;
+use salvage_testkit::filesystem::*;
 
 fn salvage(args: &[&str]) -> (i32, String, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_salvage"))

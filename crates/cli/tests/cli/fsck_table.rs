@@ -2,11 +2,9 @@
 //! `salvage inspect` does: its only filesystem is used; with two, the error names the
 //! `--offset` of each.
 
-mod filesystem_support;
-
 use std::process::Command;
 
-use filesystem_support::*;
+use salvage_testkit::filesystem::*;
 
 /// mke2fs (e2fsprogs), or a skip naming it (a failure in CI).
 fn have_mke2fs() -> bool {

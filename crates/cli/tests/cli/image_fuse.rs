@@ -10,20 +10,11 @@ use std::time::{Duration, Instant};
 use salvage_imager::{BlockStatus, Mapfile, Phase};
 use salvage_testkit::{FailDisk, FailDiskSpec, SlowRange, require_root};
 
-const MIB: u64 = 1 << 20;
+use salvage_testkit::pattern;
 
-fn pattern(size: usize) -> Vec<u8> {
-    let mut x: u64 = 0xD1B5_4A32_D192_ED03;
-    let mut v = Vec::with_capacity(size + 8);
-    while v.len() < size {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        v.extend_from_slice(&x.to_le_bytes());
-    }
-    v.truncate(size);
-    v
-}
+const MIB: u64 = 1 << 20;
+/// The seed of this file's test data.
+const SEED: u64 = 0xD1B5_4A32_D192_ED03;
 
 /// A mounted failing disk and its directory; the disk is unmounted first when dropped, even
 /// when the test fails.
@@ -35,7 +26,7 @@ struct Setup {
 
 fn setup(size: u64, bad: &[(u64, u64)], slow: &[SlowRange]) -> Setup {
     let dir = tempfile::tempdir().expect("tmp");
-    let data = pattern(size as usize);
+    let data = pattern(size as usize, SEED);
     std::fs::write(dir.path().join("backing"), &data).expect("backing");
     std::fs::create_dir(dir.path().join("mnt")).expect("mountpoint");
     let spec = FailDiskSpec {

@@ -8,20 +8,9 @@ use std::time::{Duration, Instant};
 
 use salvage_testkit::{FailDisk, FailDiskSpec, SlowRange, require_root};
 
-const MIB: u64 = 1 << 20;
+use salvage_testkit::pattern;
 
-fn pattern(size: usize, seed: u64) -> Vec<u8> {
-    let mut x: u64 = seed;
-    let mut v = Vec::with_capacity(size + 8);
-    while v.len() < size {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        v.extend_from_slice(&x.to_le_bytes());
-    }
-    v.truncate(size);
-    v
-}
+const MIB: u64 = 1 << 20;
 
 fn salvage() -> Command {
     Command::new(env!("CARGO_BIN_EXE_salvage"))

@@ -1,7 +1,6 @@
 //! Support for the filesystem tests: synthetic disks (a hand-written MBR, real ext4 made by
 //! `mkfs.ext4 -d` at an offset, no root needed), hostile source trees, tree digests to compare
 //! copies by hash, and the leftover check (loop devices and mounts under a test's temp dir).
-#![allow(dead_code)]
 
 use std::collections::BTreeMap;
 use std::ffi::OsString;
@@ -13,17 +12,17 @@ use std::process::Command;
 
 use sha2::{Digest, Sha256};
 
-pub(crate) const SECTOR: u64 = 512;
+pub const SECTOR: u64 = 512;
 /// First partition: at 1 MiB, 24 MiB long.
-pub(crate) const P1_START: u64 = 2048;
-pub(crate) const P1_SECTORS: u64 = 24 * 2048;
+pub const P1_START: u64 = 2048;
+pub const P1_SECTORS: u64 = 24 * 2048;
 /// Second partition: right after, 24 MiB long.
-pub(crate) const P2_START: u64 = P1_START + P1_SECTORS;
-pub(crate) const P2_SECTORS: u64 = 24 * 2048;
+pub const P2_START: u64 = P1_START + P1_SECTORS;
+pub const P2_SECTORS: u64 = 24 * 2048;
 
 /// What a tree holds at one path.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) enum Node {
+pub enum Node {
     File {
         sha256: String,
         mode: u32,
@@ -36,7 +35,7 @@ pub(crate) enum Node {
 
 /// Writes a sparse disk image of `sectors` sectors with an MBR listing `parts` (start, count)
 /// as Linux (0x83) partitions.
-pub(crate) fn write_mbr_disk(image: &Path, sectors: u64, parts: &[(u64, u64)]) {
+pub fn write_mbr_disk(image: &Path, sectors: u64, parts: &[(u64, u64)]) {
     let file = std::fs::File::create(image).expect("create image");
     file.set_len(sectors * SECTOR).expect("size image");
     let mut mbr = [0u8; 512];
@@ -53,7 +52,7 @@ pub(crate) fn write_mbr_disk(image: &Path, sectors: u64, parts: &[(u64, u64)]) {
 
 /// Makes an ext4 filesystem populated from `src` inside `image` at `start` sectors for
 /// `sectors` sectors (no root needed).
-pub(crate) fn mkfs_ext4(image: &Path, src: &Path, start: u64, sectors: u64) {
+pub fn mkfs_ext4(image: &Path, src: &Path, start: u64, sectors: u64) {
     let status = Command::new("mkfs.ext4")
         .args(["-q", "-F", "-b", "1024", "-d"])
         .arg(src)
@@ -69,7 +68,7 @@ pub(crate) fn mkfs_ext4(image: &Path, src: &Path, start: u64, sectors: u64) {
 /// Fills `root` with an OS-root-like tree plus hostile content: symlinks out of the tree, a name
 /// with a newline, a name that is not UTF-8, a setuid file, a FIFO, and (as root) a device node.
 /// All files get mtime `mtime` (seconds since the epoch).
-pub(crate) fn hostile_tree(root: &Path, os_name: &str, mtime: i64) {
+pub fn hostile_tree(root: &Path, os_name: &str, mtime: i64) {
     let dirs = ["etc", "bin", "home/user/docs", "var/lib/deep/er/still"];
     for dir in dirs {
         std::fs::create_dir_all(root.join(dir)).expect("mkdir");
@@ -121,7 +120,7 @@ pub(crate) fn hostile_tree(root: &Path, os_name: &str, mtime: i64) {
 }
 
 /// Sets every entry's mtime and atime under `root` (not following symlinks).
-pub(crate) fn set_mtimes(root: &Path, mtime: i64) {
+pub fn set_mtimes(root: &Path, mtime: i64) {
     let spec = nix::sys::time::TimeSpec::new(mtime, 0);
     for (rel, _) in walk(root) {
         let path = root.join(&rel);
@@ -137,7 +136,7 @@ pub(crate) fn set_mtimes(root: &Path, mtime: i64) {
 }
 
 /// Every path under `root` (relative), never following symlinks, deepest last.
-pub(crate) fn walk(root: &Path) -> Vec<(PathBuf, std::fs::Metadata)> {
+pub fn walk(root: &Path) -> Vec<(PathBuf, std::fs::Metadata)> {
     let mut out = Vec::new();
     let mut stack = vec![PathBuf::new()];
     while let Some(dir) = stack.pop() {
@@ -159,7 +158,7 @@ pub(crate) fn walk(root: &Path) -> Vec<(PathBuf, std::fs::Metadata)> {
 }
 
 /// What a tree holds, by relative path (the root itself not included).
-pub(crate) fn digest(root: &Path) -> BTreeMap<PathBuf, Node> {
+pub fn digest(root: &Path) -> BTreeMap<PathBuf, Node> {
     use std::os::unix::fs::MetadataExt;
     walk(root)
         .into_iter()
@@ -188,7 +187,7 @@ pub(crate) fn digest(root: &Path) -> BTreeMap<PathBuf, Node> {
 }
 
 /// SHA-256 of a file, hex.
-pub(crate) fn sha256_file(path: &Path) -> String {
+pub fn sha256_file(path: &Path) -> String {
     let data = std::fs::read(path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
     hex::encode(Sha256::digest(&data))
 }
@@ -196,7 +195,7 @@ pub(crate) fn sha256_file(path: &Path) -> String {
 /// Checks that `copy` holds exactly what `source` holds, as a safe copy should: same files by
 /// hash and mtime, setuid/setgid dropped, symlinks as symlinks with the same target, no device
 /// nodes or FIFOs (and `lost+found` present in the copy only, from mkfs).
-pub(crate) fn assert_safe_copy_of(source: &Path, copy: &Path) {
+pub fn assert_safe_copy_of(source: &Path, copy: &Path) {
     let want = digest(source);
     let got = digest(copy);
     for (rel, node) in &want {
@@ -237,7 +236,7 @@ pub(crate) fn assert_safe_copy_of(source: &Path, copy: &Path) {
 }
 
 /// Loop devices backed by files under `under`, and mounts under it, as "kind path" lines.
-pub(crate) fn leftovers(under: &Path) -> Vec<String> {
+pub fn leftovers(under: &Path) -> Vec<String> {
     let under = std::fs::canonicalize(under).unwrap_or_else(|_| under.to_path_buf());
     let mut found = Vec::new();
     if let Ok(entries) = std::fs::read_dir("/sys/block") {
@@ -269,7 +268,7 @@ pub(crate) fn leftovers(under: &Path) -> Vec<String> {
 }
 
 /// Writes bytes into a file at an offset (to plant a filesystem made elsewhere into a disk).
-pub(crate) fn write_at(path: &Path, offset: u64, data: &[u8]) {
+pub fn write_at(path: &Path, offset: u64, data: &[u8]) {
     let file = std::fs::OpenOptions::new()
         .write(true)
         .open(path)
@@ -279,7 +278,7 @@ pub(crate) fn write_at(path: &Path, offset: u64, data: &[u8]) {
 }
 
 /// Runs a command and returns its stdout, asserting success.
-pub(crate) fn run(program: &str, args: &[&str]) -> String {
+pub fn run(program: &str, args: &[&str]) -> String {
     let out = Command::new(program)
         .args(args)
         .output()

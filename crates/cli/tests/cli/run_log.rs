@@ -13,7 +13,8 @@ fn demo_run_log_snapshot() {
     }
     let dir = tempfile::tempdir().expect("tmp");
     let root = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
+        .ancestors()
+        .nth(2)
         .expect("root")
         .to_path_buf();
     let state = dir.path().join("state");

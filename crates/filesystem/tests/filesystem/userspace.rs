@@ -2,16 +2,14 @@
 //! copied out safely (hostile content included), verified, inspected. No root, no loop
 //! device, no mount; the evidence image is hashed before and after to prove it was not written.
 
-mod filesystem_support;
-
 use std::path::{Path, PathBuf};
 
-use filesystem_support::*;
 use salvage_filesystem::{
     CopyOptions, EntryKind, EntryStatus, ExtTree, FsErrorKind, FsckMode, FsckRequest, HostTree,
     InspectReport, Manifest, PartitionRef, Progress, SourceSpec, SourceTree, copy_tree, fsck,
     inspect_tree, verify,
 };
+use salvage_testkit::filesystem::*;
 
 const OLD: i64 = 1_347_124_993; // 2012-09-08
 const NEW: i64 = 1_600_000_000; // 2020-09-13

@@ -4,15 +4,13 @@
 //! by asserting that no loop device is backed by its temp files and nothing is mounted under
 //! its temp dir.
 
-mod filesystem_support;
-
 use std::path::{Path, PathBuf};
 
-use filesystem_support::*;
 use salvage_filesystem::{
     Attachment, CleanupStack, CopyOptions, FsType, FsckMode, FsckRequest, HostTree, LoopDevice,
     MountRequest, PartitionRef, Progress, SourceSpec, UndoOutcome, copy_tree, fsck, verify,
 };
+use salvage_testkit::filesystem::*;
 
 const MTIME: i64 = 1_500_000_000;
 

@@ -2,12 +2,10 @@
 //! and a 50 GiB logical volume with boot/root/swap at 2048/1026048/102825984 (root at byte
 //! 525336576). Compared with sfdisk -J and blkid, and through the CLI's JSON.
 
-mod partition_support;
-
 use std::process::Command;
 
-use partition_support::{compare_with_tools, make_fs, need, read, sfdisk, sparse};
 use salvage_partition::Label;
+use salvage_testkit::partition::{compare_with_tools, make_fs, read, sfdisk, sparse};
 
 #[test]
 fn partition_seed_dd_image_partition_at_sector_63() {
@@ -17,8 +15,6 @@ fn partition_seed_dd_image_partition_at_sector_63() {
     ) {
         return;
     }
-    need("sfdisk");
-    need("mkfs.ext4");
     let dir = tempfile::tempdir().expect("tempdir");
     let img = dir.path().join("harddrive.img");
     sparse(&img, (63 + 33_640_047) * 512);
@@ -49,9 +45,6 @@ fn partition_seed_logical_volume_boot_root_swap() {
     ) {
         return;
     }
-    need("sfdisk");
-    need("mkfs.ext4");
-    need("mkswap");
     let dir = tempfile::tempdir().expect("tempdir");
     let img = dir.path().join("vm_zoneminder");
     sparse(&img, 53_687_091_200);

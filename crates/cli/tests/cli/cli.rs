@@ -91,7 +91,7 @@ fn missing_file_is_an_error() {
 }
 
 fn runbook(name: &str) -> String {
-    format!("{}/../runbooks/{name}", env!("CARGO_MANIFEST_DIR"))
+    format!("{}/../../runbooks/{name}", env!("CARGO_MANIFEST_DIR"))
 }
 
 #[test]
@@ -204,7 +204,10 @@ fn plan_dot_renders_with_graphviz() {
 
 #[test]
 fn check_reports_errors_of_all_files() {
-    let dir = format!("{}/tests/runbooks/broken", env!("CARGO_MANIFEST_DIR"));
+    let dir = format!(
+        "{}/../../engine/tests/runbooks/broken",
+        env!("CARGO_MANIFEST_DIR")
+    );
     let out = salvage(&[
         "check",
         &format!("{dir}/unknown_op.salvage"),

@@ -7,7 +7,11 @@ use std::process::{Command, Output};
 
 use salvage_imager::{BlockStatus, Mapfile};
 
+use salvage_testkit::pattern;
+
 const MIB: u64 = 1 << 20;
+/// The seed of this file's test data.
+const SEED: u64 = 0x9E37_79B9_7F4A_7C15;
 
 fn salvage() -> Command {
     Command::new(env!("CARGO_BIN_EXE_salvage"))
@@ -15,19 +19,6 @@ fn salvage() -> Command {
 
 fn run(cmd: &mut Command) -> Output {
     cmd.output().expect("command runs")
-}
-
-fn pattern(size: usize) -> Vec<u8> {
-    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
-    let mut v = Vec::with_capacity(size + 8);
-    while v.len() < size {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        v.extend_from_slice(&x.to_le_bytes());
-    }
-    v.truncate(size);
-    v
 }
 
 fn have_ddrescue() -> bool {
@@ -79,7 +70,7 @@ fn assert_same(a: &[u8], b: &[u8], what: &str) {
 }
 
 fn setup(dir: &Path) -> Vec<u8> {
-    let data = pattern((6 * MIB) as usize);
+    let data = pattern((6 * MIB) as usize, SEED);
     std::fs::write(dir.join("src"), &data).expect("src");
     std::fs::write(dir.join("bad.map"), test_map(6 * MIB, &BAD)).expect("test map");
     data
@@ -283,7 +274,7 @@ fn image_resumes_a_gnu_ddrescue_map_and_ddrescue_resumes_salvages() {
 fn image_errors_name_the_file_and_use_ddrescue_exit_codes() {
     let dir = tempfile::tempdir().expect("tmp");
     let d = dir.path();
-    std::fs::write(d.join("src"), pattern(8192)).expect("src");
+    std::fs::write(d.join("src"), pattern(8192, SEED)).expect("src");
     std::fs::write(d.join("bad.map"), "0 ? 1\n0 4096 +\n8192 10 -\n").expect("map");
     let out = run(salvage()
         .args(["image", "src", "img", "--map", "bad.map", "-q"])
@@ -309,7 +300,7 @@ fn image_errors_name_the_file_and_use_ddrescue_exit_codes() {
     );
     assert_eq!(
         std::fs::read(d.join("src")).expect("src"),
-        pattern(8192),
+        pattern(8192, SEED),
         "the source was changed"
     );
 
@@ -411,7 +402,7 @@ fn image_disk_full_fails_cleanly_and_the_map_only_claims_written_data() {
     }
     let dir = tempfile::tempdir().expect("tmp");
     let d = dir.path();
-    std::fs::write(d.join("src"), pattern((6 * MIB) as usize)).expect("src");
+    std::fs::write(d.join("src"), pattern((6 * MIB) as usize, SEED)).expect("src");
     let small = d.join("small");
     std::fs::create_dir(&small).expect("mountpoint");
     nix::mount::mount(
@@ -453,7 +444,7 @@ fn image_disk_full_fails_cleanly_and_the_map_only_claims_written_data() {
     let claimed = map.bytes(BlockStatus::Finished);
     assert!(claimed > 0 && claimed < 6 * MIB, "claimed {claimed}");
     let img = std::fs::read(small.join("img")).expect("img");
-    let src = pattern((6 * MIB) as usize);
+    let src = pattern((6 * MIB) as usize, SEED);
     for b in map
         .blocks()
         .iter()
@@ -472,8 +463,8 @@ fn image_disk_full_fails_cleanly_and_the_map_only_claims_written_data() {
 fn image_refuses_to_resume_a_map_made_from_another_source() {
     let dir = tempfile::tempdir().expect("tmp");
     let d = dir.path();
-    std::fs::write(d.join("disk-a"), pattern(64 * 1024)).expect("a");
-    let mut other = pattern(64 * 1024);
+    std::fs::write(d.join("disk-a"), pattern(64 * 1024, SEED)).expect("a");
+    let mut other = pattern(64 * 1024, SEED);
     other.reverse();
     std::fs::write(d.join("disk-b"), &other).expect("b");
     let first = run(salvage()
@@ -494,7 +485,7 @@ fn image_refuses_to_resume_a_map_made_from_another_source() {
     );
     assert_eq!(
         std::fs::read(d.join("img")).expect("img"),
-        pattern(64 * 1024)
+        pattern(64 * 1024, SEED)
     );
     // --force takes it as the same disk under a new name: the finished map is kept.
     let forced = run(salvage()
@@ -512,7 +503,7 @@ fn image_refuses_to_resume_a_map_made_from_another_source() {
 fn verify_checks_an_image_against_its_map_and_source() {
     let dir = tempfile::tempdir().expect("tmp");
     let d = dir.path();
-    std::fs::write(d.join("src"), pattern(256 * 1024)).expect("src");
+    std::fs::write(d.join("src"), pattern(256 * 1024, SEED)).expect("src");
     let made = run(salvage()
         .args(["image", "src", "img", "--map", "map", "-q"])
         .current_dir(d));
@@ -539,7 +530,7 @@ fn verify_checks_an_image_against_its_map_and_source() {
     );
     assert_eq!(
         std::fs::read(d.join("src")).expect("src"),
-        pattern(256 * 1024)
+        pattern(256 * 1024, SEED)
     );
 }
 
@@ -548,7 +539,7 @@ fn image_creates_missing_directories_of_the_image_and_the_map_owner_only() {
     use std::os::unix::fs::PermissionsExt;
     let dir = tempfile::tempdir().expect("tmp");
     let src = dir.path().join("src.img");
-    let data = pattern(MIB as usize);
+    let data = pattern(MIB as usize, SEED);
     std::fs::write(&src, &data).expect("src");
     let img = dir.path().join("work/new/root.img");
     let map = dir.path().join("maps/root.map");
@@ -579,7 +570,7 @@ fn image_creates_missing_directories_of_the_image_and_the_map_owner_only() {
 fn the_runbook_image_op_creates_a_missing_work_directory() {
     let dir = tempfile::tempdir().expect("tmp");
     let src = dir.path().join("disk.img");
-    let data = pattern(MIB as usize);
+    let data = pattern(MIB as usize, SEED);
     std::fs::write(&src, &data).expect("src");
     let work = dir.path().join("srv/rescue");
     let runbook = dir.path().join("sketch.salvage");

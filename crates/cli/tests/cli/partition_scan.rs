@@ -2,12 +2,10 @@
 //! boundaries, at sector 63 and at cylinder boundaries, and through an ext backup superblock
 //! when the primary one is wiped. Offsets checked with blkid.
 
-mod partition_support;
-
 use std::process::Command;
 
-use partition_support::{blkid, make_fs, need, poke, sfdisk, sparse};
 use salvage_partition::{Label, ReadOptions, read_table};
+use salvage_testkit::partition::{blkid, make_fs, poke, sfdisk, sparse};
 
 const MIB: u64 = 1 << 20;
 
@@ -25,16 +23,6 @@ fn partition_scan_finds_filesystems_after_the_table_is_wiped() {
         ],
     ) {
         return;
-    }
-    for tool in [
-        "sfdisk",
-        "mkfs.ext4",
-        "mkfs.xfs",
-        "mkfs.btrfs",
-        "mkfs.vfat",
-        "blkid",
-    ] {
-        need(tool);
     }
     let dir = tempfile::tempdir().expect("tempdir");
     let img = dir.path().join("lost.img");
@@ -119,19 +107,18 @@ fn partition_scan_places_ext_from_a_backup_superblock() {
     ) {
         return;
     }
-    need("mkfs.ext4");
     let dir = tempfile::tempdir().expect("tempdir");
     let img = dir.path().join("nosb.img");
     sparse(&img, 64 * MIB);
     let fs = dir.path().join("fs.img");
     sparse(&fs, 48 * MIB);
     // 1 KiB blocks: backup superblocks at 8 MiB + 1 KiB steps, found by the 1 MiB probes.
-    partition_support::run(
+    salvage_testkit::partition::run(
         Command::new("mkfs.ext4")
             .args(["-q", "-F", "-b", "1024", "-L", "lost"])
             .arg(&fs),
     );
-    partition_support::copy_in(&fs, &img, 4 * MIB);
+    salvage_testkit::partition::copy_in(&fs, &img, 4 * MIB);
     let before = blkid(&img, 4 * MIB, 48 * MIB);
     poke(&img, 4 * MIB + 1024, &[0u8; 1024]);
     assert!(

@@ -6,7 +6,7 @@ fn runbook_tests_pass() {
     if !salvage_testkit::require_tool("runbook_tests_pass", &["mkfs.ext4", "e2fsck", "sqlite3"]) {
         return;
     }
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../runbooks/tests");
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../runbooks/tests");
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_salvage"))
         .arg("test")
         .arg(&dir)

@@ -1,6 +1,6 @@
-//! Shared helpers of the partition tests: sparse images, sfdisk and blkid as the reference, a
-//! deterministic PRNG, filesystem makers, and field-by-field comparison.
-#![allow(dead_code)]
+//! Shared helpers of the partition tests (crates/partition and the CLI tests): sparse images,
+//! sfdisk and blkid as the reference, a deterministic PRNG, filesystem makers, and field-by-field
+//! comparison.
 
 use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions};
@@ -12,39 +12,29 @@ use std::process::{Command, Stdio};
 use salvage_partition::{Filesystem, Label, PartitionTable, ReadOptions, read_table};
 
 /// xorshift64*: deterministic layouts from a seed.
-pub(crate) struct Rng(pub(crate) u64);
+pub struct Rng(pub u64);
 
 impl Rng {
-    pub(crate) fn next(&mut self) -> u64 {
+    pub fn next(&mut self) -> u64 {
         self.0 ^= self.0 >> 12;
         self.0 ^= self.0 << 25;
         self.0 ^= self.0 >> 27;
         self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
     }
-    pub(crate) fn below(&mut self, n: u64) -> u64 {
+    pub fn below(&mut self, n: u64) -> u64 {
         self.next() % n.max(1)
     }
-    pub(crate) fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
+    pub fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
         &items[self.below(items.len() as u64) as usize]
     }
 }
 
-/// Fails the test when a tool the suite compares against is missing (CI installs them).
-pub(crate) fn need(tool: &str) {
-    let found = std::env::var_os("PATH")
-        .into_iter()
-        .flat_map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
-        .chain(["/usr/sbin".into(), "/sbin".into()])
-        .any(|d| d.join(tool).exists());
-    assert!(found, "{tool} is needed by this test (.ci/run installs it)");
-}
-
-pub(crate) fn sparse(path: &Path, size: u64) {
+pub fn sparse(path: &Path, size: u64) {
     let f = File::create(path).expect("create image");
     f.set_len(size).expect("size image");
 }
 
-pub(crate) fn run(cmd: &mut Command) -> String {
+pub fn run(cmd: &mut Command) -> String {
     let out = cmd.output().unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
     assert!(
         out.status.success(),
@@ -56,14 +46,14 @@ pub(crate) fn run(cmd: &mut Command) -> String {
 }
 
 /// Writes a table with sfdisk from a script.
-pub(crate) fn sfdisk(image: &Path, script: &str) {
+pub fn sfdisk(image: &Path, script: &str) {
     if let Err(e) = try_sfdisk(image, script) {
         panic!("sfdisk failed on script:\n{script}\n{e}");
     }
 }
 
 /// Writes a table with sfdisk from a script; `Err` with sfdisk's message when it refuses.
-pub(crate) fn try_sfdisk(image: &Path, script: &str) -> Result<(), String> {
+pub fn try_sfdisk(image: &Path, script: &str) -> Result<(), String> {
     let mut child = Command::new("sfdisk")
         .args([
             "-q",
@@ -95,7 +85,7 @@ pub(crate) fn try_sfdisk(image: &Path, script: &str) -> Result<(), String> {
 }
 
 /// `sfdisk -J image` as JSON (None when sfdisk sees no table).
-pub(crate) fn sfdisk_json(image: &Path) -> Option<serde_json::Value> {
+pub fn sfdisk_json(image: &Path) -> Option<serde_json::Value> {
     let out = Command::new("sfdisk")
         .arg("-J")
         .arg(image)
@@ -109,7 +99,7 @@ pub(crate) fn sfdisk_json(image: &Path) -> Option<serde_json::Value> {
 }
 
 /// `blkid -p -o export --offset O --size S image` as a map (empty when nothing is found).
-pub(crate) fn blkid(image: &Path, offset: u64, size: u64) -> BTreeMap<String, String> {
+pub fn blkid(image: &Path, offset: u64, size: u64) -> BTreeMap<String, String> {
     let out = Command::new("blkid")
         .args(["-p", "-o", "export", "--offset"])
         .arg(offset.to_string())
@@ -139,12 +129,12 @@ fn unescape(v: &str) -> String {
     out
 }
 
-pub(crate) fn read(image: &Path) -> PartitionTable {
+pub fn read(image: &Path) -> PartitionTable {
     read_table(image, &ReadOptions::default()).unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// Compares our filesystem with blkid's TYPE, LABEL and UUID; returns fields compared.
-pub(crate) fn compare_fs(
+pub fn compare_fs(
     what: &str,
     ours: Option<&Filesystem>,
     theirs: &BTreeMap<String, String>,
@@ -171,7 +161,7 @@ pub(crate) fn compare_fs(
 
 /// Compares a table with `sfdisk -J` and every partition's filesystem with blkid; returns the
 /// number of fields compared.
-pub(crate) fn compare_with_tools(image: &Path, t: &PartitionTable) -> usize {
+pub fn compare_with_tools(image: &Path, t: &PartitionTable) -> usize {
     let sf = sfdisk_json(image).unwrap_or_else(|| panic!("sfdisk sees no table on {image:?}"));
     let mut fields = 0;
     assert_eq!(sf["label"], t.label.as_str(), "label");
@@ -238,7 +228,7 @@ pub(crate) fn compare_with_tools(image: &Path, t: &PartitionTable) -> usize {
 
 /// Copies the data extents of the sparse file `from` into `to` at byte `at` (SEEK_DATA /
 /// SEEK_HOLE skip the holes, so `to` stays sparse and big filesystems copy fast).
-pub(crate) fn copy_in(from: &Path, to: &Path, at: u64) {
+pub fn copy_in(from: &Path, to: &Path, at: u64) {
     use std::os::fd::AsRawFd;
     let src = File::open(from).expect("open fs image");
     let dst = OpenOptions::new()
@@ -271,7 +261,7 @@ pub(crate) fn copy_in(from: &Path, to: &Path, at: u64) {
 }
 
 /// Writes `bytes` at byte `at` of `image`.
-pub(crate) fn poke(image: &Path, at: u64, bytes: &[u8]) {
+pub fn poke(image: &Path, at: u64, bytes: &[u8]) {
     let mut f = OpenOptions::new()
         .write(true)
         .open(image)
@@ -282,7 +272,7 @@ pub(crate) fn poke(image: &Path, at: u64, bytes: &[u8]) {
 
 /// Makes a filesystem of `kind` with `label` in a separate sparse file of `size` bytes and
 /// copies it into `image` at byte `at`.
-pub(crate) fn make_fs(dir: &Path, image: &Path, at: u64, size: u64, kind: &str, label: &str) {
+pub fn make_fs(dir: &Path, image: &Path, at: u64, size: u64, kind: &str, label: &str) {
     let f = dir.join(format!("fs-{at}.img"));
     sparse(&f, size);
     let mut cmd = match kind {
@@ -351,7 +341,7 @@ pub(crate) fn make_fs(dir: &Path, image: &Path, at: u64, size: u64, kind: &str, 
 }
 
 /// md v1.x superblock for `kind` ("1.0", "1.1", "1.2") of a member of `size` bytes.
-pub(crate) fn md_v1(size: u64, version: &str, uuid: [u8; 16], name: &str) -> (u64, Vec<u8>) {
+pub fn md_v1(size: u64, version: &str, uuid: [u8; 16], name: &str) -> (u64, Vec<u8>) {
     let at = match version {
         "1.0" => (((size >> 9) - 16) & !7) << 9,
         "1.1" => 0,
@@ -377,7 +367,7 @@ pub(crate) fn md_v1(size: u64, version: &str, uuid: [u8; 16], name: &str) -> (u6
 }
 
 /// md v0.90 superblock of a member of `size` bytes.
-pub(crate) fn md_v090(size: u64, uuid: [u8; 16]) -> (u64, Vec<u8>) {
+pub fn md_v090(size: u64, uuid: [u8; 16]) -> (u64, Vec<u8>) {
     let at = (size & !0xFFFF) - 0x10000;
     let mut sb = vec![0u8; 4096];
     let words: [(usize, u32); 8] = [
@@ -405,7 +395,7 @@ pub(crate) fn md_v090(size: u64, uuid: [u8; 16]) -> (u64, Vec<u8>) {
 }
 
 /// An LVM2 PV label in sector 1 with `pv_uuid` (32 characters) and LVM's CRC.
-pub(crate) fn lvm_label(pv_uuid: &str, dev_size: u64) -> (u64, Vec<u8>) {
+pub fn lvm_label(pv_uuid: &str, dev_size: u64) -> (u64, Vec<u8>) {
     let mut s = vec![0u8; 512];
     s[0..8].copy_from_slice(b"LABELONE");
     s[8..16].copy_from_slice(&1u64.to_le_bytes());

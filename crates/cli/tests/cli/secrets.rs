@@ -296,17 +296,7 @@ fn at_a_terminal_then(
     cmd: &str,
     act: impl FnOnce(&mut std::process::ChildStdin),
 ) -> Option<String> {
-    let there = Command::new("script")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !there {
-        let required = std::env::var("SALVAGE_REQUIRE_ROOT_TESTS").is_ok_and(|v| v == "1");
-        assert!(
-            !required,
-            "needs the program `script` (util-linux) and SALVAGE_REQUIRE_ROOT_TESTS=1 forbids skipping"
-        );
-        eprintln!("SKIP: the program `script` (util-linux) is not installed");
+    if !salvage_testkit::require_tool("secrets (at a terminal)", &["script"]) {
         return None;
     }
     let mut child = Command::new("script")

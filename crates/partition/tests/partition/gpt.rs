@@ -2,22 +2,19 @@
 //! and entry array (fall back to the backup), a hybrid MBR, and 4096-byte logical sectors
 //! through a real loop device (root).
 
-mod partition_support;
-
 use std::path::Path;
 use std::process::Command;
 
-use partition_support::{
-    compare_with_tools, make_fs, need, poke, read, run, sfdisk, sfdisk_json, sparse,
-};
 use salvage_partition::{GptHeaderUsed, Label, ProtectiveMbr, ReadOptions, read_table};
+use salvage_testkit::partition::{
+    compare_with_tools, make_fs, poke, read, run, sfdisk, sfdisk_json, sparse,
+};
 
 const MIB: u64 = 1 << 20;
 const SCRIPT: &str =
     "label: gpt\nsize=4MiB, name=\"boot\"\nsize=8MiB, name=\"root\"\nsize=2MiB, type=S\n";
 
 fn gpt_image(dir: &Path, name: &str) -> std::path::PathBuf {
-    need("sfdisk");
     let img = dir.join(name);
     sparse(&img, 32 * MIB);
     sfdisk(&img, SCRIPT);
@@ -201,7 +198,6 @@ fn partition_gpt_4096_byte_sectors() {
     if !salvage_testkit::require_root("partition_gpt_4096_byte_sectors") {
         return;
     }
-    need("losetup");
     let dir = tempfile::tempdir().expect("tempdir");
     let img = dir.path().join("4k.img");
     sparse(&img, 64 * MIB);
@@ -229,7 +225,6 @@ fn partition_gpt_4096_byte_sectors() {
     }
     same_partitions(&dev_table, &t);
     // A filesystem at the 4K offset is found there.
-    need("mkfs.ext4");
     make_fs(
         dir.path(),
         &img,
@@ -257,8 +252,6 @@ fn partition_dos_4096_byte_sectors_decided_by_filesystems() {
     if !salvage_testkit::require_root("partition_dos_4096_byte_sectors_decided_by_filesystems") {
         return;
     }
-    need("losetup");
-    need("mkfs.ext4");
     let dir = tempfile::tempdir().expect("tempdir");
     let img = dir.path().join("4kdos.img");
     sparse(&img, 64 * MIB);
