@@ -4,12 +4,7 @@
 use std::io::Write;
 use std::process::{Command, Output};
 
-fn salvage(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_salvage"))
-        .args(args)
-        .output()
-        .expect("run salvage")
-}
+use crate::common::output as salvage;
 
 fn check_bytes(bytes: &[u8]) -> Output {
     let mut f = tempfile::Builder::new()

@@ -58,7 +58,7 @@ fn du_bytes(dir: &Path) -> u64 {
 
 fn check_copy(root: &Path, from: &Path) {
     let out_dir = root.join("out");
-    let out = Command::new(env!("CARGO_BIN_EXE_salvage"))
+    let out = crate::common::salvage()
         .arg("copy")
         .arg(from)
         .arg(&out_dir)
@@ -114,7 +114,7 @@ fn mounted_copy_stops_at_a_directory_hard_link_loop() {
     let tmp = tempfile::tempdir().unwrap();
     let img = looped_image(tmp.path());
     let mnt = tmp.path().join("mnt");
-    let out = Command::new(env!("CARGO_BIN_EXE_salvage"))
+    let out = crate::common::salvage()
         .arg("mount")
         .arg(&img)
         .arg(&mnt)
@@ -127,7 +127,7 @@ fn mounted_copy_stops_at_a_directory_hard_link_loop() {
     );
     // The kernel may refuse to show the second alias of a directory (ELOOP); either way the
     // copy must end and say what it did not copy.
-    let copy = Command::new(env!("CARGO_BIN_EXE_salvage"))
+    let copy = crate::common::salvage()
         .arg("copy")
         .arg(&mnt)
         .arg(tmp.path().join("out"))

@@ -12,12 +12,7 @@ fn have(program: &str) -> bool {
     salvage_testkit::require_tool(module_path!(), &[program])
 }
 
-fn salvage(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_salvage"))
-        .args(args)
-        .output()
-        .expect("salvage runs")
-}
+use crate::common::output as salvage;
 
 fn text(o: &Output) -> String {
     format!(

@@ -4,27 +4,13 @@
 
 use std::io::Write;
 use std::os::unix::fs::MetadataExt;
-use std::process::Command;
 
 /// mke2fs (e2fsprogs), or a skip naming it (a failure in CI).
 fn have_mke2fs() -> bool {
     salvage_testkit::require_tool(module_path!(), &["mke2fs"])
 }
 
-fn salvage(args: &[&str]) -> (Option<i32>, String) {
-    let o = Command::new(env!("CARGO_BIN_EXE_salvage"))
-        .args(args)
-        .output()
-        .expect("salvage runs");
-    (
-        o.status.code(),
-        format!(
-            "{}{}",
-            String::from_utf8_lossy(&o.stdout),
-            String::from_utf8_lossy(&o.stderr)
-        ),
-    )
-}
+use crate::common::status_text as salvage;
 
 #[test]
 fn a_cut_short_copy_resumes_in_place_keeping_finished_files() {
@@ -184,7 +170,7 @@ fn an_interrupted_copy_step_resumes_in_place_on_the_rerun() {
     )
     .unwrap();
     let state = tmp.path().join("state");
-    let mut first = Command::new(env!("CARGO_BIN_EXE_salvage"))
+    let mut first = crate::common::salvage()
         .arg("run")
         .arg(&rb)
         .arg("--state")

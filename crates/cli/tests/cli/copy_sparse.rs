@@ -53,7 +53,7 @@ fn sparse_image(root: &Path) -> (PathBuf, String) {
 
 fn copy_and_check(root: &Path, from: &Path, hash: &str) {
     let out_dir = root.join("out");
-    let out = Command::new(env!("CARGO_BIN_EXE_salvage"))
+    let out = crate::common::salvage()
         .arg("copy")
         .arg(from)
         .arg(&out_dir)
@@ -84,7 +84,7 @@ fn copy_and_check(root: &Path, from: &Path, hash: &str) {
         "manifest hash = source hash"
     );
     assert_eq!(sha256_file(&copied), hash, "copy hash = source hash");
-    let verify = Command::new(env!("CARGO_BIN_EXE_salvage"))
+    let verify = crate::common::salvage()
         .arg("verify")
         .arg(root.join("out.manifest.jsonl"))
         .arg("--no-source")
@@ -117,7 +117,7 @@ fn mounted_copy_keeps_a_2gib_sparse_file_sparse() {
     let tmp = tempfile::tempdir().unwrap();
     let (img, hash) = sparse_image(tmp.path());
     let mnt = tmp.path().join("mnt");
-    let out = Command::new(env!("CARGO_BIN_EXE_salvage"))
+    let out = crate::common::salvage()
         .arg("mount")
         .arg(&img)
         .arg(&mnt)
@@ -158,7 +158,7 @@ fn a_copy_that_cannot_fit_is_refused_before_it_starts() {
         .status()
         .expect("mount tmpfs");
     assert!(mounted.success());
-    let out = Command::new(env!("CARGO_BIN_EXE_salvage"))
+    let out = crate::common::salvage()
         .arg("copy")
         .arg(&img)
         .arg(small.join("out"))

@@ -2,7 +2,7 @@
 //! run's, and nothing of ours is left attached (loop devices, mounts).
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 fn runbook(dir: &Path) -> PathBuf {
@@ -64,7 +64,7 @@ impl Drop for Run {
 
 fn start(rb: &Path, state: &Path) -> Run {
     Run(Some(
-        Command::new(env!("CARGO_BIN_EXE_salvage"))
+        crate::common::salvage()
             .args([
                 "run",
                 rb.to_str().expect("utf-8"),
@@ -239,7 +239,7 @@ fn kill_9_at_several_points_then_resume() {
         log.contains("\"event\":\"step_skipped\""),
         "finished steps were skipped on resume"
     );
-    let verify = Command::new(env!("CARGO_BIN_EXE_salvage"))
+    let verify = crate::common::salvage()
         .args([
             "review",
             state.join("log.jsonl").to_str().expect("utf-8"),
@@ -272,7 +272,7 @@ fn cleanup_command_undoes_a_killed_run() {
         !ours_left(dir.path()).is_empty(),
         "a mount was live when killed"
     );
-    let out = Command::new(env!("CARGO_BIN_EXE_salvage"))
+    let out = crate::common::salvage()
         .args(["cleanup", "--state", state.to_str().expect("utf-8")])
         .output()
         .expect("cleanup");

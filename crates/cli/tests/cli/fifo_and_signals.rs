@@ -19,7 +19,7 @@ fn fifo(dir: &Path) -> PathBuf {
 }
 
 fn salvage(args: &[&str], what: &str) -> Output {
-    let child = Command::new(env!("CARGO_BIN_EXE_salvage"))
+    let child = crate::common::salvage()
         .args(args)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -106,7 +106,7 @@ fn run_with_a_fifo_source_ends_after_sigint() {
     .expect("write runbook");
     let work = dir.path().join("work");
     let state = dir.path().join("state");
-    let child = Command::new(env!("CARGO_BIN_EXE_salvage"))
+    let child = crate::common::salvage()
         .arg("run")
         .arg(&rb)
         .arg("--param")
@@ -183,7 +183,7 @@ fn sighup_stops_a_standalone_fsck_and_detaches_its_loop_device() {
         bin.display(),
         std::env::var("PATH").unwrap_or_default()
     );
-    let child = Command::new(env!("CARGO_BIN_EXE_salvage"))
+    let child = crate::common::salvage()
         .arg("fsck")
         .arg(&image)
         .env("PATH", path)
@@ -304,7 +304,7 @@ fn sighup_stops_a_standalone_copy_between_two_reads() {
     };
     let disk = FailDisk::mount(&spec, &mnt).expect("mount the FUSE slow disk");
     let to = dir.path().join("copy");
-    let child = Command::new(env!("CARGO_BIN_EXE_salvage"))
+    let child = crate::common::salvage()
         .arg("copy")
         .arg(&mnt)
         .arg(&to)
@@ -371,7 +371,7 @@ fn an_interrupted_run_abandons_a_step_stuck_in_a_read() {
     )
     .expect("write runbook");
     let state = dir.path().join("state");
-    let child = Command::new(env!("CARGO_BIN_EXE_salvage"))
+    let child = crate::common::salvage()
         .arg("run")
         .arg(&rb)
         .arg("--state")

@@ -5,17 +5,7 @@ use std::process::Command;
 
 use salvage_testkit::filesystem::*;
 
-fn salvage(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_salvage"))
-        .args(args)
-        .output()
-        .expect("run salvage");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
+use crate::common::code_out_err as salvage;
 
 /// A hostile source tree and a disk with one ext4 partition made from it.
 fn cli_disk(dir: &std::path::Path) -> (std::path::PathBuf, std::path::PathBuf) {

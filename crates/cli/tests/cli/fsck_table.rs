@@ -2,8 +2,6 @@
 //! `salvage inspect` does: its only filesystem is used; with two, the error names the
 //! `--offset` of each.
 
-use std::process::Command;
-
 use salvage_testkit::filesystem::*;
 
 /// mke2fs (e2fsprogs), or a skip naming it (a failure in CI).
@@ -11,20 +9,7 @@ fn have_mke2fs() -> bool {
     salvage_testkit::require_tool(module_path!(), &["mke2fs"])
 }
 
-fn salvage(args: &[&str]) -> (Option<i32>, String) {
-    let o = Command::new(env!("CARGO_BIN_EXE_salvage"))
-        .args(args)
-        .output()
-        .expect("salvage runs");
-    (
-        o.status.code(),
-        format!(
-            "{}{}",
-            String::from_utf8_lossy(&o.stdout),
-            String::from_utf8_lossy(&o.stderr)
-        ),
-    )
-}
+use crate::common::status_text as salvage;
 
 #[test]
 fn fsck_without_offset_uses_the_only_filesystem_of_the_table() {

@@ -13,9 +13,7 @@ const MIB: u64 = 1 << 20;
 /// The seed of this file's test data.
 const SEED: u64 = 0x9E37_79B9_7F4A_7C15;
 
-fn salvage() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_salvage"))
-}
+use crate::common::salvage;
 
 fn run(cmd: &mut Command) -> Output {
     cmd.output().expect("command runs")

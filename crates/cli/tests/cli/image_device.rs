@@ -3,7 +3,7 @@
 //! and the source is never written.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 
 use salvage_testkit::require_root;
 
@@ -49,13 +49,7 @@ impl Drop for Mounted {
     }
 }
 
-fn salvage(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_salvage"))
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("salvage runs")
-}
+use crate::common::output_in as salvage;
 
 #[test]
 fn image_device_source_and_device_dest_safety() {

@@ -40,7 +40,7 @@ fn setup(size: u64, bad: &[(u64, u64)], slow: &[SlowRange]) -> Setup {
 }
 
 fn salvage_cmd(s: &Setup, img: &str, map: &str) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_salvage"));
+    let mut c = crate::common::salvage();
     c.arg("image")
         .arg(s.disk.file())
         .arg(img)

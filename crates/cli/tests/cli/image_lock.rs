@@ -12,9 +12,7 @@ use salvage_testkit::pattern;
 
 const MIB: u64 = 1 << 20;
 
-fn salvage() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_salvage"))
-}
+use crate::common::salvage;
 
 /// Waits (up to a minute) until the lock file beside `path` names `pid`: the first imager then
 /// holds it. Fails if the imager exits first.

@@ -7,23 +7,8 @@
 use salvage_engine::event_log::line_hash;
 use serde_json::Value;
 use std::path::Path;
-use std::process::Command;
 
-fn salvage(dir: &Path, args: &[&str]) -> (i32, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_salvage"))
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("run salvage");
-    (
-        out.status.code().unwrap_or(-1),
-        format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        ),
-    )
-}
+use crate::common::code_text_in as salvage;
 
 const RUNBOOK: &str = r#"runbook "logged" {
   step a = exec(argv: ["true"], effect: "read")

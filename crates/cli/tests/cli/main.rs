@@ -5,6 +5,7 @@
 //! `Command`.
 
 mod cli;
+mod common;
 mod copy_dir_loop;
 mod copy_losses;
 mod copy_resume;

@@ -4,14 +4,9 @@
 //! `verify --json` carries `ok`). No root and no external program is needed.
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
-fn salvage(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_salvage"))
-        .args(args)
-        .output()
-        .expect("run salvage")
-}
+use crate::common::output as salvage;
 
 fn text(o: &Output) -> (String, String) {
     (

@@ -1,16 +1,8 @@
 //! `salvage partitions` errors: they name the file and the fix, and exit 1.
 
-use std::process::Command;
-
 fn salvage(args: &[&str]) -> (i32, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_salvage"))
-        .args(args)
-        .output()
-        .expect("run salvage");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    let (code, _, stderr) = crate::common::code_out_err(args);
+    (code, stderr)
 }
 
 #[test]

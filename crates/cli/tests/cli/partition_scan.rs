@@ -86,7 +86,7 @@ fn partition_scan_finds_filesystems_after_the_table_is_wiped() {
         assert_eq!(h.sector * 512, h.offset);
     }
     // The CLI prints them too.
-    let out = Command::new(env!("CARGO_BIN_EXE_salvage"))
+    let out = crate::common::salvage()
         .args(["partitions", "--scan"])
         .arg(&img)
         .output()

@@ -2,8 +2,6 @@
 //! and a 50 GiB logical volume with boot/root/swap at 2048/1026048/102825984 (root at byte
 //! 525336576). Compared with sfdisk -J and blkid, and through the CLI's JSON.
 
-use std::process::Command;
-
 use salvage_partition::Label;
 use salvage_testkit::partition::{compare_with_tools, make_fs, read, sfdisk, sparse};
 
@@ -98,7 +96,7 @@ fn partition_seed_logical_volume_boot_root_swap() {
     assert_eq!(fs, [Some("boot"), Some("root"), Some("swap")]);
 
     // The CLI's JSON carries the same numbers.
-    let out = Command::new(env!("CARGO_BIN_EXE_salvage"))
+    let out = crate::common::salvage()
         .args(["partitions", "--json"])
         .arg(&img)
         .output()
@@ -114,7 +112,7 @@ fn partition_seed_logical_volume_boot_root_swap() {
     assert_eq!(v["partitions"][2]["type"], "82");
     assert_eq!(v["sector_size"], 512);
     // And the text table shows the offset and the filesystem.
-    let out = Command::new(env!("CARGO_BIN_EXE_salvage"))
+    let out = crate::common::salvage()
         .arg("partitions")
         .arg(&img)
         .output()

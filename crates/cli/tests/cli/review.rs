@@ -976,17 +976,7 @@ fn garbage_logs_are_errors_not_panics() {
     }
 }
 
-fn salvage(args: &[&str]) -> (i32, String, String) {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_salvage"))
-        .args(args)
-        .output()
-        .expect("run salvage");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
+use crate::common::code_out_err as salvage;
 
 #[test]
 fn binary_exit_codes() {

@@ -3,17 +3,10 @@
 //! a copy is called a copy; `salvage cleanup` lists what it undid.
 
 use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Output, Stdio};
 use std::time::{Duration, Instant};
 
-fn salvage(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_salvage"))
-        .args(args)
-        .current_dir(dir)
-        .stdin(Stdio::null())
-        .output()
-        .expect("run salvage")
-}
+use crate::common::output_in as salvage;
 
 fn text(out: &Output) -> String {
     format!(
@@ -34,7 +27,7 @@ const RUNBOOK: &str = r#"runbook "words" {
 fn start(dir: &Path) -> Child {
     std::fs::write(dir.join("words.salvage"), RUNBOOK).expect("write");
     std::fs::write(dir.join("disk.img"), vec![7u8; 64 * 1024]).expect("disk");
-    let child = Command::new(env!("CARGO_BIN_EXE_salvage"))
+    let child = crate::common::salvage()
         .args(["run", "words.salvage", "--state", "st"])
         .current_dir(dir)
         .stdin(Stdio::null())

@@ -18,7 +18,7 @@ fn demo_run_log_snapshot() {
         .expect("root")
         .to_path_buf();
     let state = dir.path().join("state");
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_salvage"))
+    let out = crate::common::salvage()
         .arg("run")
         .arg(root.join("runbooks/demo.salvage"))
         .args(["-p", &format!("work={}", dir.path().join("work").display())])

@@ -7,7 +7,7 @@ fn runbook_tests_pass() {
         return;
     }
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../runbooks/tests");
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_salvage"))
+    let out = crate::common::salvage()
         .arg("test")
         .arg(&dir)
         .output()

@@ -15,9 +15,7 @@ const ENV_SECRET: &str = "EnvSecret-9c41-from-env";
 /// A word in the waiting child's argv, so the /proc scan can prove it saw the child.
 const CHILD_MARK: &str = "salvage-secret-test-child";
 
-fn salvage() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_salvage"))
-}
+use crate::common::salvage;
 
 fn text(out: &Output) -> String {
     format!(

@@ -184,11 +184,7 @@ fn the_first_word_with_an_equals_sign_is_not_an_assignment() {
 }
 
 fn salvage(args: &[&str], cwd: &Path) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_salvage"))
-        .args(args)
-        .current_dir(cwd)
-        .output()
-        .expect("run salvage")
+    crate::common::output_in(cwd, args)
 }
 
 const HOSTILE_RUNBOOK: &str = r#"runbook "paste" {

@@ -24,12 +24,7 @@ fn sh(argv: &[&str]) {
     );
 }
 
-fn salvage(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_salvage"))
-        .args(args)
-        .output()
-        .expect("salvage")
-}
+use crate::common::output as salvage;
 
 #[test]
 fn btrfs_snapshot_is_removed_by_cleanup_and_reflink_clones() {

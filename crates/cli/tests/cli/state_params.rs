@@ -4,7 +4,7 @@
 //! secret's least of all, is stored.
 
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::{Output, Stdio};
 
 const RUNBOOK: &str = r#"runbook "incident" {
   param word: string
@@ -16,7 +16,7 @@ const RUNBOOK: &str = r#"runbook "incident" {
 "#;
 
 fn run(dir: &Path, word: &str, token: &str, extra: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_salvage"))
+    crate::common::salvage()
         .args(["run", "incident.salvage", "-q"])
         .args(["-p", &format!("word={word}")])
         .args(extra)
