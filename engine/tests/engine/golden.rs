@@ -8,10 +8,7 @@ use salvage_language::stdlib::EmbeddedLoader;
 use std::path::{Path, PathBuf};
 
 fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("workspace root")
-        .to_path_buf()
+    salvage_testkit::workspace_root()
 }
 
 fn salvage_files(dir: &Path) -> Vec<PathBuf> {

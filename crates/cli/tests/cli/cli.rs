@@ -86,7 +86,11 @@ fn missing_file_is_an_error() {
 }
 
 fn runbook(name: &str) -> String {
-    format!("{}/../../runbooks/{name}", env!("CARGO_MANIFEST_DIR"))
+    salvage_testkit::workspace_root()
+        .join("runbooks")
+        .join(name)
+        .display()
+        .to_string()
 }
 
 #[test]
@@ -199,10 +203,8 @@ fn plan_dot_renders_with_graphviz() {
 
 #[test]
 fn check_reports_errors_of_all_files() {
-    let dir = format!(
-        "{}/../../engine/tests/runbooks/broken",
-        env!("CARGO_MANIFEST_DIR")
-    );
+    let dir = salvage_testkit::workspace_root().join("engine/tests/runbooks/broken");
+    let dir = dir.display();
     let out = salvage(&[
         "check",
         &format!("{dir}/unknown_op.salvage"),

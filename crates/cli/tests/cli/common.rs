@@ -46,10 +46,21 @@ pub(crate) fn code_text_in(dir: &Path, args: &[&str]) -> (i32, String) {
 }
 
 /// Stdout followed by stderr, lossily decoded.
-fn text(out: &Output) -> String {
+pub(crate) fn text(out: &Output) -> String {
     format!(
         "{}{}",
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     )
+}
+
+/// The blocks of a ddrescue mapfile not yet rescued (`+`), as (position, size).
+pub(crate) fn unrescued(map: &Path) -> Vec<(u64, u64)> {
+    use salvage_imager::{BlockStatus, Mapfile};
+    let m = Mapfile::load(map).expect("map parses").expect("map exists");
+    m.blocks()
+        .iter()
+        .filter(|b| b.status != BlockStatus::Finished)
+        .map(|b| (b.pos, b.size))
+        .collect()
 }

@@ -5,7 +5,7 @@
 
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 
 /// `program` (e2fsprogs), or a skip naming it (a failure in CI).
 fn have(program: &str) -> bool {
@@ -14,13 +14,7 @@ fn have(program: &str) -> bool {
 
 use crate::common::output as salvage;
 
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
+use crate::common::text;
 
 /// An ext4 image (1 KiB blocks) of `tree` with the blocks of directory `dir` overwritten.
 fn damaged_image(root: &Path, dir: &str) -> PathBuf {

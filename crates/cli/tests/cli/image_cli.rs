@@ -40,14 +40,7 @@ fn test_map(size: u64, bad: &[(u64, u64)]) -> String {
     s
 }
 
-fn unrescued(map: &Path) -> Vec<(u64, u64)> {
-    let m = Mapfile::load(map).expect("map parses").expect("map exists");
-    m.blocks()
-        .iter()
-        .filter(|b| b.status != BlockStatus::Finished)
-        .map(|b| (b.pos, b.size))
-        .collect()
-}
+use crate::common::unrescued;
 
 // Sector-aligned bad areas, as a disk has them (ddrescue's -H marks exact bytes). None on the
 // very last sector: GNU ddrescue 1.27's test mode takes an error there for the end of the input

@@ -3,7 +3,6 @@
 //! ranges at sector granularity and produce the same bytes everywhere else; a run killed
 //! halfway must resume to the same image as an uninterrupted one.
 
-use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -49,14 +48,7 @@ fn salvage_cmd(s: &Setup, img: &str, map: &str) -> Command {
     c
 }
 
-fn unrescued(map: &Path) -> Vec<(u64, u64)> {
-    let m = Mapfile::load(map).expect("map parses").expect("map exists");
-    m.blocks()
-        .iter()
-        .filter(|b| b.status != BlockStatus::Finished)
-        .map(|b| (b.pos, b.size))
-        .collect()
-}
+use crate::common::unrescued;
 
 /// The sectors holding a bad byte, merged.
 fn bad_sectors(bad: &[(u64, u64)], size: u64) -> Vec<(u64, u64)> {

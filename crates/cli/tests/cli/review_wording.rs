@@ -3,18 +3,12 @@
 //! a copy is called a copy; `salvage cleanup` lists what it undid.
 
 use std::path::Path;
-use std::process::{Child, Output, Stdio};
+use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::common::output_in as salvage;
 
-fn text(out: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
+use crate::common::text;
 
 /// A snapshot (a reflink where the filesystem can, else a copy) and a step that waits.
 const RUNBOOK: &str = r#"runbook "words" {

@@ -1,8 +1,6 @@
 //! The demo's run log as a golden file: the sequence of events (steps, commands, attachments,
 //! cleanups) a post-incident review reads, with times, durations and paths normalised.
 
-use std::path::Path;
-
 #[test]
 fn demo_run_log_snapshot() {
     if !salvage_testkit::require_tool("demo_run_log_snapshot", &["mkfs.ext4", "e2fsck"]) {
@@ -12,11 +10,7 @@ fn demo_run_log_snapshot() {
         return;
     }
     let dir = tempfile::tempdir().expect("tmp");
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .ancestors()
-        .nth(2)
-        .expect("root")
-        .to_path_buf();
+    let root = salvage_testkit::workspace_root();
     let state = dir.path().join("state");
     let out = crate::common::salvage()
         .arg("run")

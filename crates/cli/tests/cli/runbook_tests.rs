@@ -6,7 +6,7 @@ fn runbook_tests_pass() {
     if !salvage_testkit::require_tool("runbook_tests_pass", &["mkfs.ext4", "e2fsck", "sqlite3"]) {
         return;
     }
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../runbooks/tests");
+    let dir = salvage_testkit::workspace_root().join("runbooks/tests");
     let out = crate::common::salvage()
         .arg("test")
         .arg(&dir)

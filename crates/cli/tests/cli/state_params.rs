@@ -27,13 +27,7 @@ fn run(dir: &Path, word: &str, token: &str, extra: &[&str]) -> Output {
         .expect("run salvage")
 }
 
-fn text(out: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
+use crate::common::text;
 
 #[test]
 fn a_state_run_with_other_params_is_refused_until_asked_for() {
