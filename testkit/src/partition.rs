@@ -15,6 +15,8 @@ use salvage_partition::{Filesystem, Label, PartitionTable, ReadOptions, read_tab
 pub struct Rng(pub u64);
 
 impl Rng {
+    /// The next number. (Not an `Iterator`: the tests draw from it by hand.)
+    #[allow(clippy::should_implement_trait)]
     pub fn next(&mut self) -> u64 {
         self.0 ^= self.0 >> 12;
         self.0 ^= self.0 << 25;
