@@ -486,8 +486,11 @@ fn fixture(name: &str) -> Vec<u8> {
         .join("engine/tests/logs")
         .join(format!("{name}.jsonl"));
     if std::env::var_os("SALVAGE_BLESS_LOGS").is_some() || !committed.exists() {
-        // Tests run in parallel: write aside and rename, so no reader sees half a file.
-        let aside = committed.with_extension(format!("tmp{}", std::process::id()));
+        // Tests run in parallel, as threads of one process: write aside (a name of this
+        // process and call) and rename, so no reader sees half a file.
+        static ASIDE: AtomicI64 = AtomicI64::new(0);
+        let n = ASIDE.fetch_add(1, Ordering::Relaxed);
+        let aside = committed.with_extension(format!("tmp{}-{n}", std::process::id()));
         std::fs::write(&aside, &bytes).expect("write fixture");
         std::fs::rename(&aside, &committed).expect("rename fixture");
     }
