@@ -19,8 +19,8 @@ Needs root only for nothing: images are sparse files under --dir (default /var/t
 """
 import argparse, json, os, random, shutil, subprocess, sys, uuid
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "engine",
-                                "tests", "fixtures", "partitions"))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "crates",
+                                "partition", "tests", "fixtures", "partitions"))
 from make import partx  # noqa: E402  (the corpus builder's reading of partx --show)
 
 MiB = 1 << 20
