@@ -78,10 +78,13 @@ pub fn check(
 
 type DefineEntry = (Arc<SourceFile>, Arc<Block>);
 
+/// A definition's params: name, type, default.
+type DefineParams = Vec<(String, Type, Option<ast::Value>)>;
+
 /// What a definition takes and gives, from checking it once on its own.
 #[derive(Debug, Clone)]
 struct DefineInfo {
-    params: Vec<(String, Type, Option<ast::Value>)>,
+    params: DefineParams,
     outputs: BTreeMap<String, Type>,
 }
 

@@ -4,7 +4,7 @@
 //! once on its own for its params and output types.
 
 use super::param_value::symbolic_param;
-use super::{Cx, Decl, DefineInfo, MAX_DEFINE_DEPTH, ParamBinding, Scope, location};
+use super::{Cx, Decl, DefineInfo, DefineParams, MAX_DEFINE_DEPTH, ParamBinding, Scope, location};
 use crate::diagnostic::{Diagnostic, DiagnosticKind as K, suggest};
 use crate::op_table::OpSig;
 use crate::plan::*;
@@ -434,12 +434,7 @@ impl Cx {
 }
 
 /// A definition's params (with their defaults), each bound to itself, symbolically.
-fn symbolic_params(
-    block: &Block,
-) -> (
-    Vec<(String, Type, Option<ast::Value>)>,
-    BTreeMap<String, ParamBinding>,
-) {
+fn symbolic_params(block: &Block) -> (DefineParams, BTreeMap<String, ParamBinding>) {
     let mut params = Vec::new();
     let mut bindings = BTreeMap::new();
     for stmt in &block.body {
