@@ -6,7 +6,7 @@
 //! [`diagnostic_report`].
 //!
 //! Architecture invariant: this crate performs no IO of its own: no file, process, clock or
-//! async runtime. `use` files come through [`checker::Loader`]; the embedded stdlib is compiled
+//! async runtime. `use` files come through [`loader::Loader`]; the embedded stdlib is compiled
 //! in. Its dependency tree holds no tokio and no nix.
 
 pub mod check_loaded;
@@ -16,6 +16,7 @@ pub mod diagnostic_report;
 pub mod effect;
 pub mod env_item;
 pub mod graph;
+pub mod loader;
 pub mod lvm_argv;
 pub mod op_reference;
 pub mod op_table;

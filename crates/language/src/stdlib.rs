@@ -2,8 +2,8 @@
 //! machine; and [`EmbeddedLoader`], the [`Loader`] that knows only it (the engine's loader also
 //! reads files beside the runbook).
 
-use crate::checker::Loader;
 use crate::diagnostic::Diagnostic;
+use crate::loader::Loader;
 use crate::source_file::SourceFile;
 
 /// Every stdlib file: its `use` path and its text.
