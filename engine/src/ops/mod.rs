@@ -153,33 +153,6 @@ pub(crate) fn op_args<T: serde::de::DeserializeOwned>(
         .map_err(|e| OpError::new(format!("{op}: an argument is not of its type: {e}")))
 }
 
-/// A string argument.
-pub(crate) fn arg_str(args: &BTreeMap<String, Value>, name: &str) -> Option<String> {
-    args.get(name).and_then(|v| match v {
-        Value::String(s) => Some(s.clone()),
-        Value::Null => None,
-        other => Some(other.to_string()),
-    })
-}
-
-/// A list-of-strings argument.
-pub(crate) fn arg_list(args: &BTreeMap<String, Value>, name: &str) -> Vec<String> {
-    args.get(name)
-        .and_then(Value::as_array)
-        .map(|a| a.iter().map(crate::resolve::text_of).collect())
-        .unwrap_or_default()
-}
-
-/// An unsigned integer (or size) argument.
-pub(crate) fn arg_u64(args: &BTreeMap<String, Value>, name: &str) -> Option<u64> {
-    args.get(name).and_then(Value::as_u64)
-}
-
-/// A boolean argument.
-pub(crate) fn arg_bool(args: &BTreeMap<String, Value>, name: &str) -> bool {
-    args.get(name).and_then(Value::as_bool).unwrap_or(false)
-}
-
 /// Keeps the first `limit` bytes of output for the log, saying how much was cut.
 pub(crate) fn bounded(bytes: &[u8], limit: usize) -> String {
     if bytes.len() <= limit {

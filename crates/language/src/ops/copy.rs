@@ -1,10 +1,26 @@
 //! `copy`: copy a tree out of a mount into a manifest.
 
+use super::arg_value;
 use super::plan_words::show;
 use super::sig_parts::{arg, create, list, none, out, pass};
 use crate::effect::Effect;
 use crate::op_sig::{ArgView, OpSig};
 use crate::value_type::Type;
+use serde::Deserialize;
+
+/// The `copy` op's arguments, as the run reads them.
+#[derive(Debug, Deserialize)]
+pub struct CopyArgs {
+    /// The directory to copy from.
+    #[serde(default, deserialize_with = "arg_value::text")]
+    pub from: Option<String>,
+    /// The directory to copy into.
+    #[serde(default, deserialize_with = "arg_value::text")]
+    pub to: Option<String>,
+    /// Only these paths, relative to `from`.
+    #[serde(default, deserialize_with = "arg_value::texts")]
+    pub paths: Vec<String>,
+}
 
 fn copy_commands(a: &dyn ArgView) -> Vec<String> {
     let from = show(a, "from");

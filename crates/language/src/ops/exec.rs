@@ -1,11 +1,30 @@
 //! `exec`: run a program (no shell) with a timeout. The escape hatch.
 
+use super::arg_value;
 use super::plan_words::{declared_effect, env_line};
 use super::sig_parts::{EFFECTS, list, none, opt, out, pick};
 use crate::effect::Effect;
 use crate::op_sig::{ArgView, OpSig};
 use crate::value_type::Type;
 use salvage_text::shell_quote::quote_argv;
+use serde::Deserialize;
+
+/// The `exec` op's arguments, as the run reads them.
+#[derive(Debug, Deserialize)]
+pub struct ExecArgs {
+    /// The program and its arguments.
+    #[serde(default, deserialize_with = "arg_value::texts")]
+    pub argv: Vec<String>,
+    /// `NAME=VALUE` items for the program.
+    #[serde(default, deserialize_with = "arg_value::texts")]
+    pub env: Vec<String>,
+    /// Kill it after this many milliseconds.
+    #[serde(default, deserialize_with = "arg_value::count")]
+    pub timeout: Option<u64>,
+    /// The working directory.
+    #[serde(default, deserialize_with = "arg_value::text")]
+    pub cwd: Option<String>,
+}
 
 fn exec_commands(a: &dyn ArgView) -> Vec<String> {
     let argv = a.shown_list("argv").unwrap_or_default();

@@ -1,10 +1,30 @@
 //! `fsck`: check (or repair a copy of) a filesystem, keeping the checker's exit-code bits.
 
+use super::arg_value;
 use super::plan_words::{is_true, loop_attach, partition_desc};
 use super::sig_parts::{def, opt, out, pick};
 use crate::effect::Effect;
 use crate::op_sig::{ArgView, OpSig};
 use crate::value_type::Type;
+use serde::Deserialize;
+
+/// The `fsck` op's arguments, as the run reads them.
+#[derive(Debug, Deserialize)]
+pub struct FsckArgs {
+    /// check or repair.
+    #[serde(default, deserialize_with = "arg_value::text")]
+    pub mode: Option<String>,
+    /// Repair the evidence itself.
+    #[serde(default, deserialize_with = "arg_value::flag")]
+    pub in_place: bool,
+}
+
+impl FsckArgs {
+    /// Whether the mode is repair (else check, which never writes).
+    pub fn repair(&self) -> bool {
+        self.mode.as_deref() == Some("repair")
+    }
+}
 
 fn fsck_effect(a: &dyn ArgView) -> Effect {
     match a.known("mode").as_deref() {

@@ -1,11 +1,60 @@
 //! `image`: copy a failing disk or file to an image, tolerating read errors, with a resumable mapfile.
 
+use super::arg_value;
 use super::plan_words::{is_true, show};
 use super::sig_parts::{arg, def, none, opt, out, pass, pick};
 use crate::effect::Effect;
 use crate::op_sig::{ArgView, OpSig};
 use crate::value_type::Type;
 use salvage_text::shell_quote::quote_word;
+use serde::Deserialize;
+
+/// The `image` op's arguments, as the run reads them.
+#[derive(Debug, Deserialize)]
+pub struct ImageArgs {
+    /// The failing disk or file.
+    #[serde(default, deserialize_with = "arg_value::text")]
+    pub source: Option<String>,
+    /// The image to write.
+    #[serde(default, deserialize_with = "arg_value::text")]
+    pub dest: Option<String>,
+    /// The mapfile; `DEST.map` when absent or empty.
+    #[serde(default, deserialize_with = "arg_value::text")]
+    pub map: Option<String>,
+    /// Retry passes over bad sectors.
+    #[serde(default, deserialize_with = "arg_value::count")]
+    pub retries: Option<u64>,
+    /// The sector size.
+    #[serde(default, deserialize_with = "arg_value::count")]
+    pub sector_size: Option<u64>,
+    /// The size of the large reads, in bytes.
+    #[serde(default, deserialize_with = "arg_value::count")]
+    pub cluster: Option<u64>,
+    /// Copy from the end backwards.
+    #[serde(default, deserialize_with = "arg_value::flag")]
+    pub reverse: bool,
+    /// O_DIRECT reads.
+    #[serde(default, deserialize_with = "arg_value::flag")]
+    pub direct: bool,
+    /// Leave runs of zeros as holes.
+    #[serde(default, deserialize_with = "arg_value::flag")]
+    pub sparse: bool,
+    /// The domain's first byte.
+    #[serde(default, deserialize_with = "arg_value::count")]
+    pub start: Option<u64>,
+    /// The domain's length.
+    #[serde(default, deserialize_with = "arg_value::count")]
+    pub size: Option<u64>,
+    /// Test mode: a map of sectors that read as errors.
+    #[serde(default, deserialize_with = "arg_value::text")]
+    pub simulate_bad: Option<String>,
+    /// The image's hash: blake3 or sha256.
+    #[serde(default, deserialize_with = "arg_value::text")]
+    pub hash: Option<String>,
+    /// Allow a block device as dest.
+    #[serde(default, deserialize_with = "arg_value::flag")]
+    pub force: bool,
+}
 
 fn image_commands(a: &dyn ArgView) -> Vec<String> {
     let src = show(a, "source");

@@ -8,6 +8,7 @@ pub mod fsck;
 pub mod image;
 pub mod inspect;
 pub mod mount;
+pub mod partition_args;
 pub mod partitions;
 pub mod pipe;
 mod plan_words;

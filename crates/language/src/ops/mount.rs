@@ -1,11 +1,21 @@
 //! `mount`: mount a partition read-only through a loop device.
 
+use super::arg_value;
 use super::plan_words::loop_attach;
 use super::sig_parts::{attach, opt, out};
 use crate::effect::Effect;
 use crate::op_sig::{ArgView, OpSig};
 use crate::value_type::Type;
 use salvage_text::shell_quote::quote_word;
+use serde::Deserialize;
+
+/// The `mount` op's arguments, as the run reads them.
+#[derive(Debug, Deserialize)]
+pub struct MountArgs {
+    /// Where to mount; `STATE/mnt/STEP` when absent.
+    #[serde(default, deserialize_with = "arg_value::text")]
+    pub dir: Option<String>,
+}
 
 fn mount_commands(a: &dyn ArgView) -> Vec<String> {
     let dir = a

@@ -1,10 +1,26 @@
 //! `partitions`: read the partition table of an image or device.
 
+use super::arg_value;
 use super::plan_words::{is_true, show};
 use super::sig_parts::{arg, def, none, opt, out, outs, read};
 use crate::effect::Effect;
 use crate::op_sig::{ArgView, OpSig};
 use crate::value_type::Type;
+use serde::Deserialize;
+
+/// The `partitions` op's arguments, as the run reads them.
+#[derive(Debug, Deserialize)]
+pub struct PartitionsArgs {
+    /// The image or device.
+    #[serde(default, deserialize_with = "arg_value::text")]
+    pub source: Option<String>,
+    /// The logical sector size; probed when absent.
+    #[serde(default, deserialize_with = "arg_value::count")]
+    pub sector_size: Option<u64>,
+    /// Also scan for filesystems.
+    #[serde(default, deserialize_with = "arg_value::flag")]
+    pub scan: bool,
+}
 
 fn partitions_commands(a: &dyn ArgView) -> Vec<String> {
     let src = show(a, "source");

@@ -1,11 +1,30 @@
 //! `pipe`: stream a file into a program's stdin with progress.
 
+use super::arg_value;
 use super::plan_words::{declared_effect, env_line, show};
 use super::sig_parts::{EFFECTS, arg, list, none, opt, out, pick};
 use crate::effect::Effect;
 use crate::op_sig::{ArgView, OpSig};
 use crate::value_type::Type;
 use salvage_text::shell_quote::quote_argv;
+use serde::Deserialize;
+
+/// The `pipe` op's arguments, as the run reads them.
+#[derive(Debug, Deserialize)]
+pub struct PipeArgs {
+    /// The file to stream.
+    #[serde(default, deserialize_with = "arg_value::text")]
+    pub from: Option<String>,
+    /// The program and its arguments.
+    #[serde(default, deserialize_with = "arg_value::texts")]
+    pub into: Vec<String>,
+    /// `NAME=VALUE` items for the program.
+    #[serde(default, deserialize_with = "arg_value::texts")]
+    pub env: Vec<String>,
+    /// Kill it after this many milliseconds.
+    #[serde(default, deserialize_with = "arg_value::count")]
+    pub timeout: Option<u64>,
+}
 
 fn pipe_commands(a: &dyn ArgView) -> Vec<String> {
     let argv = a.shown_list("into").unwrap_or_default();

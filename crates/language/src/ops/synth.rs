@@ -1,10 +1,52 @@
 //! `synth`: build a synthetic disk for demos and runbook tests.
 
+use super::arg_value;
 use super::plan_words::show;
 use super::sig_parts::{arg, create, def, list, none, out, pass};
 use crate::effect::Effect;
 use crate::op_sig::{ArgView, OpSig};
 use crate::value_type::Type;
+use serde::Deserialize;
+
+/// The `synth` op's arguments, as the run reads them.
+#[derive(Debug, Deserialize)]
+pub struct SynthArgs {
+    /// The image to create.
+    #[serde(default, deserialize_with = "arg_value::text")]
+    pub dest: Option<String>,
+    /// The disk's size.
+    #[serde(default, deserialize_with = "arg_value::count")]
+    pub size: Option<u64>,
+    /// Each `START+SIZE FSTYPE [ROLE]`.
+    #[serde(default, deserialize_with = "arg_value::texts")]
+    pub partitions: Vec<String>,
+    /// Data files per partition; see [`SynthArgs::files`].
+    #[serde(default, deserialize_with = "arg_value::count")]
+    pub files: Option<u64>,
+    /// Simulated bad areas, each `OFFSET+SIZE`.
+    #[serde(default, deserialize_with = "arg_value::texts")]
+    pub bad: Vec<String>,
+    /// Seed of the generated contents; see [`SynthArgs::seed`].
+    #[serde(default, deserialize_with = "arg_value::count")]
+    pub seed: Option<u64>,
+}
+
+/// Data files per partition when `files:` is not given.
+pub const DEFAULT_FILES: u64 = 50;
+/// The seed when `seed:` is not given.
+pub const DEFAULT_SEED: u64 = 1;
+
+impl SynthArgs {
+    /// Data files per partition, [`DEFAULT_FILES`] unless given.
+    pub fn files(&self) -> u64 {
+        self.files.unwrap_or(DEFAULT_FILES)
+    }
+
+    /// The seed, [`DEFAULT_SEED`] unless given.
+    pub fn seed(&self) -> u64 {
+        self.seed.unwrap_or(DEFAULT_SEED)
+    }
+}
 
 fn synth_commands(a: &dyn ArgView) -> Vec<String> {
     let dest = show(a, "dest");

@@ -1,10 +1,29 @@
 //! `verify`: re-read copies (or an image's rescued areas) and compare.
 
+use super::arg_value;
 use super::plan_words::show;
 use super::sig_parts::{none, opt, out, read};
 use crate::effect::Effect;
 use crate::op_sig::{ArgView, OpSig};
 use crate::value_type::Type;
+use serde::Deserialize;
+
+/// The `verify` op's arguments, as the run reads them.
+#[derive(Debug, Deserialize)]
+pub struct VerifyArgs {
+    /// The manifest a copy wrote.
+    #[serde(default, deserialize_with = "arg_value::text")]
+    pub manifest: Option<String>,
+    /// The source tree (or, with map, the source device).
+    #[serde(default, deserialize_with = "arg_value::text")]
+    pub source: Option<String>,
+    /// For an image: its ddrescue mapfile.
+    #[serde(default, deserialize_with = "arg_value::text")]
+    pub map: Option<String>,
+    /// With map: the image.
+    #[serde(default, deserialize_with = "arg_value::text")]
+    pub image: Option<String>,
+}
 
 fn verify_commands(a: &dyn ArgView) -> Vec<String> {
     if let Some(map) = a.shown("map") {
