@@ -1,6 +1,8 @@
 //! The ops, one file each: its signature row, its plan text and the pure pieces (argument
 //! struct, argv builders) its run shares with the plan. [`crate::op_table`] lists them.
 
+#[cfg(test)]
+mod arg_names;
 pub mod arg_value;
 pub mod copy;
 pub mod exec;
