@@ -110,3 +110,16 @@ pub(crate) const SIG: OpSig = OpSig {
     commands: synth_commands,
     cleanup: none,
 };
+
+#[cfg(test)]
+mod tests {
+    use super::{DEFAULT_FILES, DEFAULT_SEED, SIG};
+
+    #[test]
+    fn the_run_defaults_are_the_signature_defaults() {
+        for (name, value) in [("files", DEFAULT_FILES), ("seed", DEFAULT_SEED)] {
+            let shown = SIG.arg(name).and_then(|a| a.default);
+            assert_eq!(shown, Some(value.to_string().as_str()), "synth `{name}`");
+        }
+    }
+}
