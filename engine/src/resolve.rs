@@ -114,19 +114,7 @@ fn walk(base: &Value, path: &[PathElem]) -> Option<Value> {
     Some(cur.clone())
 }
 
-/// The text a value becomes inside a string.
-pub fn text_of(v: &Value) -> String {
-    match v {
-        Value::String(s) => s.clone(),
-        Value::Null => String::new(),
-        Value::Object(o) => o
-            .get("path")
-            .or_else(|| o.get("source"))
-            .map(text_of)
-            .unwrap_or_else(|| v.to_string()),
-        other => other.to_string(),
-    }
-}
+pub use salvage_language::ops::arg_value::text_of;
 
 /// The keyed fingerprint of an op and its resolved inputs (secrets included, but keyed with
 /// the state's secret key so the fingerprint reveals nothing).

@@ -4,14 +4,12 @@
 
 use super::OpError;
 use salvage_language::env_item::parse_item;
-use serde_json::Value;
-use std::collections::BTreeMap;
 
 /// The `env:` items of a step, checked. The error never shows a value (it may be a secret).
-pub(crate) fn child_env(args: &BTreeMap<String, Value>) -> Result<Vec<(String, String)>, OpError> {
+pub(crate) fn child_env(items: &[String]) -> Result<Vec<(String, String)>, OpError> {
     let mut out = Vec::new();
-    for item in super::arg_list(args, "env") {
-        let (name, value) = parse_item(&item).map_err(OpError::new)?;
+    for item in items {
+        let (name, value) = parse_item(item).map_err(OpError::new)?;
         out.push((name.to_string(), value.to_string()));
     }
     Ok(out)

@@ -3,13 +3,18 @@
 //! blocking thread.
 
 use super::partition_value::{is_root, parse_userspace, partition_arg, table_json, userspace_path};
-use super::{OpContext, OpError, arg_bool, arg_list, arg_str, arg_u64};
+use super::{OpContext, OpError, op_args};
 use crate::state::journal::Scope;
 use crate::state::undo::Undo;
 use salvage_filesystem::{
     ExtTree, FsckMode, FsckRequest, HostTree, LoopDevice, MountRequest, PartitionRef, SourceSpec,
     SourceTree,
 };
+use salvage_language::ops::copy::CopyArgs;
+use salvage_language::ops::fsck::FsckArgs;
+use salvage_language::ops::mount::MountArgs;
+use salvage_language::ops::partitions::PartitionsArgs;
+use salvage_language::ops::verify::VerifyArgs;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -29,12 +34,14 @@ pub(super) async fn partitions(
     args: &BTreeMap<String, Value>,
     ctx: &OpContext,
 ) -> Result<Value, OpError> {
-    let source =
-        arg_str(args, "source").ok_or_else(|| OpError::new("partitions: `source` is missing"))?;
+    let args: PartitionsArgs = op_args("partitions", args)?;
+    let source = args
+        .source
+        .ok_or_else(|| OpError::new("partitions: `source` is missing"))?;
     let opts = salvage_partition::ReadOptions {
-        sector_size: arg_u64(args, "sector_size").and_then(|s| u32::try_from(s).ok()),
+        sector_size: args.sector_size.and_then(|s| u32::try_from(s).ok()),
         no_probe: false,
-        scan: arg_bool(args, "scan"),
+        scan: args.scan,
     };
     blocking(ctx, move |ctx| {
         let t = salvage_partition::read_table(Path::new(&source), &opts)
@@ -198,8 +205,9 @@ pub(super) async fn fsck(
     ctx: &OpContext,
 ) -> Result<Value, OpError> {
     let part = partition_arg(args)?;
-    let repair = arg_str(args, "mode").as_deref() == Some("repair");
-    let in_place = arg_bool(args, "in_place");
+    let args: FsckArgs = op_args("fsck", args)?;
+    let repair = args.repair();
+    let in_place = args.in_place;
     blocking(ctx, move |ctx| {
         let req = FsckRequest {
             partition: part,
@@ -248,7 +256,7 @@ pub(super) async fn mount(
     ctx: &OpContext,
 ) -> Result<Value, OpError> {
     let part = partition_arg(args)?;
-    let dir = arg_str(args, "dir").map(PathBuf::from);
+    let dir = op_args::<MountArgs>("mount", args)?.dir.map(PathBuf::from);
     blocking(ctx, move |ctx| {
         let fs = part
             .resolve_fs_type()
@@ -299,10 +307,16 @@ pub(super) async fn copy(
     args: &BTreeMap<String, Value>,
     ctx: &OpContext,
 ) -> Result<Value, OpError> {
-    let from = arg_str(args, "from").ok_or_else(|| OpError::new("copy: `from` is missing"))?;
-    let to =
-        PathBuf::from(arg_str(args, "to").ok_or_else(|| OpError::new("copy: `to` is missing"))?);
-    let paths: Vec<PathBuf> = arg_list(args, "paths")
+    let args: CopyArgs = op_args("copy", args)?;
+    let from = args
+        .from
+        .ok_or_else(|| OpError::new("copy: `from` is missing"))?;
+    let to = PathBuf::from(
+        args.to
+            .ok_or_else(|| OpError::new("copy: `to` is missing"))?,
+    );
+    let paths: Vec<PathBuf> = args
+        .paths
         .into_iter()
         .filter(|p| !p.is_empty())
         .map(PathBuf::from)
@@ -404,9 +418,11 @@ pub(super) async fn verify(
     args: &BTreeMap<String, Value>,
     ctx: &OpContext,
 ) -> Result<Value, OpError> {
-    let source = arg_str(args, "source");
-    if let Some(map) = arg_str(args, "map") {
-        let image = arg_str(args, "image")
+    let args: VerifyArgs = op_args("verify", args)?;
+    let source = args.source;
+    if let Some(map) = args.map {
+        let image = args
+            .image
             .ok_or_else(|| OpError::new("verify: with `map:`, give `image:`"))?;
         return blocking(ctx, move |ctx| {
             super::verify_image::verify_image(
@@ -419,7 +435,8 @@ pub(super) async fn verify(
         .await;
     }
     let manifest = PathBuf::from(
-        arg_str(args, "manifest").ok_or_else(|| OpError::new("verify: `manifest` is missing"))?,
+        args.manifest
+            .ok_or_else(|| OpError::new("verify: `manifest` is missing"))?,
     );
     blocking(ctx, move |ctx| {
         let tree = match &source {

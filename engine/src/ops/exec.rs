@@ -1,6 +1,7 @@
 //! `exec`: runs a program without a shell, with a timeout, output captured into the log.
 
-use super::{OpContext, OpError, arg_list, arg_str, arg_u64, bounded};
+use super::{OpContext, OpError, bounded, op_args};
+use salvage_language::ops::exec::ExecArgs;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::process::Stdio;
@@ -13,13 +14,14 @@ pub(crate) const LOG_OUTPUT_LIMIT: usize = 16 * 1024;
 const KEEP_LIMIT: usize = 1 << 20;
 
 pub(super) async fn run(args: &BTreeMap<String, Value>, ctx: &OpContext) -> Result<Value, OpError> {
-    let argv = arg_list(args, "argv");
+    let args: ExecArgs = op_args("exec", args)?;
+    let argv = &args.argv;
     let Some((prog, rest)) = argv.split_first() else {
         return Err(OpError::new(
             "exec: argv is empty; give the program and its arguments",
         ));
     };
-    let env = super::child_env::child_env(args)?;
+    let env = super::child_env::child_env(&args.env)?;
     let mut cmd = tokio::process::Command::new(prog);
     cmd.args(rest)
         .envs(env.iter().map(|(k, v)| (k, v)))
@@ -27,10 +29,10 @@ pub(super) async fn run(args: &BTreeMap<String, Value>, ctx: &OpContext) -> Resu
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .kill_on_drop(true);
-    if let Some(cwd) = arg_str(args, "cwd") {
+    if let Some(cwd) = &args.cwd {
         cmd.current_dir(cwd);
     }
-    let timeout = arg_u64(args, "timeout").map(Duration::from_millis);
+    let timeout = args.timeout.map(Duration::from_millis);
     let started = Instant::now();
     let mut child = cmd
         .spawn()

@@ -1,39 +1,46 @@
 //! `image`: the ddrescue-class imager as a runbook op (one implementation with
 //! `salvage image`), on a blocking thread, with progress and Ctrl-C handled.
 
-use super::{OpContext, OpError, arg_bool, arg_str, arg_u64};
+use super::{OpContext, OpError, op_args};
 use salvage_imager::{BadMap, HashAlgorithm, ImageOptions, rescue};
+use salvage_language::ops::image::ImageArgs;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::path::Path;
 
 pub(super) async fn run(args: &BTreeMap<String, Value>, ctx: &OpContext) -> Result<Value, OpError> {
-    let source =
-        arg_str(args, "source").ok_or_else(|| OpError::new("image: `source` is missing"))?;
-    let dest = arg_str(args, "dest").ok_or_else(|| OpError::new("image: `dest` is missing"))?;
-    let map = arg_str(args, "map")
+    let args: ImageArgs = op_args("image", args)?;
+    let source = args
+        .source
+        .ok_or_else(|| OpError::new("image: `source` is missing"))?;
+    let dest = args
+        .dest
+        .ok_or_else(|| OpError::new("image: `dest` is missing"))?;
+    let map = args
+        .map
         .filter(|m| !m.is_empty())
         .unwrap_or_else(|| format!("{dest}.map"));
     let mut opts = ImageOptions::new(&source, &dest, &map);
-    opts.sector_size = arg_u64(args, "sector_size");
+    opts.sector_size = args.sector_size;
     let sector = opts.sector_size.unwrap_or(512).max(1);
-    opts.cluster_sectors = arg_u64(args, "cluster").map(|c| (c / sector).max(1));
-    opts.retries = arg_u64(args, "retries")
+    opts.cluster_sectors = args.cluster.map(|c| (c / sector).max(1));
+    opts.retries = args
+        .retries
         .and_then(|r| u32::try_from(r).ok())
         .unwrap_or(0);
-    opts.reverse = arg_bool(args, "reverse");
-    opts.direct = arg_bool(args, "direct");
-    opts.sparse = arg_bool(args, "sparse");
-    opts.domain_start = arg_u64(args, "start").unwrap_or(0);
-    opts.domain_size = arg_u64(args, "size");
-    opts.force = arg_bool(args, "force");
+    opts.reverse = args.reverse;
+    opts.direct = args.direct;
+    opts.sparse = args.sparse;
+    opts.domain_start = args.start.unwrap_or(0);
+    opts.domain_size = args.size;
+    opts.force = args.force;
     // The run's journal records the step done once this returns, and a resumed run trusts
     // it: the image must be on disk by then.
     opts.sync = true;
-    if arg_str(args, "hash").as_deref() == Some("sha256") {
+    if args.hash.as_deref() == Some("sha256") {
         opts.hash = HashAlgorithm::Sha256;
     }
-    let simulate_bad = arg_str(args, "simulate_bad").filter(|b| !b.is_empty());
+    let simulate_bad = args.simulate_bad.filter(|b| !b.is_empty());
     if let Some(bad) = &simulate_bad {
         opts.bad_map = Some(BadMap::load(Path::new(bad)).map_err(|e| OpError::new(e.to_string()))?);
     }

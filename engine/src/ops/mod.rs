@@ -6,6 +6,7 @@
 
 mod child_env;
 mod disk;
+mod dispatch;
 mod exec;
 mod image;
 mod partition_value;
@@ -14,6 +15,7 @@ pub(crate) mod snapshot;
 mod synth;
 pub mod verify_image;
 
+pub use dispatch::run;
 pub(crate) use partition_value::table_json;
 
 use crate::log_sink::LogSink;
@@ -22,7 +24,6 @@ use crate::resolve::redact;
 use crate::state::journal::{Journal, Scope};
 use crate::state::state_dir::StateDir;
 use crate::state::undo::Undo;
-use salvage_language::op_table::OpSig;
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -133,30 +134,6 @@ impl OpContext {
     }
 }
 
-/// Runs one op with its resolved arguments; returns its outputs.
-pub async fn run(
-    op: &'static OpSig,
-    args: &BTreeMap<String, Value>,
-    ctx: &OpContext,
-) -> Result<Value, OpError> {
-    match op.name {
-        "exec" => exec::run(args, ctx).await,
-        "image" => image::run(args, ctx).await,
-        "pipe" => pipe::run(args, ctx).await,
-        "partitions" => disk::partitions(args, ctx).await,
-        "inspect" => disk::inspect(args, ctx).await,
-        "fsck" => disk::fsck(args, ctx).await,
-        "mount" => disk::mount(args, ctx).await,
-        "copy" => disk::copy(args, ctx).await,
-        "verify" => disk::verify(args, ctx).await,
-        "snapshot" => snapshot::run(args, ctx).await,
-        "synth" => synth::run(args, ctx).await,
-        other => Err(OpError::new(format!(
-            "the `{other}` op cannot run in this build yet"
-        ))),
-    }
-}
-
 /// Undoes this step's step-scoped attachments now, newest first (between the filesystems an
 /// op looks into one after another). Blocking.
 pub(crate) fn undo_step_now(ctx: &OpContext) {
@@ -166,31 +143,14 @@ pub(crate) fn undo_step_now(ctx: &OpContext) {
     }
 }
 
-/// A string argument.
-pub(crate) fn arg_str(args: &BTreeMap<String, Value>, name: &str) -> Option<String> {
-    args.get(name).and_then(|v| match v {
-        Value::String(s) => Some(s.clone()),
-        Value::Null => None,
-        other => Some(other.to_string()),
-    })
-}
-
-/// A list-of-strings argument.
-pub(crate) fn arg_list(args: &BTreeMap<String, Value>, name: &str) -> Vec<String> {
-    args.get(name)
-        .and_then(Value::as_array)
-        .map(|a| a.iter().map(crate::resolve::text_of).collect())
-        .unwrap_or_default()
-}
-
-/// An unsigned integer (or size) argument.
-pub(crate) fn arg_u64(args: &BTreeMap<String, Value>, name: &str) -> Option<u64> {
-    args.get(name).and_then(Value::as_u64)
-}
-
-/// A boolean argument.
-pub(crate) fn arg_bool(args: &BTreeMap<String, Value>, name: &str) -> bool {
-    args.get(name).and_then(Value::as_bool).unwrap_or(false)
+/// An op's argument struct, read from its resolved arguments. The checker has validated their
+/// types, so this fails only on a value no runbook can produce; the error names the op.
+pub(crate) fn op_args<T: serde::de::DeserializeOwned>(
+    op: &str,
+    args: &BTreeMap<String, Value>,
+) -> Result<T, OpError> {
+    salvage_language::ops::arg_value::from_args(args)
+        .map_err(|e| OpError::new(format!("{op}: an argument is not of its type: {e}")))
 }
 
 /// Keeps the first `limit` bytes of output for the log, saying how much was cut.

@@ -1,8 +1,9 @@
 //! The runbook's `partition` value: the JSON object ops hand each other, and its conversion to
 //! the filesystem module's [`PartitionRef`].
 
-use super::{OpError, arg_str, arg_u64};
+use super::{OpError, op_args};
 use salvage_filesystem::{FsType, PartitionRef};
+use salvage_language::ops::partition_args::PartitionArgs;
 use salvage_partition::{Partition, PartitionTable, Role};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
@@ -44,7 +45,8 @@ pub(crate) fn table_json(source: &str, t: &PartitionTable) -> Value {
 
 /// The partition an op works on: `partition:` or `image:` + `offset:` + `size:`.
 pub(crate) fn partition_arg(args: &BTreeMap<String, Value>) -> Result<PartitionRef, OpError> {
-    if let Some(p) = args.get("partition").filter(|v| v.is_object()) {
+    let args: PartitionArgs = op_args("partition", args)?;
+    if let Some(p) = args.partition.as_ref().filter(|v| v.is_object()) {
         let source = p
             .get("source")
             .and_then(Value::as_str)
@@ -58,14 +60,11 @@ pub(crate) fn partition_arg(args: &BTreeMap<String, Value>) -> Result<PartitionR
             .and_then(fs_type_named);
         return Ok(r);
     }
-    let image =
-        arg_str(args, "image").ok_or_else(|| OpError::new("give `partition:` or `image:`"))?;
-    let mut r = PartitionRef::new(
-        image,
-        arg_u64(args, "offset").unwrap_or(0),
-        arg_u64(args, "size"),
-    );
-    r.fs_type = arg_str(args, "fstype").as_deref().and_then(fs_type_named);
+    let image = args
+        .image
+        .ok_or_else(|| OpError::new("give `partition:` or `image:`"))?;
+    let mut r = PartitionRef::new(image, args.offset.unwrap_or(0), args.size);
+    r.fs_type = args.fstype.as_deref().and_then(fs_type_named);
     Ok(r)
 }
 

@@ -2,7 +2,8 @@
 //! does in the seed's database restore.
 
 use super::exec::{LOG_OUTPUT_LIMIT, collect_output, sleep_or_forever};
-use super::{OpContext, OpError, arg_list, arg_str, arg_u64, bounded};
+use super::{OpContext, OpError, bounded, op_args};
+use salvage_language::ops::pipe::PipeArgs;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::process::Stdio;
@@ -10,8 +11,12 @@ use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 pub(super) async fn run(args: &BTreeMap<String, Value>, ctx: &OpContext) -> Result<Value, OpError> {
-    let from = arg_str(args, "from").ok_or_else(|| OpError::new("pipe: `from` is missing"))?;
-    let argv = arg_list(args, "into");
+    let args: PipeArgs = op_args("pipe", args)?;
+    let from = args
+        .from
+        .clone()
+        .ok_or_else(|| OpError::new("pipe: `from` is missing"))?;
+    let argv = &args.into;
     let Some((prog, rest)) = argv.split_first() else {
         return Err(OpError::new(
             "pipe: `into` is empty; give the program and its arguments",
@@ -26,7 +31,7 @@ pub(super) async fn run(args: &BTreeMap<String, Value>, ctx: &OpContext) -> Resu
         opened.map_err(|e| OpError::new(format!("cannot open {from}: {e}")))?,
     );
     let total = file.metadata().await.ok().map(|m| m.len());
-    let env = super::child_env::child_env(args)?;
+    let env = super::child_env::child_env(&args.env)?;
     let mut child = tokio::process::Command::new(prog)
         .args(rest)
         .envs(env.iter().map(|(k, v)| (k, v)))
@@ -43,7 +48,7 @@ pub(super) async fn run(args: &BTreeMap<String, Value>, ctx: &OpContext) -> Resu
     let (read_out, read_err) = collect_output(&mut child)?;
     let task = ctx.progress.bytes(&ctx.step, total);
     let started = Instant::now();
-    let timeout = arg_u64(args, "timeout").map(Duration::from_millis);
+    let timeout = args.timeout.map(Duration::from_millis);
     let copy = async {
         let mut buf = vec![0u8; 256 * 1024];
         let mut sent: u64 = 0;

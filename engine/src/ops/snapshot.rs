@@ -2,10 +2,13 @@
 //! `lvremove -f`), btrfs (read-only subvolume snapshot, undone with `subvolume delete`),
 //! reflink copy (FICLONE, a plain copy only when asked), qcow2 overlay (`qemu-img create -b`).
 
-use super::{OpContext, OpError, arg_bool, arg_str, arg_u64};
+use super::{OpContext, OpError, op_args};
 use crate::state::journal::Scope;
 use crate::state::undo::Undo;
-use salvage_language::lvm_argv::{lvcreate_argv, lvremove_argv, not_a_volume, volume_group};
+use salvage_language::ops::snapshot::{
+    SnapshotArgs, btrfs_default_dest, btrfs_delete_argv, btrfs_snapshot_argv, lvcreate_argv,
+    lvremove_argv, not_a_volume, qemu_img_create_argv, volume_group,
+};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -20,51 +23,39 @@ pub(super) async fn run(args: &BTreeMap<String, Value>, ctx: &OpContext) -> Resu
 }
 
 fn snapshot(args: &BTreeMap<String, Value>, ctx: &OpContext) -> Result<Value, OpError> {
-    let backend = arg_str(args, "backend").unwrap_or_default();
-    let source =
-        arg_str(args, "source").ok_or_else(|| OpError::new("snapshot: `source` is missing"))?;
-    let name = arg_str(args, "name").unwrap_or_else(|| "salvage-snap".into());
-    let keep = arg_bool(args, "keep");
+    let args: SnapshotArgs = op_args("snapshot", args)?;
+    let backend = args.backend.clone().unwrap_or_default();
+    let source = args
+        .source
+        .clone()
+        .ok_or_else(|| OpError::new("snapshot: `source` is missing"))?;
+    let name = args.name();
+    let keep = args.keep;
     match backend.as_str() {
-        "lvm" => lvm(ctx, &source, &name, arg_u64(args, "size"), keep),
+        "lvm" => lvm(ctx, &source, name, args.size, keep),
         "btrfs" => {
-            let dest = arg_str(args, "dest")
+            let dest = args
+                .dest
+                .clone()
                 .map(PathBuf::from)
-                .unwrap_or_else(|| sibling(&source, &name));
-            run_cmd(
-                ctx,
-                &[
-                    "btrfs",
-                    "subvolume",
-                    "snapshot",
-                    "-r",
-                    &source,
-                    &dest.display().to_string(),
-                ],
-            )?;
+                .unwrap_or_else(|| btrfs_default_dest(&source, name));
+            let dest = dest.display().to_string();
+            run_cmd(ctx, &btrfs_snapshot_argv(&source, &dest))?;
             if !keep {
                 let undo = Undo::Command {
-                    argv: vec![
-                        "btrfs".into(),
-                        "subvolume".into(),
-                        "delete".into(),
-                        dest.display().to_string(),
-                    ],
+                    argv: btrfs_delete_argv(&dest),
                 };
-                ctx.attach(
-                    &format!("btrfs snapshot {}", dest.display()),
-                    undo,
-                    Scope::Run,
-                )?;
+                ctx.attach(&format!("btrfs snapshot {dest}"), undo, Scope::Run)?;
             }
-            Ok(json!({ "path": dest.display().to_string() }))
+            Ok(json!({ "path": dest }))
         }
         "reflink" => {
             let dest = PathBuf::from(
-                arg_str(args, "dest")
+                args.dest
+                    .clone()
                     .ok_or_else(|| OpError::new("snapshot reflink: give `dest:`"))?,
             );
-            let how = reflink(Path::new(&source), &dest, arg_bool(args, "allow_copy"))?;
+            let how = reflink(Path::new(&source), &dest, args.allow_copy)?;
             // A fallback to a plain copy is named as one: a copy takes the space and time of
             // the whole source, and a reviewer must not read it as a reflink.
             let (argv, what) = if how == "reflink" {
@@ -88,7 +79,9 @@ fn snapshot(args: &BTreeMap<String, Value>, ctx: &OpContext) -> Result<Value, Op
             Ok(json!({ "path": dest.display().to_string(), "method": how }))
         }
         "qcow2" => {
-            let dest = arg_str(args, "dest")
+            let dest = args
+                .dest
+                .clone()
                 .ok_or_else(|| OpError::new("snapshot qcow2: give `dest:`"))?;
             let base = std::fs::canonicalize(&source)
                 .map_err(|e| OpError::new(format!("{source}: {e}")))?;
@@ -99,18 +92,7 @@ fn snapshot(args: &BTreeMap<String, Value>, ctx: &OpContext) -> Result<Value, Op
             }
             run_cmd(
                 ctx,
-                &[
-                    "qemu-img",
-                    "create",
-                    "-q",
-                    "-f",
-                    "qcow2",
-                    "-b",
-                    &base.display().to_string(),
-                    "-F",
-                    image_format(&base),
-                    &dest,
-                ],
+                &qemu_img_create_argv(&base.display().to_string(), image_format(&base), &dest),
             )?;
             if !keep {
                 remove_at_end(ctx, "qcow2 overlay", Path::new(&dest))?;
@@ -149,11 +131,6 @@ fn has_device_mapper() -> bool {
         })
 }
 
-fn sibling(source: &str, name: &str) -> PathBuf {
-    let p = Path::new(source.trim_end_matches('/'));
-    p.parent().unwrap_or(Path::new("/")).join(name)
-}
-
 fn lvm(
     ctx: &OpContext,
     source: &str,
@@ -169,9 +146,7 @@ fn lvm(
     let vg = volume_group(source).ok_or_else(|| OpError::new(not_a_volume(source)))?;
     let size = size
         .ok_or_else(|| OpError::new("snapshot lvm: give `size:` (copy-on-write space, e.g. 5G)"))?;
-    let create = lvcreate_argv(source, name, &size.to_string());
-    let create: Vec<&str> = create.iter().map(String::as_str).collect();
-    run_cmd(ctx, &create)?;
+    run_cmd(ctx, &lvcreate_argv(source, name, &size.to_string()))?;
     if !keep {
         let undo = Undo::Command {
             argv: lvremove_argv(&vg, name),
@@ -181,9 +156,9 @@ fn lvm(
     Ok(json!({ "path": format!("/dev/{vg}/{name}") }))
 }
 
-fn run_cmd(ctx: &OpContext, argv: &[&str]) -> Result<(), OpError> {
+fn run_cmd(ctx: &OpContext, argv: &[String]) -> Result<(), OpError> {
     let started = std::time::Instant::now();
-    let out = Command::new(argv[0])
+    let out = Command::new(&argv[0])
         .args(&argv[1..])
         .output()
         .map_err(|e| OpError::new(format!("cannot run {}: {e}", argv[0])))?;

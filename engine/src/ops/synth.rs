@@ -2,7 +2,8 @@
 //! with an MBR, ext2/3/4 filesystems populated by `mkfs.ext4 -d` (one may look like an old OS
 //! root, one like the live one, as in the seed), and a map of simulated bad sectors.
 
-use super::{OpContext, OpError, arg_list, arg_str, arg_u64};
+use super::{OpContext, OpError, op_args};
+use salvage_language::ops::synth::SynthArgs;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::io::{Seek, SeekFrom, Write};
@@ -60,22 +61,29 @@ pub(crate) fn parse_range(s: &str) -> Result<(u64, u64), String> {
 }
 
 pub(super) async fn run(args: &BTreeMap<String, Value>, ctx: &OpContext) -> Result<Value, OpError> {
+    let args: SynthArgs = op_args("synth", args)?;
     let dest = PathBuf::from(
-        arg_str(args, "dest").ok_or_else(|| OpError::new("synth: `dest` is missing"))?,
+        args.dest
+            .clone()
+            .ok_or_else(|| OpError::new("synth: `dest` is missing"))?,
     );
-    let size = arg_u64(args, "size").ok_or_else(|| OpError::new("synth: `size` is missing"))?;
-    let parts: Vec<SynthPartition> = arg_list(args, "partitions")
+    let size = args
+        .size
+        .ok_or_else(|| OpError::new("synth: `size` is missing"))?;
+    let parts: Vec<SynthPartition> = args
+        .partitions
         .iter()
         .map(|p| parse_partition(p))
         .collect::<Result<_, _>>()
         .map_err(OpError::new)?;
-    let bad: Vec<(u64, u64)> = arg_list(args, "bad")
+    let bad: Vec<(u64, u64)> = args
+        .bad
         .iter()
         .map(|b| parse_range(b))
         .collect::<Result<_, _>>()
         .map_err(OpError::new)?;
-    let files = arg_u64(args, "files").unwrap_or(50);
-    let seed = arg_u64(args, "seed").unwrap_or(1);
+    let files = args.files();
+    let seed = args.seed();
     let ctx = ctx.clone();
     tokio::task::spawn_blocking(move || build(&ctx, &dest, size, &parts, &bad, files, seed))
         .await
