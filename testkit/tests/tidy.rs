@@ -204,7 +204,7 @@ fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
 fn code_of(text: &str) -> String {
     let cut = text.find("#[cfg(test)]\nmod tests").unwrap_or(text.len());
     let mut out = String::new();
-    let b = text[..cut].as_bytes();
+    let b = &text.as_bytes()[..cut];
     let mut i = 0;
     while i < b.len() {
         if b[i] == b'/' && b.get(i + 1) == Some(&b'/') {
@@ -292,7 +292,7 @@ fn named_paths(code: &str) -> Vec<(String, Vec<String>)> {
                         let mut full = segments.clone();
                         full.extend(
                             item.split("::")
-                                .map(|s| s.trim().split_whitespace().next().unwrap_or(""))
+                                .map(|s| s.split_whitespace().next().unwrap_or(""))
                                 .filter(|s| !s.is_empty() && *s != "self")
                                 .map(str::to_string),
                         );
