@@ -14,7 +14,7 @@ pub trait Prompter: Send + Sync {
 }
 
 /// Asks on the terminal when stdin is one; otherwise nobody.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct TerminalPrompter {
     lock: Mutex<()>,
     interrupts: Interrupts,

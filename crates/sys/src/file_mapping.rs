@@ -12,9 +12,6 @@ pub struct FileMapping {
     len: usize,
 }
 
-// SAFETY: the mapping is read-only and owned; sharing `&FileMapping` across threads only reads.
-unsafe impl Send for FileMapping {}
-
 impl FileMapping {
     /// Maps `len` bytes of `file` from `start` (a multiple of the page size); `None` when the
     /// kernel refuses.

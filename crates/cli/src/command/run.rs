@@ -148,6 +148,7 @@ pub(crate) fn command(args: &RunArgs) -> i32 {
     } else {
         ProgressMode::Lines
     };
+    let interrupts = crate::signals::Interrupt::interrupts();
     let session = Session {
         file: &args.file,
         state: state.clone(),
@@ -159,10 +160,8 @@ pub(crate) fn command(args: &RunArgs) -> i32 {
             user: user(),
         },
         progress,
-        prompter: Arc::new(TerminalPrompter::new(
-            crate::signals::Interrupt::interrupts(),
-        )),
-        interrupts: crate::signals::Interrupt::interrupts(),
+        prompter: Arc::new(TerminalPrompter::new(interrupts.clone())),
+        interrupts,
         new_params: args.new_params,
     };
     match run_session(&plan, session) {
@@ -299,7 +298,8 @@ pub(crate) fn cleanup_command(args: &CleanupArgs) -> i32 {
         cancel: Arc::new(AtomicBool::new(false)),
         cancel_notify: Arc::new(Notify::new()),
         prompter: Arc::new(salvage_engine::prompter::NoPrompter),
-        interrupts: crate::signals::Interrupt::interrupts(),
+        // Cleanup installs no handler: Ctrl-C ends it at once, as it always has.
+        interrupts: salvage_engine::interrupts::Interrupts::new(),
     };
     let r = executor::recover(&shared);
     for u in &r.undone {
