@@ -3,16 +3,10 @@
 //! dependency tree (no tokio, no nix), no import cycle between the modules of any crate, system
 //! calls and signal handlers each in their one crate, and a `//!` line atop every file.
 
+use salvage_testkit::workspace_root;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::Command;
-
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("testkit sits in the workspace")
-        .to_path_buf()
-}
 
 /// Every crate of the workspace: its package name and its source folder.
 const CRATES: &[(&str, &str)] = &[
@@ -73,7 +67,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
 fn metadata() -> serde_json::Value {
     let out = Command::new(env!("CARGO"))
         .args(["metadata", "--format-version", "1", "--locked"])
-        .current_dir(workspace())
+        .current_dir(workspace_root())
         .output()
         .expect("run cargo metadata");
     assert!(
@@ -425,7 +419,7 @@ fn shown(path: &[String]) -> String {
 fn no_module_imports_another_that_imports_it_back() {
     let mut found = Vec::new();
     for (name, src) in CRATES {
-        let edges = import_edges(&modules(&workspace().join(src)));
+        let edges = import_edges(&modules(&workspace_root().join(src)));
         assert!(!edges.is_empty(), "{name}: no modules found in {src}");
         for comp in cycles(&edges) {
             let members: Vec<String> = comp.iter().map(|m| shown(m)).collect();
@@ -470,7 +464,7 @@ fn found_outside(needles: &[&str], except: &[&str]) -> Vec<String> {
         if except.contains(name) || *name == "salvage-testkit" {
             continue;
         }
-        for m in modules(&workspace().join(src)) {
+        for m in modules(&workspace_root().join(src)) {
             let code = code_of(&m.text);
             for needle in needles.iter().filter(|n| code.contains(**n)) {
                 hits.push(format!("`{needle}` in {}", m.file.display()));
@@ -518,7 +512,7 @@ fn every_file_says_what_it_is_on_its_first_line() {
     let mut missing = Vec::new();
     for (_, src) in CRATES {
         let mut files = Vec::new();
-        rust_files(&workspace().join(src), &mut files);
+        rust_files(&workspace_root().join(src), &mut files);
         for f in files {
             let text = std::fs::read_to_string(&f).expect("read source");
             if !text.starts_with("//!") {
