@@ -10,18 +10,7 @@ use salvage_imager::ImageStatus;
 
 /// `1.5 GiB`-style sizes.
 pub(crate) fn human_bytes(n: u64) -> String {
-    const UNITS: [&str; 6] = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
-    let mut v = n as f64;
-    let mut u = 0;
-    while v >= 1024.0 && u + 1 < UNITS.len() {
-        v /= 1024.0;
-        u += 1;
-    }
-    if u == 0 {
-        format!("{n} B")
-    } else {
-        format!("{v:.2} {}", UNITS[u])
-    }
+    salvage_text::size_text::binary_size(n, 2)
 }
 
 fn human_duration(d: Duration) -> String {
