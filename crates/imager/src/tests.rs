@@ -10,19 +10,7 @@ use sha2::Digest;
 
 use super::source::ReadRecord;
 use super::*;
-
-fn pattern(size: usize, seed: u64) -> Vec<u8> {
-    let mut x = seed | 1;
-    let mut v = Vec::with_capacity(size + 8);
-    while v.len() < size {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        v.extend_from_slice(&x.to_le_bytes());
-    }
-    v.truncate(size);
-    v
-}
+use salvage_testkit::pattern;
 
 #[derive(Clone)]
 struct Case {
