@@ -183,7 +183,13 @@ fn prepare(opts: &ImageOptions) -> Result<(Parts, Dest, u64, Vec<RunLock>), Imag
                 ))
             })?,
     };
-    let copy_size = opts.copy_size.unwrap_or(1 << 20);
+    // Kernel copies of a healthy file go 1 MiB at a time; reads (a device, a failing file)
+    // a cluster at a time, as GNU ddrescue: a failed read is then left whole for trimming
+    // without making trimming long, and no bad sector is read twice by the copying passes.
+    let kernel_copies = src.kernel_copies() && !opts.sparse;
+    let copy_size = opts
+        .copy_size
+        .unwrap_or(if kernel_copies { 1 << 20 } else { cluster });
     if copy_size > MAX_READ {
         return Err(bad(format!(
             "copy size of {copy_size} bytes is larger than 256 MiB"
@@ -281,6 +287,7 @@ fn prepare(opts: &ImageOptions) -> Result<(Parts, Dest, u64, Vec<RunLock>), Imag
         retries: opts.retries,
         save_interval: opts.save_interval,
         sync: opts.sync,
+        copy_size_given: opts.copy_size.is_some(),
     };
     Ok(((src, map, writer, saver, t), dest, reread_unsynced, locks))
 }

@@ -52,7 +52,8 @@ pub struct ImageOptions {
     pub force: bool,
     /// The hash computed while copying.
     pub hash: HashAlgorithm,
-    /// How often the map is saved. Each save also starts an fdatasync of the image in the
+    /// How often the map is saved at least (also after every 256 MiB rescued, at most once a
+    /// second). Each save also starts an fdatasync of the image in the
     /// background; what is not yet on disk is listed in the map (`# Unsynced:`).
     pub save_interval: Duration,
     /// Wait until the image is on disk before every map save and before returning, as GNU
@@ -94,7 +95,7 @@ impl ImageOptions {
             bad_map: None,
             force: false,
             hash: HashAlgorithm::Blake3,
-            save_interval: Duration::from_secs(30),
+            save_interval: Duration::from_secs(5),
             sync: false,
             command_line,
         }

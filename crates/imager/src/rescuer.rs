@@ -35,6 +35,9 @@ pub(crate) struct Tuning {
     pub(crate) save_interval: Duration,
     /// Wait for the disk before every map save (else the map lists what is not synced yet).
     pub(crate) sync: bool,
+    /// The copy size was chosen by the user (else it drops to the cluster once reads replace
+    /// kernel copies).
+    pub(crate) copy_size_given: bool,
 }
 
 /// One rescue in progress.
@@ -50,6 +53,10 @@ pub(crate) struct Rescuer<'a> {
     last_save: Instant,
     last_good: Instant,
     last_progress: Option<Instant>,
+    /// Bytes rescued by this run at the last map save.
+    rescued_at_save: u64,
+    /// In a copying pass: a short read ends the read (see [`Source::read`]).
+    copying: bool,
     window: (Instant, u64),
     current_rate: f64,
     pub(crate) read_errors: u64,
@@ -57,6 +64,9 @@ pub(crate) struct Rescuer<'a> {
     progress: &'a mut dyn FnMut(&ImageStatus),
     cancel: &'a AtomicBool,
 }
+
+/// Bytes rescued after which the map is saved again (at most once a second).
+const SAVE_EVERY_BYTES: u64 = 256 << 20;
 
 fn align_down(x: u64, a: u64) -> u64 {
     x - x % a
@@ -88,6 +98,8 @@ impl<'a> Rescuer<'a> {
             last_save: now,
             last_good: now,
             last_progress: None,
+            rescued_at_save: 0,
+            copying: false,
             window: (now, 0),
             current_rate: 0.0,
             read_errors: 0,
@@ -190,6 +202,7 @@ impl<'a> Rescuer<'a> {
     ) -> Result<(), ImageError> {
         self.map.phase = Phase::Copying;
         self.map.pass = pass;
+        self.copying = true;
         self.report_progress(true);
         let size = self.t.dom_end - self.t.dom_start;
         let sector = self.t.sector;
@@ -230,15 +243,11 @@ impl<'a> Rescuer<'a> {
                     pos = if forward { e } else { s };
                 }
                 Outcome::Failed(at) => {
-                    // Only the cluster holding the error becomes non-trimmed; the rest of a
-                    // large read stays non-tried, to be read later in cluster-sized reads
-                    // (so a large read never leaves a large area to trim sector by sector).
-                    let fail_end = (align_down(at, self.t.cluster) + self.t.cluster).min(e);
-                    self.map
-                        .set_status(at, fail_end - at, BlockStatus::NonTrimmed);
-                    // Going forwards, carry on after the failed cluster; going backwards, the
-                    // good bytes lie before `at`, so carry on below the read.
-                    let e = if forward { fail_end } else { e };
+                    // As GNU ddrescue: the whole failed part of the read becomes non-trimmed,
+                    // so no copying pass reads it again. (Leaving part of it non-tried would
+                    // read the bad sector a second time when the error's exact place in the
+                    // read is not known, as when a whole read fails at once.)
+                    self.map.set_status(at, e - at, BlockStatus::NonTrimmed);
                     troubled = true;
                     good_streak = 0;
                     if skipping {
@@ -266,6 +275,7 @@ impl<'a> Rescuer<'a> {
     fn trim(&mut self, forward: bool) -> Result<(), ImageError> {
         self.map.phase = Phase::Trimming;
         self.map.pass = 1;
+        self.copying = false;
         self.report_progress(true);
         let sector = self.t.sector;
         let mut pos = if forward {
@@ -320,6 +330,7 @@ impl<'a> Rescuer<'a> {
     ) -> Result<(), ImageError> {
         self.map.phase = phase;
         self.map.pass = pass;
+        self.copying = false;
         self.report_progress(true);
         let sector = self.t.sector;
         let mut pos = if forward {
@@ -349,7 +360,7 @@ impl<'a> Rescuer<'a> {
             return self.fail_write(pos, std::io::Error::other("the hasher thread stopped"));
         };
         let n = usize::try_from(len).unwrap_or(usize::MAX).min(buf.len());
-        let outcome = match self.src.read(pos, &mut buf.as_mut_slice()[..n]) {
+        let outcome = match self.src.read(pos, &mut buf.as_mut_slice()[..n], self.copying) {
             Ok(o) => o,
             Err(e) => {
                 self.writer.give_back(buf);
@@ -390,7 +401,14 @@ impl<'a> Rescuer<'a> {
             return self.read_range(pos, len);
         }
         let (good, failed) = match self.src.copy_to(pos, len, self.writer.file())? {
-            KernelCopy::Unsupported => return self.read_range(pos, len),
+            KernelCopy::Unsupported => {
+                // Reads from now on: as GNU ddrescue, a cluster at a time, so a failed read
+                // leaves a small area to trim (unless the user chose the size).
+                if !self.t.copy_size_given {
+                    self.t.copy_size = self.t.cluster;
+                }
+                return self.read_range(pos, len);
+            }
             KernelCopy::Copied { good, failed } => (good, failed),
             KernelCopy::WriteFailed { good, err } => {
                 // What was copied before the failure is kept, as for a failed write.
@@ -432,11 +450,21 @@ impl<'a> Rescuer<'a> {
                 map: self.map_name.clone(),
             }));
         }
-        if now.duration_since(self.last_save) >= self.t.save_interval {
+        if self.save_due(now) {
             self.save_map(true)?;
         }
         self.report_progress(false);
         Ok(())
+    }
+
+    /// A map save is due every `save_interval`, and sooner (at most once a second) once
+    /// `SAVE_EVERY_BYTES` more were rescued: while the copy runs fast, a kill loses at most a
+    /// few hundred MiB of work.
+    fn save_due(&self, now: Instant) -> bool {
+        let since = now.duration_since(self.last_save);
+        since >= self.t.save_interval
+            || (since >= Duration::from_secs(1)
+                && self.rescued_this_run - self.rescued_at_save >= SAVE_EVERY_BYTES)
     }
 
     /// Saves the map. With `sync`, the image is fdatasynced first and the map claims only what
@@ -454,6 +482,7 @@ impl<'a> Rescuer<'a> {
             polled
         };
         self.last_save = Instant::now();
+        self.rescued_at_save = self.rescued_this_run;
         if let Err(failure) = synced {
             return Err(self.lost_writes(failure));
         }

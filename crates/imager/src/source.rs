@@ -138,9 +138,23 @@ impl Source {
         &self.path
     }
 
+    /// True while good areas may be copied inside the kernel ([`Source::copy_to`]).
+    pub(crate) fn kernel_copies(&self) -> bool {
+        self.kernel_copy
+    }
+
     /// Reads `buf.len()` bytes at `pos` (the caller keeps `pos + len` within the source).
-    /// Read errors are outcomes; only a vanished or shrunk source is an `Err`.
-    pub(crate) fn read(&mut self, pos: u64, buf: &mut [u8]) -> Result<ReadOutcome, ImageError> {
+    /// Read errors are outcomes; only a vanished or shrunk source is an `Err`. With
+    /// `short_ends`, a short read ends the read as a failure at the first byte not returned,
+    /// without asking for that byte again: a disk returns fewer bytes than asked only when
+    /// it hit an error there, and asking again would read the bad sector a second time (the
+    /// copying phase leaves such an area for trimming, which reads it sector by sector).
+    pub(crate) fn read(
+        &mut self,
+        pos: u64,
+        buf: &mut [u8],
+        short_ends: bool,
+    ) -> Result<ReadOutcome, ImageError> {
         let len = buf.len();
         let mut limit = len;
         let mut simulated_error = false;
@@ -152,7 +166,7 @@ impl Source {
                 simulated_error = true;
             }
         }
-        let (got, mut error) = self.read_real(pos, &mut buf[..limit])?;
+        let (got, mut error) = self.read_real(pos, &mut buf[..limit], short_ends)?;
         if simulated_error && error.is_none() {
             error = Some(());
         }
@@ -263,14 +277,20 @@ impl Source {
         Ok(outcome)
     }
 
-    /// Reads with `pread` until full, an error or end of file. Returns the bytes read and whether
-    /// a read error stopped it.
-    fn read_real(&self, pos: u64, buf: &mut [u8]) -> Result<(usize, Option<()>), ImageError> {
+    /// Reads with `pread` until full, an error or end of file (or, with `short_ends`, the first
+    /// short read). Returns the bytes read and whether a read error stopped it.
+    fn read_real(
+        &self,
+        pos: u64,
+        buf: &mut [u8],
+        short_ends: bool,
+    ) -> Result<(usize, Option<()>), ImageError> {
         let sector = self.sector_size as usize;
         let mut got = 0usize;
         while got < buf.len() {
             let at = pos + got as u64;
             let rest = &mut buf[got..];
+            let rest_len = rest.len();
             let aligned = sector > 0
                 && at % self.sector_size == 0
                 && rest.len() % sector == 0
@@ -286,7 +306,12 @@ impl Source {
                         pos: at,
                     }));
                 }
-                Ok(n) => got += n,
+                Ok(n) => {
+                    got += n;
+                    if short_ends && n < rest_len {
+                        return Ok((got, Some(())));
+                    }
+                }
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
                 Err(e) if is_fatal(&e) => {
                     return Err(ImageError::io(

@@ -149,7 +149,7 @@ fn verify(case: &Case, dir: &Path, data: &[u8], report: &ImageReport, log: &[Rea
                 .filter(|r| r.pos <= sec && sec < r.pos + r.len)
                 .count();
             assert!(
-                reads as u32 <= 3 + case.retries,
+                reads as u32 <= 2 + case.retries,
                 "bad sector {sec} read {reads} times"
             );
             sec += case.sector;
@@ -537,9 +537,11 @@ fn blake3_hash_is_computed_inline_despite_bad_areas_and_resume() {
     let img = std::fs::read(dir.path().join("img")).expect("img");
     let want = format!("blake3:{}", blake3::hash(&img).to_hex());
     assert_eq!(r.hash.as_deref(), Some(want.as_str()));
-    // Only the two leaves (1 MiB each) holding bad sectors were read back from the image.
+    // Only the leaves (1 MiB each) holding bad sectors, and the ones just after them (whose
+    // first 64 KiB were skipped after the error and read later, out of order), were read back
+    // from the image: four of eight.
     assert!(
-        r.hashed_inline_bytes >= size - 3 * MIB,
+        r.hashed_inline_bytes >= size - 4 * MIB,
         "inline {}",
         r.hashed_inline_bytes
     );

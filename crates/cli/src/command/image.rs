@@ -156,7 +156,7 @@ pub(crate) struct ImageArgs {
     #[arg(long, value_enum, default_value_t = HashChoice::Blake3)]
     pub hash: HashChoice,
     /// Seconds between map saves (each also starts an fdatasync of the image in the background).
-    #[arg(long, value_name = "SECONDS", default_value_t = 30)]
+    #[arg(long, value_name = "SECONDS", default_value_t = 5)]
     pub save_interval: u64,
     /// Wait until the image is on disk before every map save and at the end, as GNU ddrescue
     /// does (slower by the disk's write time; see below).
