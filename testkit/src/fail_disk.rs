@@ -41,6 +41,9 @@ pub struct FailDiskSpec {
     pub bad: Vec<(u64, u64)>,
     /// Slow ranges.
     pub slow: Vec<SlowRange>,
+    /// Flaky ranges `(start, size, failures)`: a read touching one fails with EIO until that
+    /// range has failed `failures` times, then succeeds (a sector that reads on a later try).
+    pub flaky: Vec<(u64, u64, u64)>,
 }
 
 /// Counters of what the filesystem served.
@@ -50,6 +53,9 @@ pub struct FailDiskStats {
     pub reads_ok: AtomicU64,
     /// Read requests answered with EIO.
     pub reads_failed: AtomicU64,
+    /// Read requests touching a bad or flaky range (failed or not): what a tool made a
+    /// failing disk read of its bad sectors.
+    pub reads_of_bad: AtomicU64,
 }
 
 struct FailFs {
@@ -57,6 +63,8 @@ struct FailFs {
     size: u64,
     bad: Vec<(u64, u64)>,
     slow: Vec<SlowRange>,
+    /// Flaky ranges and how many more times each fails.
+    flaky: Vec<(u64, u64, AtomicU64)>,
     stats: Arc<FailDiskStats>,
 }
 
@@ -146,11 +154,25 @@ impl Filesystem for FailFs {
                 std::thread::sleep(s.delay.saturating_mul(units));
             }
         }
-        if self
+        let bad = self
             .bad
             .iter()
-            .any(|&(start, n)| overlaps(start, n, offset, len))
-        {
+            .any(|&(start, n)| overlaps(start, n, offset, len));
+        let mut flaky_touched = false;
+        let mut flaky_failed = false;
+        for (start, n, left) in &self.flaky {
+            if overlaps(*start, *n, offset, len) {
+                flaky_touched = true;
+                let before = left
+                    .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |l| l.checked_sub(1))
+                    .is_ok();
+                flaky_failed |= before;
+            }
+        }
+        if bad || flaky_touched {
+            self.stats.reads_of_bad.fetch_add(1, Ordering::Relaxed);
+        }
+        if bad || flaky_failed {
             self.stats.reads_failed.fetch_add(1, Ordering::Relaxed);
             reply.error(Errno::EIO);
             return;
@@ -222,6 +244,11 @@ impl FailDisk {
             size,
             bad: spec.bad.clone(),
             slow: spec.slow.clone(),
+            flaky: spec
+                .flaky
+                .iter()
+                .map(|&(s, n, f)| (s, n, AtomicU64::new(f)))
+                .collect(),
             stats: Arc::clone(&stats),
         };
         let mut config = Config::default();

@@ -20,6 +20,9 @@ enum Outcome {
     Good,
     /// A read error at this byte; the caller marks the failed part.
     Failed(u64),
+    /// Nothing was read: kernel copies turned out not to work here, and the copy size changed;
+    /// the caller plans the read again.
+    NotRead,
 }
 
 /// The tuning of one run.
@@ -234,6 +237,7 @@ impl<'a> Rescuer<'a> {
                 self.copy_range(s, e - s)?
             };
             match outcome {
+                Outcome::NotRead => {}
                 Outcome::Good => {
                     skip = skip_min;
                     good_streak += 1;
@@ -360,7 +364,10 @@ impl<'a> Rescuer<'a> {
             return self.fail_write(pos, std::io::Error::other("the hasher thread stopped"));
         };
         let n = usize::try_from(len).unwrap_or(usize::MAX).min(buf.len());
-        let outcome = match self.src.read(pos, &mut buf.as_mut_slice()[..n], self.copying) {
+        let outcome = match self
+            .src
+            .read(pos, &mut buf.as_mut_slice()[..n], self.copying)
+        {
             Ok(o) => o,
             Err(e) => {
                 self.writer.give_back(buf);
@@ -397,15 +404,16 @@ impl<'a> Rescuer<'a> {
     /// A large read of the copying phase: a kernel copy straight into the image when the
     /// source allows it (the bytes never pass through user space), else [`Self::read_range`].
     fn copy_range(&mut self, pos: u64, len: u64) -> Result<Outcome, ImageError> {
-        if !self.writer.takes_kernel_copies() {
+        if !self.writer.takes_kernel_copies() || !self.src.kernel_copies() {
             return self.read_range(pos, len);
         }
         let (good, failed) = match self.src.copy_to(pos, len, self.writer.file())? {
             KernelCopy::Unsupported => {
                 // Reads from now on: as GNU ddrescue, a cluster at a time, so a failed read
                 // leaves a small area to trim (unless the user chose the size).
-                if !self.t.copy_size_given {
+                if !self.t.copy_size_given && self.t.copy_size != self.t.cluster {
                     self.t.copy_size = self.t.cluster;
+                    return Ok(Outcome::NotRead);
                 }
                 return self.read_range(pos, len);
             }

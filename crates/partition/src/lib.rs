@@ -19,6 +19,7 @@ mod table;
 #[cfg(test)]
 mod tests;
 mod types;
+pub mod used_space;
 
 pub use error::{PartitionError, PartitionErrorKind};
 pub use filesystem::{Filesystem, Probe};

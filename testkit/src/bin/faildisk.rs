@@ -26,6 +26,24 @@ struct Args {
     /// repeatable.
     #[arg(long, value_parser = parse_slow)]
     slow: Vec<SlowRange>,
+    /// A flaky range START+SIZE:N (reads touching it fail N times in all, then succeed);
+    /// repeatable.
+    #[arg(long, value_parser = parse_flaky)]
+    flaky: Vec<(u64, u64, u64)>,
+    /// A file of bad ranges, one START+SIZE per line (for many scattered sectors).
+    #[arg(long)]
+    bad_file: Option<PathBuf>,
+    /// Write the read counts to FILE on exit (`reads_ok N`, `reads_failed N`, `reads_of_bad N`).
+    #[arg(long)]
+    stats: Option<PathBuf>,
+}
+
+fn parse_flaky(s: &str) -> Result<(u64, u64, u64), String> {
+    let (range, n) = s
+        .split_once(':')
+        .ok_or_else(|| format!("`{s}`: expected START+SIZE:N"))?;
+    let (start, size) = parse_range(range)?;
+    Ok((start, size, parse_num(n)?))
 }
 
 fn parse_num(s: &str) -> Result<u64, String> {
@@ -58,10 +76,31 @@ fn parse_slow(s: &str) -> Result<SlowRange, String> {
 
 fn main() {
     let args = Args::parse();
+    let mut bad = args.bad;
+    if let Some(file) = &args.bad_file {
+        let text = std::fs::read_to_string(file).unwrap_or_else(|e| {
+            eprintln!("faildisk: cannot read {}: {e}", file.display());
+            std::process::exit(2);
+        });
+        for (i, line) in text.lines().enumerate() {
+            let line = line.trim();
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            match parse_range(line) {
+                Ok(r) => bad.push(r),
+                Err(e) => {
+                    eprintln!("faildisk: {}:{}: {e}", file.display(), i + 1);
+                    std::process::exit(2);
+                }
+            }
+        }
+    }
     let spec = FailDiskSpec {
         backing: args.backing,
-        bad: args.bad,
+        bad,
         slow: args.slow,
+        flaky: args.flaky,
     };
     let stop = Arc::new(AtomicBool::new(false));
     for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
@@ -85,10 +124,17 @@ fn main() {
         std::thread::sleep(Duration::from_millis(50));
     }
     let stats = disk.stats();
-    eprintln!(
-        "faildisk: served {} reads, failed {}",
+    let (ok, failed, of_bad) = (
         stats.reads_ok.load(Ordering::Relaxed),
-        stats.reads_failed.load(Ordering::Relaxed)
+        stats.reads_failed.load(Ordering::Relaxed),
+        stats.reads_of_bad.load(Ordering::Relaxed),
     );
+    eprintln!("faildisk: served {ok} reads, failed {failed}, {of_bad} touching bad sectors");
+    if let Some(path) = &args.stats {
+        let text = format!("reads_ok {ok}\nreads_failed {failed}\nreads_of_bad {of_bad}\n");
+        if let Err(e) = std::fs::write(path, text) {
+            eprintln!("faildisk: cannot write {}: {e}", path.display());
+        }
+    }
     drop(disk);
 }

@@ -149,6 +149,7 @@ fn an_interrupted_copy_step_resumes_in_place_on_the_rerun() {
     salvage_testkit::ext4_image(&tree, &backing, "16M", &[]);
     std::fs::create_dir(tmp.path().join("mnt")).unwrap();
     let spec = FailDiskSpec {
+        flaky: Vec::new(),
         backing: backing.clone(),
         bad: Vec::new(),
         slow: vec![SlowRange {

@@ -294,6 +294,7 @@ fn sighup_stops_a_standalone_copy_between_two_reads() {
     std::fs::create_dir(&mnt).expect("mountpoint");
     // Every 64 KiB read takes 40 ms: the copy of the one file takes about 5 s.
     let spec = FailDiskSpec {
+        flaky: Vec::new(),
         backing: dir.path().join("backing"),
         bad: Vec::new(),
         slow: vec![SlowRange {
@@ -351,6 +352,7 @@ fn an_interrupted_run_abandons_a_step_stuck_in_a_read() {
     let mnt = dir.path().join("mnt");
     std::fs::create_dir(&mnt).expect("mountpoint");
     let spec = FailDiskSpec {
+        flaky: Vec::new(),
         backing: dir.path().join("backing"),
         bad: Vec::new(),
         slow: vec![SlowRange {

@@ -29,6 +29,7 @@ fn setup(size: u64, bad: &[(u64, u64)], slow: &[SlowRange]) -> Setup {
     std::fs::write(dir.path().join("backing"), &data).expect("backing");
     std::fs::create_dir(dir.path().join("mnt")).expect("mountpoint");
     let spec = FailDiskSpec {
+        flaky: Vec::new(),
         backing: dir.path().join("backing"),
         bad: bad.to_vec(),
         slow: slow.to_vec(),

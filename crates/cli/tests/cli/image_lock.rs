@@ -48,6 +48,7 @@ fn a_second_imager_on_the_same_image_and_map_is_refused_naming_the_first() {
     std::fs::write(dir.path().join("other.img"), pattern(size as usize, 7)).expect("other");
     std::fs::create_dir(dir.path().join("mnt")).expect("mountpoint");
     let spec = FailDiskSpec {
+        flaky: Vec::new(),
         backing: dir.path().join("backing"),
         bad: Vec::new(),
         // 2 MiB at 150 ms per 64 KiB: the first imager runs for about 5 s.

@@ -6,3 +6,4 @@ mod corpus;
 mod differential;
 mod filesystems;
 mod gpt;
+mod used_space;
