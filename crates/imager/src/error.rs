@@ -89,6 +89,9 @@ pub enum ImageErrorKind {
     WriteBadBlocks(PathBuf),
     /// The run was cancelled (signal or caller); the map was saved and a rerun resumes.
     Interrupted { map: PathBuf },
+    /// A limit the user set was reached (`--timeout`, `--max-read-errors`, ...); the map was
+    /// saved and a rerun resumes.
+    Stopped { why: String, map: PathBuf },
     /// A missing parent directory of the image or the map could not be created.
     MakeDir(PathBuf),
     /// Another imager holds the lock of this image or map (`holder`: its pid, when known).
@@ -259,6 +262,11 @@ impl fmt::Display for ImageErrorKind {
             Self::Interrupted { map } => write!(
                 f,
                 "interrupted; the map {} is saved: rerun the same command to resume",
+                map.display()
+            ),
+            Self::Stopped { why, map } => write!(
+                f,
+                "stopped: {why}; the map {} is saved: rerun (with a higher limit) to go on",
                 map.display()
             ),
             Self::MakeDir(p) => write!(

@@ -57,7 +57,7 @@ pub use bad_blocks::{bad_blocks_text, write_bad_blocks};
 pub use bad_map::BadMap;
 pub use error::{ImageError, ImageErrorKind};
 pub use mapfile::{Block, BlockStatus, Mapfile, Phase};
-pub use options::{HashAlgorithm, ImageOptions};
+pub use options::{HashAlgorithm, ImageOptions, RETRY_FOREVER};
 pub use report::{BadArea, ImageReport};
 pub use status::ImageStatus;
 pub use unsynced::Unsynced;
@@ -92,8 +92,9 @@ pub(crate) fn rescue_recorded(
     let started = Instant::now();
     let (mut src, map, writer, saver, t) = rescuer_parts;
     src.log = log.take();
+    let parts = opts.domain_parts.as_ref().map(|p| domain_parts(p, &t));
     let mut r = Rescuer::new(
-        src, map, writer, saver, t, &opts.dest, &opts.map, progress, cancel,
+        src, map, writer, saver, t, &opts.dest, &opts.map, progress, cancel, parts,
     );
     let result = r.run();
     *log = r.src.log.take();
@@ -103,6 +104,7 @@ pub(crate) fn rescue_recorded(
     let areas = r.domain_error_areas();
     let read_errors = r.read_errors;
     let sector_size = r.src.sector_size;
+    let size = r.domain_bytes();
     let hasher = r.writer.finish();
     let (hash, hashed_inline_bytes) = match hasher {
         Some(h) => {
@@ -114,7 +116,6 @@ pub(crate) fn rescue_recorded(
         }
         None => (None, 0),
     };
-    let size = t.dom_end - t.dom_start;
     let rescued_bytes = totals[BlockStatus::Finished as usize];
     let bad_bytes: u64 = areas.iter().map(|a| a.1).sum();
     Ok(ImageReport {
@@ -145,6 +146,24 @@ pub(crate) fn rescue_recorded(
 }
 
 type Parts = (Source, Mapfile, Writer, MapSaver, Tuning);
+
+/// The ranges `(start, len)` as sorted, merged `(start, end)` parts inside the domain.
+fn domain_parts(ranges: &[(u64, u64)], t: &Tuning) -> rescuer::DomainParts {
+    let mut sorted: Vec<(u64, u64)> = ranges
+        .iter()
+        .map(|&(s, n)| (s.max(t.dom_start), s.saturating_add(n).min(t.dom_end)))
+        .filter(|(s, e)| s < e)
+        .collect();
+    sorted.sort_unstable();
+    let mut out: rescuer::DomainParts = Vec::new();
+    for (s, e) in sorted {
+        match out.last_mut() {
+            Some(last) if last.1 >= s => last.1 = last.1.max(e),
+            _ => out.push((s, e)),
+        }
+    }
+    out
+}
 
 /// Validates the options, opens the source and the image, reads the map.
 /// Also returns the bytes the map claimed that are read again because they may not be on disk,
@@ -288,8 +307,34 @@ fn prepare(opts: &ImageOptions) -> Result<(Parts, Dest, u64, Vec<RunLock>), Imag
         save_interval: opts.save_interval,
         sync: opts.sync,
         copy_size_given: opts.copy_size.is_some(),
+        skip: opts.skip_size,
+        min_read_rate: opts.min_read_rate,
+        max_error_rate: opts.max_error_rate,
+        max_bad_areas: opts.max_bad_areas,
+        max_read_errors: opts.max_read_errors,
+        timeout: opts.timeout,
+        no_trim: opts.no_trim,
+        no_scrape: opts.no_scrape,
+        cpass: cpass_mask(opts.cpass.as_deref())?,
     };
     Ok(((src, map, writer, saver, t), dest, reread_unsynced, locks))
+}
+
+/// The copying passes as a bit mask (bit `n`: pass `n`); every pass when `None`.
+fn cpass_mask(passes: Option<&[u32]>) -> Result<u8, ImageError> {
+    let Some(passes) = passes else {
+        return Ok(0b11_1110);
+    };
+    let mut mask = 0u8;
+    for &p in passes {
+        if !(1..=5).contains(&p) {
+            return Err(ImageError::new(ImageErrorKind::BadOption(format!(
+                "copying pass {p} does not exist: passes are 1 to 5 (--cpass 1,2 or 1-5)"
+            ))));
+        }
+        mask |= 1 << p;
+    }
+    Ok(mask)
 }
 
 /// Creates the missing parent directories of the image and the map (owner-only, 0700), then

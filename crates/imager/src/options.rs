@@ -63,7 +63,37 @@ pub struct ImageOptions {
     pub sync: bool,
     /// The command line written in the map's header.
     pub command_line: String,
+    /// After a read error in the first copying passes, skip this far ahead (doubling while
+    /// errors continue, up to the maximum); `None`: 64 KiB or size/32768, up to 1% of the size.
+    pub skip_size: Option<(u64, Option<u64>)>,
+    /// In the first copying passes, a good read slower than this (bytes/s) is treated as an
+    /// error for skipping: the area after it is left for a later pass.
+    pub min_read_rate: Option<u64>,
+    /// Stop when read errors come faster than this many bytes a second (over one second).
+    pub max_error_rate: Option<u64>,
+    /// Stop when there are more bad areas than this (`new_only`: counting only this run's).
+    pub max_bad_areas: Option<(u64, bool)>,
+    /// Stop after this many failed reads.
+    pub max_read_errors: Option<u64>,
+    /// Stop when no read has succeeded for this long.
+    pub timeout: Option<Duration>,
+    /// Skip the trimming phase.
+    pub no_trim: bool,
+    /// Skip the scraping phase.
+    pub no_scrape: bool,
+    /// The copying passes to run (1 forwards with a growing skip, 2 backwards skipping the rest
+    /// of a block on an error, 5 forwards without skipping; 3 and 4, which reread areas skipped
+    /// for slowness in GNU ddrescue, are the same as 5 here); `None`: all.
+    pub cpass: Option<Vec<u32>>,
+    /// Only these byte ranges `(start, len)` are read (a domain mapfile, `--domain used`);
+    /// `None`: the whole domain.
+    pub domain_parts: Option<Vec<(u64, u64)>>,
+    /// Write the image with O_DIRECT where the write is aligned (bypasses the page cache).
+    pub direct_output: bool,
 }
+
+/// `retries` meaning "until every sector is read or the run is stopped" (`--retry-passes=-1`).
+pub const RETRY_FOREVER: u32 = u32::MAX;
 
 impl ImageOptions {
     /// Options with ddrescue's defaults (forwards, no retries, buffered reads) and a BLAKE3 hash.
@@ -98,6 +128,17 @@ impl ImageOptions {
             save_interval: Duration::from_secs(5),
             sync: false,
             command_line,
+            skip_size: None,
+            min_read_rate: None,
+            max_error_rate: None,
+            max_bad_areas: None,
+            max_read_errors: None,
+            timeout: None,
+            no_trim: false,
+            no_scrape: false,
+            cpass: None,
+            domain_parts: None,
+            direct_output: false,
         }
     }
 }

@@ -41,10 +41,37 @@ pub(crate) struct Tuning {
     /// The copy size was chosen by the user (else it drops to the cluster once reads replace
     /// kernel copies).
     pub(crate) copy_size_given: bool,
+    /// The skip after an error: initial and maximum (`None`: the defaults).
+    pub(crate) skip: Option<(u64, Option<u64>)>,
+    pub(crate) min_read_rate: Option<u64>,
+    pub(crate) max_error_rate: Option<u64>,
+    pub(crate) max_bad_areas: Option<(u64, bool)>,
+    pub(crate) max_read_errors: Option<u64>,
+    pub(crate) timeout: Option<Duration>,
+    pub(crate) no_trim: bool,
+    pub(crate) no_scrape: bool,
+    /// Bit `n` set: copying pass `n` runs.
+    pub(crate) cpass: u8,
 }
+
+/// How a copying pass moves on after a failed (or, with a minimum rate, slow) read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Skip {
+    /// Pass 1: skip ahead, the skip doubling while errors continue.
+    Grow,
+    /// Pass 2: leave the rest of the block for the last pass.
+    Block,
+    /// The last pass: no skipping.
+    None,
+}
+
+/// The parts of `[dom_start, dom_end)` this run reads: sorted, non-overlapping `(start, end)`.
+pub(crate) type DomainParts = Vec<(u64, u64)>;
 
 /// One rescue in progress.
 pub(crate) struct Rescuer<'a> {
+    /// The domain's parts (`--domain used`, a domain mapfile), or the whole domain.
+    parts: DomainParts,
     pub(crate) src: Source,
     pub(crate) map: Mapfile,
     pub(crate) writer: Writer,
@@ -60,6 +87,12 @@ pub(crate) struct Rescuer<'a> {
     rescued_at_save: u64,
     /// In a copying pass: a short read ends the read (see [`Source::read`]).
     copying: bool,
+    /// Bad areas when the run started (for `--max-bad-areas=+N`).
+    bad_areas_at_start: usize,
+    /// Read errors when the bad areas were last counted.
+    errors_counted: u64,
+    /// Bytes that failed to read in the current one-second window, and its start.
+    error_window: (Instant, u64),
     window: (Instant, u64),
     current_rate: f64,
     pub(crate) read_errors: u64,
@@ -87,9 +120,12 @@ impl<'a> Rescuer<'a> {
         map_name: &std::path::Path,
         progress: &'a mut dyn FnMut(&ImageStatus),
         cancel: &'a AtomicBool,
+        parts: Option<DomainParts>,
     ) -> Self {
         let now = Instant::now();
+        let parts = parts.unwrap_or_else(|| vec![(t.dom_start, t.dom_end)]);
         Self {
+            parts,
             src,
             map,
             writer,
@@ -103,6 +139,9 @@ impl<'a> Rescuer<'a> {
             last_progress: None,
             rescued_at_save: 0,
             copying: false,
+            bad_areas_at_start: 0,
+            errors_counted: 0,
+            error_window: (now, 0),
             window: (now, 0),
             current_rate: 0.0,
             read_errors: 0,
@@ -115,25 +154,48 @@ impl<'a> Rescuer<'a> {
     /// Runs every phase; the map is saved at the end, on cancellation and on errors.
     pub(crate) fn run(&mut self) -> Result<(), ImageError> {
         let forward = !self.t.reverse;
-        let resume_pos = (self.map.phase == Phase::Copying)
+        self.bad_areas_at_start = self.domain_error_areas().len();
+        let resume_pos = (self.map.phase == Phase::Copying && self.map.pass == 1)
             .then_some(self.map.current_pos)
             .filter(|p| (self.t.dom_start..self.t.dom_end).contains(p));
-        self.copy_pass(forward, true, 1, resume_pos)?;
-        self.copy_pass(!forward, true, 2, None)?;
-        let mut pass = 3;
-        // Pass 3 reads everything left; repeat in case a read left a part untried.
-        while self
-            .next_fwd(self.t.dom_start, BlockStatus::NonTried)
-            .is_some()
-        {
-            self.copy_pass(forward, false, pass, None)?;
-            pass += 1;
+        let wants = |pass: u32| self.t.cpass & (1 << pass) != 0;
+        let (first, second, last) = (wants(1), wants(2), (3..=5).any(wants));
+        if first {
+            self.copy_pass(forward, Skip::Grow, 1, resume_pos)?;
         }
-        self.trim(forward)?;
-        self.sweep(Phase::Scraping, BlockStatus::NonScraped, forward, 1)?;
-        for pass in 1..=self.t.retries {
+        if second {
+            self.copy_pass(!forward, Skip::Block, 2, None)?;
+        }
+        // The last pass reads everything left (GNU ddrescue numbers it 5); it is repeated
+        // while it makes progress, in case a read left a part untried.
+        let mut left = self.map_totals()[BlockStatus::NonTried as usize];
+        while last && left > 0 {
+            self.copy_pass(forward, Skip::None, 5, None)?;
+            let now_left = self.map_totals()[BlockStatus::NonTried as usize];
+            if now_left >= left {
+                break;
+            }
+            left = now_left;
+        }
+        if self.t.no_trim {
+            // Failed blocks go to scraping whole.
+            self.convert(BlockStatus::NonTrimmed, BlockStatus::NonScraped);
+        } else {
+            self.trim(forward)?;
+        }
+        if !self.t.no_scrape {
+            self.sweep(Phase::Scraping, BlockStatus::NonScraped, forward, 1)?;
+        }
+        let mut pass = 1;
+        while pass <= self.t.retries && self.map_totals()[BlockStatus::BadSector as usize] > 0 {
             let dir = if pass % 2 == 1 { forward } else { !forward };
-            self.sweep(Phase::Retrying, BlockStatus::BadSector, dir, pass)?;
+            self.sweep(
+                Phase::Retrying,
+                BlockStatus::BadSector,
+                dir,
+                pass.min(u32::MAX - 1),
+            )?;
+            pass = pass.saturating_add(1);
         }
         self.map.phase = Phase::Finished;
         self.map.pass = 1;
@@ -142,41 +204,69 @@ impl<'a> Rescuer<'a> {
         Ok(())
     }
 
-    /// The first block with `status` at or after `pos`, clipped to the domain.
+    /// The first block with `status` at or after `pos`, clipped to the domain's parts.
     fn next_fwd(&self, pos: u64, status: BlockStatus) -> Option<(u64, u64)> {
-        let from = pos.max(self.t.dom_start);
-        if from >= self.t.dom_end {
+        let mut from = pos;
+        let mut k = self.parts.partition_point(|p| p.1 <= from);
+        while let Some(&(ps, pe)) = self.parts.get(k) {
+            from = from.max(ps);
+            if let Some(found) = self.block_fwd(from, pe, status) {
+                return Some(found);
+            }
+            k += 1;
+        }
+        None
+    }
+
+    /// The first block with `status` in `[from, end)`, clipped to it.
+    fn block_fwd(&self, from: u64, end: u64, status: BlockStatus) -> Option<(u64, u64)> {
+        if from >= end {
             return None;
         }
         let blocks = self.map.blocks();
         let mut i = self.map.find(from)?;
         while let Some(b) = blocks.get(i) {
-            if b.pos >= self.t.dom_end {
+            if b.pos >= end {
                 return None;
             }
             if b.status == status {
-                return Some((b.pos.max(from), b.end().min(self.t.dom_end)));
+                return Some((b.pos.max(from), b.end().min(end)));
             }
             i += 1;
         }
         None
     }
 
-    /// The last block with `status` before `pos`, clipped to the domain.
+    /// The last block with `status` before `pos`, clipped to the domain's parts.
     fn next_rev(&self, pos: u64, status: BlockStatus) -> Option<(u64, u64)> {
-        let to = pos.min(self.t.dom_end);
-        if to <= self.t.dom_start {
+        let mut to = pos;
+        let mut k = self.parts.partition_point(|p| p.0 < to);
+        while k > 0 {
+            let (ps, pe) = self.parts[k - 1];
+            to = to.min(pe);
+            if let Some(found) = self.block_rev(ps, to, status) {
+                return Some(found);
+            }
+            to = ps;
+            k -= 1;
+        }
+        None
+    }
+
+    /// The last block with `status` in `[start, to)`, clipped to it.
+    fn block_rev(&self, start: u64, to: u64, status: BlockStatus) -> Option<(u64, u64)> {
+        if to <= start {
             return None;
         }
         let blocks = self.map.blocks();
         let mut i = self.map.find(to - 1)?;
         loop {
             let b = blocks[i];
-            if b.end() <= self.t.dom_start {
+            if b.end() <= start {
                 return None;
             }
             if b.status == status {
-                return Some((b.pos.max(self.t.dom_start), b.end().min(to)));
+                return Some((b.pos.max(start), b.end().min(to)));
             }
             if i == 0 {
                 return None;
@@ -199,7 +289,7 @@ impl<'a> Rescuer<'a> {
     fn copy_pass(
         &mut self,
         forward: bool,
-        skipping: bool,
+        skipping: Skip,
         pass: u32,
         start: Option<u64>,
     ) -> Result<(), ImageError> {
@@ -209,8 +299,15 @@ impl<'a> Rescuer<'a> {
         self.report_progress(true);
         let size = self.t.dom_end - self.t.dom_start;
         let sector = self.t.sector;
-        let skip_min = (size / 32_768).max(65_536).div_ceil(sector) * sector;
-        let skip_max = (size / 100).max(skip_min).div_ceil(sector) * sector;
+        let (skip_min, skip_max) = match self.t.skip {
+            Some((initial, max)) => (initial, max.unwrap_or((size / 100).max(initial))),
+            None => (
+                (size / 32_768).max(65_536),
+                (size / 100).max((size / 32_768).max(65_536)),
+            ),
+        };
+        let skip_min = skip_min.max(sector).div_ceil(sector) * sector;
+        let skip_max = skip_max.max(skip_min).div_ceil(sector) * sector;
         let mut skip = skip_min;
         let mut troubled = false;
         let mut good_streak = 0u32;
@@ -231,6 +328,7 @@ impl<'a> Rescuer<'a> {
                 (bs.max(align_down(be - 1, step)), be)
             };
             self.map.current_pos = if forward { s } else { e };
+            let began = Instant::now();
             let outcome = if troubled {
                 self.read_range(s, e - s)?
             } else {
@@ -239,12 +337,23 @@ impl<'a> Rescuer<'a> {
             match outcome {
                 Outcome::NotRead => {}
                 Outcome::Good => {
+                    pos = if forward { e } else { s };
+                    let secs = began.elapsed().as_secs_f64();
+                    let slow = self
+                        .t
+                        .min_read_rate
+                        .is_some_and(|min| secs > 0.0 && ((e - s) as f64 / secs) < min as f64);
+                    if slow && skipping != Skip::None {
+                        // Read, but slowly: leave what follows for a later pass.
+                        pos = self.skip_from(pos, forward, skipping, skip, (bs, be));
+                        skip = (skip * 2).min(skip_max);
+                        continue;
+                    }
                     skip = skip_min;
                     good_streak += 1;
                     if good_streak >= 16 {
                         troubled = false;
                     }
-                    pos = if forward { e } else { s };
                 }
                 Outcome::Failed(at) => {
                     // As GNU ddrescue: the whole failed part of the read becomes non-trimmed,
@@ -254,23 +363,45 @@ impl<'a> Rescuer<'a> {
                     self.map.set_status(at, e - at, BlockStatus::NonTrimmed);
                     troubled = true;
                     good_streak = 0;
-                    if skipping {
-                        pos = if forward {
-                            (e.saturating_add(skip))
-                                .div_ceil(sector)
-                                .saturating_mul(sector)
-                        } else {
-                            align_down(s.saturating_sub(skip), sector)
-                        };
+                    let after = if forward { e } else { s };
+                    pos = self.skip_from(after, forward, skipping, skip, (bs, be));
+                    if skipping == Skip::Grow {
                         skip = (skip * 2).min(skip_max);
-                    } else {
-                        // Without skipping, carry on with what is left of this read.
-                        pos = e;
                     }
                 }
             }
         }
         Ok(())
+    }
+
+    /// Where a copying pass goes on after a failed or slow read ending at `after` (its start,
+    /// going backwards) in the non-tried block `block`.
+    fn skip_from(&self, after: u64, forward: bool, how: Skip, skip: u64, block: (u64, u64)) -> u64 {
+        let sector = self.t.sector;
+        match (how, forward) {
+            (Skip::Grow, true) => after
+                .saturating_add(skip)
+                .div_ceil(sector)
+                .saturating_mul(sector),
+            (Skip::Grow, false) => align_down(after.saturating_sub(skip), sector),
+            // GNU ddrescue's second pass leaves the rest of a block at its first error.
+            (Skip::Block, true) => block.1.max(after),
+            (Skip::Block, false) => block.0.min(after),
+            (Skip::None, _) => after,
+        }
+    }
+
+    /// Gives every block (in the domain) with status `from` status `to`.
+    fn convert(&mut self, from: BlockStatus, to: BlockStatus) {
+        let mut pieces = Vec::new();
+        self.for_each_piece(|s, e, status| {
+            if status == from {
+                pieces.push((s, e));
+            }
+        });
+        for (s, e) in pieces {
+            self.map.set_status(s, e - s, to);
+        }
     }
 
     /// Phase 2: trimming. Reads each non-trimmed block sector by sector from its leading edge
@@ -392,6 +523,7 @@ impl<'a> Rescuer<'a> {
         }
         if good < n {
             self.read_errors += 1;
+            self.error_bytes((n - good) as u64, now);
         }
         self.after_read(now)?;
         Ok(if good == n {
@@ -428,6 +560,7 @@ impl<'a> Rescuer<'a> {
         self.kernel_copied(pos, good, now);
         if failed {
             self.read_errors += 1;
+            self.error_bytes(len - good, now);
         } else if good < len {
             // Kernel copies were turned off part way: read the rest.
             return self.read_range(pos + good, len - good);
@@ -458,11 +591,73 @@ impl<'a> Rescuer<'a> {
                 map: self.map_name.clone(),
             }));
         }
+        if let Some(why) = self.limit_reached(now) {
+            self.save_map(false)?;
+            return Err(ImageError::new(ImageErrorKind::Stopped {
+                why,
+                map: self.map_name.clone(),
+            }));
+        }
         if self.save_due(now) {
             self.save_map(true)?;
         }
         self.report_progress(false);
         Ok(())
+    }
+
+    /// Counts `bytes` that failed to read, for `--max-error-rate`.
+    fn error_bytes(&mut self, bytes: u64, now: Instant) {
+        if now.duration_since(self.error_window.0) >= Duration::from_secs(1) {
+            self.error_window = (now, 0);
+        }
+        self.error_window.1 += bytes;
+    }
+
+    /// The limit the user set that was just reached, if any, in words.
+    fn limit_reached(&mut self, now: Instant) -> Option<String> {
+        if let Some(t) = self.t.timeout {
+            let since = now.duration_since(self.last_good);
+            if since > t {
+                return Some(format!(
+                    "no read succeeded for {} s (--timeout {} s)",
+                    since.as_secs(),
+                    t.as_secs_f64()
+                ));
+            }
+        }
+        if let Some(max) = self.t.max_read_errors {
+            if self.read_errors > max {
+                return Some(format!(
+                    "{} read errors, more than --max-read-errors {max}",
+                    self.read_errors
+                ));
+            }
+        }
+        if let Some(max) = self.t.max_error_rate {
+            if self.error_window.1 > max {
+                return Some(format!(
+                    "{} bytes failed to read within a second, more than --max-error-rate {max}",
+                    self.error_window.1
+                ));
+            }
+        }
+        if let Some((max, new_only)) = self.t.max_bad_areas {
+            if self.read_errors != self.errors_counted {
+                self.errors_counted = self.read_errors;
+                let mut areas = self.domain_error_areas().len();
+                if new_only {
+                    areas = areas.saturating_sub(self.bad_areas_at_start);
+                }
+                if areas as u64 > max {
+                    let new = if new_only { "new " } else { "" };
+                    return Some(format!(
+                        "{areas} {new}bad areas, more than --max-bad-areas {}{max}",
+                        if new_only { "+" } else { "" }
+                    ));
+                }
+            }
+        }
+        None
     }
 
     /// A map save is due every `save_interval`, and sooner (at most once a second) once
@@ -557,7 +752,7 @@ impl<'a> Rescuer<'a> {
             phase: self.map.phase,
             pass: self.map.pass,
             pos: self.map.current_pos,
-            size: self.t.dom_end - self.t.dom_start,
+            size: self.domain_bytes(),
             rescued_bytes: totals[4],
             non_tried_bytes: totals[0],
             pending_bytes: totals[1] + totals[2],
@@ -575,30 +770,46 @@ impl<'a> Rescuer<'a> {
     /// Totals per status (`? * / - +`) inside the domain.
     pub(crate) fn map_totals(&self) -> [u64; 5] {
         let mut t = [0u64; 5];
-        for b in self.map.blocks() {
-            let s = b.pos.max(self.t.dom_start);
-            let e = b.end().min(self.t.dom_end);
-            if s < e {
-                t[b.status as usize] += e - s;
+        self.for_each_piece(|s, e, status| t[status as usize] += e - s);
+        t
+    }
+
+    /// Calls `f(start, end, status)` for every piece of a map block inside the domain's parts.
+    fn for_each_piece(&self, mut f: impl FnMut(u64, u64, BlockStatus)) {
+        for &(ps, pe) in &self.parts {
+            let Some(mut i) = self.map.find(ps) else {
+                continue;
+            };
+            while let Some(b) = self.map.blocks().get(i) {
+                if b.pos >= pe {
+                    break;
+                }
+                let (s, e) = (b.pos.max(ps), b.end().min(pe));
+                if s < e {
+                    f(s, e, b.status);
+                }
+                i += 1;
             }
         }
-        t
+    }
+
+    /// Bytes in the domain's parts.
+    pub(crate) fn domain_bytes(&self) -> u64 {
+        self.parts.iter().map(|p| p.1 - p.0).sum()
     }
 
     /// Unrescued areas inside the domain (runs of blocks that are not finished).
     pub(crate) fn domain_error_areas(&self) -> Vec<(u64, u64)> {
         let mut areas: Vec<(u64, u64)> = Vec::new();
-        for b in self.map.blocks() {
-            let s = b.pos.max(self.t.dom_start);
-            let e = b.end().min(self.t.dom_end);
-            if s >= e || matches!(b.status, BlockStatus::Finished | BlockStatus::NonTried) {
-                continue;
+        self.for_each_piece(|s, e, status| {
+            if matches!(status, BlockStatus::Finished | BlockStatus::NonTried) {
+                return;
             }
             match areas.last_mut() {
                 Some((start, len)) if *start + *len == s => *len += e - s,
                 _ => areas.push((s, e - s)),
             }
-        }
+        });
         areas
     }
 
