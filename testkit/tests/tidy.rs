@@ -29,7 +29,10 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("salvage-sys", &[]),
     ("salvage-language", &["salvage-grammar", "salvage-text"]),
     ("salvage-partition", &["salvage-sys"]),
-    ("salvage-imager", &["salvage-sys", "salvage-text"]),
+    (
+        "salvage-imager",
+        &["salvage-sys", "salvage-text", "salvage-partition"],
+    ),
     (
         "salvage-filesystem",
         &["salvage-sys", "salvage-text", "salvage-partition"],

@@ -45,10 +45,13 @@ mod run_lock;
 mod source;
 mod status;
 mod unsynced;
+mod used_first;
 mod writer;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod used_first_tests;
 
 use std::sync::atomic::AtomicBool;
 use std::time::Instant;
@@ -59,8 +62,10 @@ pub use error::{ImageError, ImageErrorKind};
 pub use mapfile::{Block, BlockStatus, Mapfile, Phase};
 pub use options::{HashAlgorithm, ImageOptions, RETRY_FOREVER};
 pub use report::{BadArea, ImageReport};
+pub use salvage_partition::used_space::Ranges;
 pub use status::ImageStatus;
 pub use unsynced::Unsynced;
+pub use used_first::{DomainReport, UsedDomain, rescue_used_first};
 
 use dest::Dest;
 use hasher::ImageHasher;
@@ -146,6 +151,11 @@ pub(crate) fn rescue_recorded(
 }
 
 type Parts = (Source, Mapfile, Writer, MapSaver, Tuning);
+
+/// The size of `opts.source` in bytes (opened read-only, as a rescue opens it).
+pub(crate) fn source_size(opts: &ImageOptions) -> Result<u64, ImageError> {
+    Ok(Source::open(&opts.source, opts.sector_size, false, None)?.size)
+}
 
 /// The ranges `(start, len)` as sorted, merged `(start, end)` parts inside the domain.
 fn domain_parts(ranges: &[(u64, u64)], t: &Tuning) -> rescuer::DomainParts {
