@@ -27,7 +27,9 @@ enum Command {
     /// The post-incident view of a run log; --verify checks its hash chain.
     Review(crate::command::review::ReviewArgs),
     /// Image a failing disk or file with read errors tolerated (ddrescue-class).
-    Image(crate::command::image::ImageArgs),
+    Image(Box<crate::command::image::ImageArgs>),
+    /// The bytes that matter (table, metadata, blocks in use) as a ddrescue domain mapfile.
+    Domain(crate::command::domain::DomainArgs),
     /// List the partitions of an image or device, with byte offsets and filesystems.
     Partitions(crate::command::partitions::PartitionsArgs),
     /// Check (never writes) or repair (a copy) the filesystem inside an image.
@@ -58,6 +60,7 @@ pub(crate) fn main() -> i32 {
         Command::Review(args) => crate::command::review::command(args),
         Command::Image(args) => crate::command::image::command(args),
         Command::Partitions(args) => crate::command::partitions::command(args),
+        Command::Domain(args) => crate::command::domain::command(args),
         Command::Fsck(args) => crate::command::filesystem::fsck_command(args),
         Command::Mount(args) => crate::command::filesystem::mount_command(args),
         Command::Copy(args) => crate::command::filesystem::copy_command(args),
@@ -72,7 +75,11 @@ impl Command {
     /// closed, so they keep Rust's default of ignoring SIGPIPE.
     fn only_reads(&self) -> bool {
         match self {
-            Self::Check(_) | Self::Ops(_) | Self::Review(_) | Self::Partitions(_) => true,
+            Self::Check(_)
+            | Self::Ops(_)
+            | Self::Review(_)
+            | Self::Partitions(_)
+            | Self::Domain(_) => true,
             Self::Verify(_) => true,
             // `plan --probe` reads inputs and attaches nothing.
             Self::Plan(_) => true,

@@ -152,6 +152,11 @@ pub(crate) fn rescue_recorded(
 
 type Parts = (Source, Mapfile, Writer, MapSaver, Tuning);
 
+/// The current time as a mapfile writes it (`YYYY-MM-DD hh:mm:ss UTC`).
+pub fn now_text() -> String {
+    map_saver::format_time(std::time::SystemTime::now())
+}
+
 /// The size of `opts.source` in bytes (opened read-only, as a rescue opens it).
 pub(crate) fn source_size(opts: &ImageOptions) -> Result<u64, ImageError> {
     Ok(Source::open(&opts.source, opts.sector_size, false, None)?.size)

@@ -88,8 +88,6 @@ pub struct ImageOptions {
     /// Only these byte ranges `(start, len)` are read (a domain mapfile, `--domain used`);
     /// `None`: the whole domain.
     pub domain_parts: Option<Vec<(u64, u64)>>,
-    /// Write the image with O_DIRECT where the write is aligned (bypasses the page cache).
-    pub direct_output: bool,
 }
 
 /// `retries` meaning "until every sector is read or the run is stopped" (`--retry-passes=-1`).
@@ -138,7 +136,6 @@ impl ImageOptions {
             no_scrape: false,
             cpass: None,
             domain_parts: None,
-            direct_output: false,
         }
     }
 }

@@ -16,6 +16,7 @@ mod filesystem_cli;
 mod fsck_table;
 mod image_cli;
 mod image_device;
+mod image_domain;
 mod image_fuse;
 mod image_lock;
 mod log_verify;

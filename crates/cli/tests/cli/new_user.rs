@@ -196,7 +196,7 @@ fn image_defaults_its_map_and_takes_cluster_sizes_with_units() {
         "12 parsecs",
     ]);
     assert_eq!(o.status.code(), Some(2), "a bad size is bad input");
-    assert!(text(&o).1.contains("unknown unit"), "{}", text(&o).1);
+    assert!(text(&o).1.contains("unknown multiplier"), "{}", text(&o).1);
 }
 
 #[test]
