@@ -676,14 +676,29 @@ impl Pass<'_> {
                 });
             }
         }
-        for m in &mut self.metadata {
+        // Keep the first of hits on the same bytes, with the inodes of all (the resize inode's
+        // blocks are the reserved descriptor blocks already named).
+        let mut kept: Vec<MetadataHit> = Vec::with_capacity(self.metadata.len());
+        let mut at: HashMap<(u64, u64), usize> = HashMap::new();
+        for m in std::mem::take(&mut self.metadata) {
+            match at.get(&(m.bytes.start, m.bytes.end)) {
+                Some(&i) => {
+                    for ino in m.inodes {
+                        if !kept[i].inodes.contains(&ino) {
+                            kept[i].inodes.push(ino);
+                        }
+                    }
+                }
+                None => {
+                    at.insert((m.bytes.start, m.bytes.end), kept.len());
+                    kept.push(m);
+                }
+            }
+        }
+        for m in &mut kept {
             m.paths = m.inodes.iter().flat_map(|&i| paths.all(i)).collect();
         }
-        // Keep the first of hits on the same bytes (the resize inode's blocks are the reserved
-        // descriptor blocks already named).
-        let mut seen = HashSet::new();
-        self.metadata
-            .retain(|m| seen.insert((m.bytes.start, m.bytes.end)));
+        self.metadata = kept;
         for (ino, h) in std::mem::take(&mut self.files) {
             let ranges = merge(h.ranges);
             let lost: u64 = ranges.iter().map(|r| r.end - r.start).sum();
