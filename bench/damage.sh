@@ -9,7 +9,8 @@
 # The peer: debugfs `icheck` over every block of those sectors in one call, then `ncheck` over
 # the inodes it returns in one call (stronger than ddrutility's ddru_findbad, which calls
 # debugfs once per area). Each tool runs $ROUNDS times, alternating; the median wall time
-# counts. The answers are compared: the set of damaged inodes and their paths must agree.
+# counts. The answers are compared: the set of inodes hit and their paths must agree (salvage
+# lists apart the files hit only past their end, whose data the image holds whole).
 # Environment: BENCH_DIR (default /var/tmp/salvage-bench-damage), ROUNDS (default 7).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -47,7 +48,8 @@ if not os.path.exists(img):
 
 # 2,000 files, one sector in a random data block of each: their blocks in one debugfs call.
 names = [f"/d{i % 200:03d}/file-{i:05d}" for i in range(20000)]
-picked = rng.sample(names, 2000)
+pick = random.Random(15)  # apart from the image's, so a first run picks what later ones do
+picked = pick.sample(names, 2000)
 cmds = os.path.join(d, "blocks.cmd")
 with open(cmds, "w") as f:
     f.writelines(f"blocks {p}\n" for p in picked)
@@ -56,8 +58,8 @@ lines = [l for l in out.splitlines() if l and not l.startswith("debugfs")]
 assert len(lines) == 2000, len(lines)
 sectors = []
 for l in lines:
-    block = rng.choice([int(b) for b in l.split()])
-    sectors.append(block * 4096 + rng.randrange(8) * 512)
+    block = pick.choice([int(b) for b in l.split()])
+    sectors.append(block * 4096 + pick.randrange(8) * 512)
 with open(bad, "w") as f:
     f.writelines(f"{s}+512\n" for s in sorted(sectors))
 blocks = sorted({s // 4096 for s in sectors})
@@ -87,12 +89,16 @@ for _ in range(rounds):
         answer = fn()
         times[name].append(time.perf_counter() - t)
         if name == "salvage":
-            got = {f["inode"]: set(f["paths"]) for f in answer["files"]}
+            # Files whose hit sectors all lie past their end lose nothing (the image holds
+            # every byte of them): salvage lists them apart, debugfs (by block) with the rest.
+            got = {f["inode"]: set(f["paths"]) for f in answer["files"] + answer["no_data_lost"]}
+            slack = len(answer["no_data_lost"])
         else:
             want = answer
 assert got == want, f"answers differ: {len(got)} vs {len(want)} inodes"
 ms = {k: statistics.median(v) for k, v in times.items()}
-print(f"image: 1 GiB ext4, 20,000 files; 2,000 unreadable sectors in {len(got)} files")
+print(f"image: 1 GiB ext4, 20,000 files; 2,000 unreadable sectors in {len(got)} files "
+      f"({len(got) - slack} with data lost, {slack} hit only past their end)")
 print(f"salvage damage --json         median {ms['salvage']:.3f} s  ({', '.join(f'{t:.3f}' for t in times['salvage'])})")
 print(f"debugfs icheck + ncheck       median {ms['debugfs']:.3f} s  ({', '.join(f'{t:.3f}' for t in times['debugfs'])})")
 print(f"salvage is {ms['debugfs'] / ms['salvage']:.1f}x faster; same inodes and paths")
