@@ -5,6 +5,7 @@
 //! against what lies there as it is met; what nothing claims is looked up in the block bitmap.
 //! Bytes the map calls unreadable are never parsed: the image holds fill there, not data.
 
+use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use super::block_walk::{BlockSink, walk_blocks};
@@ -533,17 +534,15 @@ impl Pass<'_> {
         let g = (ino - 1) / ipg;
         let idx = ((ino - 1) % ipg) as usize;
         let d = self.groups[g as usize];
-        if !cache.contains_key(&g) {
-            let bm = if d.known && !self.vol.unreadable(d.inode_bitmap, 1) {
+        let bm = match cache.entry(g) {
+            Entry::Occupied(e) => e.into_mut(),
+            Entry::Vacant(e) => e.insert(if d.known && !self.vol.unreadable(d.inode_bitmap, 1) {
                 Some(self.vol.read_block(d.inode_bitmap)?)
             } else {
                 None
-            };
-            cache.insert(g, bm);
-        }
-        Ok(cache[&g]
-            .as_ref()
-            .map(|bm| bm[idx / 8] & (1 << (idx % 8)) != 0))
+            }),
+        };
+        Ok(bm.as_ref().map(|bm| bm[idx / 8] & (1 << (idx % 8)) != 0))
     }
 
     /// The unreadable bytes nothing claimed: free space, an allocated block with no owner
@@ -590,17 +589,18 @@ impl Pass<'_> {
                     } else if csum && d.flags & BG_BLOCK_UNINIT != 0 {
                         Some(false)
                     } else {
-                        if !bitmaps.contains_key(&g) {
-                            let bm = if self.vol.unreadable(d.block_bitmap, 1) {
-                                None
-                            } else {
-                                Some(self.vol.read_block(d.block_bitmap)?)
-                            };
-                            bitmaps.insert(g, bm);
-                        }
+                        let bm = match bitmaps.entry(g) {
+                            Entry::Occupied(e) => e.into_mut(),
+                            Entry::Vacant(e) => {
+                                e.insert(if self.vol.unreadable(d.block_bitmap, 1) {
+                                    None
+                                } else {
+                                    Some(self.vol.read_block(d.block_bitmap)?)
+                                })
+                            }
+                        };
                         let bit = (block - sb.group_first_block(g)) / ratio;
-                        bitmaps[&g]
-                            .as_ref()
+                        bm.as_ref()
                             .map(|bm| bm[(bit / 8) as usize] & (1 << (bit % 8)) != 0)
                     }
                 };
