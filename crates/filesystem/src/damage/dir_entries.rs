@@ -55,7 +55,7 @@ mod tests {
         b.extend(entry(2, b"..", 12));
         b.extend(entry(0, b"gone", 16));
         b.extend(entry(12, b"file", 16));
-        b.extend(entry(13, b"x", 8));
+        b.extend(entry(13, b"x", 12));
         let mut seen = Vec::new();
         assert!(dir_entries(&b, true, |i, n, _| seen.push((i, n.to_vec()))));
         assert_eq!(seen, vec![(12, b"file".to_vec()), (13, b"x".to_vec())]);
