@@ -77,8 +77,24 @@ pub struct Run {
     pub left_attached: Vec<LeftAttached>,
     /// Remarks about lines of this run.
     pub notes: Vec<Note>,
+    /// What the unreadable areas hit, from each `damage` step.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub damage: Vec<DamageSeen>,
     #[serde(skip)]
     start_ms: i64,
+}
+
+/// A `damage` step's answer: what an image's unreadable areas hit.
+#[derive(Debug, Clone, Serialize)]
+pub struct DamageSeen {
+    /// Line of the event.
+    pub line: usize,
+    /// The step.
+    pub step: String,
+    /// "3 files damaged (12.0 KiB lost), 1 directory, no metadata".
+    pub summary: String,
+    /// The JSON report.
+    pub report: String,
 }
 
 /// A leftover of a crashed run, undone at the start of this one.
@@ -320,6 +336,7 @@ impl Run {
             cleaned_up: Vec::new(),
             left_attached: Vec::new(),
             notes: Vec::new(),
+            damage: Vec::new(),
             start_ms: millis(l),
         }
     }
@@ -484,6 +501,12 @@ impl Run {
                 s.status = StepStatus::Waiting;
                 s.waiting = opt_str(l, "text");
             }
+            "damage" => self.damage.push(DamageSeen {
+                line: l.number,
+                step: l.str("step").to_string(),
+                summary: l.str("summary").to_string(),
+                report: l.str("report").to_string(),
+            }),
             "recovered" => self.recovered.push(Recovered {
                 line: l.number,
                 at_ms,

@@ -1,4 +1,4 @@
-//! The command line: `salvage check|plan|run|review|test|image|partitions|cleanup`.
+//! The command line: `salvage check|plan|run|review|test|image|partitions|cleanup|damage|...`.
 
 use clap::{Parser, Subcommand};
 
@@ -42,6 +42,8 @@ enum Command {
     Verify(crate::command::filesystem::VerifyArgs),
     /// Tell which filesystems look like an OS root, and their newest modification time.
     Inspect(crate::command::filesystem::InspectArgs),
+    /// Which files, directories and metadata an image's unreadable areas (its map) hit.
+    Damage(crate::command::damage::DamageArgs),
 }
 
 /// Parses the command line, runs the command and returns the process exit code.
@@ -66,6 +68,7 @@ pub(crate) fn main() -> i32 {
         Command::Copy(args) => crate::command::filesystem::copy_command(args),
         Command::Verify(args) => crate::command::filesystem::verify_command(args),
         Command::Inspect(args) => crate::command::filesystem::inspect_command(args),
+        Command::Damage(args) => crate::command::damage::command(args),
     }
 }
 
@@ -80,7 +83,7 @@ impl Command {
             | Self::Review(_)
             | Self::Partitions(_)
             | Self::Domain(_) => true,
-            Self::Verify(_) => true,
+            Self::Verify(_) | Self::Damage(_) => true,
             // `plan --probe` reads inputs and attaches nothing.
             Self::Plan(_) => true,
             Self::Run(_) | Self::Cleanup(_) | Self::Test(_) | Self::Image(_) => false,

@@ -106,6 +106,8 @@ pub enum FsErrorKind {
     Interrupted,
     /// This needs root (loop devices, mounts).
     NeedsRoot { what: String },
+    /// The image's partition table could not be read.
+    PartitionTable { path: PathBuf, message: String },
 }
 
 /// The error of every filesystem op: what went wrong, and the OS error beneath it.
@@ -334,6 +336,11 @@ impl fmt::Display for FsError {
                 write!(f, "interrupted by a signal (SIGINT, SIGTERM or SIGHUP)")
             }
             FsErrorKind::NeedsRoot { what } => write!(f, "{what} needs root"),
+            FsErrorKind::PartitionTable { path, message } => write!(
+                f,
+                "cannot read the partition table of {}: {message}",
+                path.display()
+            ),
         }?;
         if let Some(cause) = &self.cause {
             write!(f, ": {cause}")?;

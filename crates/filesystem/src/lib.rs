@@ -1,5 +1,6 @@
 //! Working inside a filesystem of an image: loop devices, fsck, read-only mounts, the userspace
-//! ext reader, copy out, verify, inspect.
+//! ext reader, copy out, verify, inspect, and the damage map (which files an image's unreadable
+//! areas hit).
 //!
 //! Every function here blocks (the executor calls them in `spawn_blocking`). Reversible system
 //! state (loop devices, mounts) is described by an [`Attachment`] the executor journals before
@@ -11,6 +12,7 @@
 mod attachment;
 mod cleanup_stack;
 mod copy;
+mod damage;
 mod dest_dir;
 mod dir_identity;
 mod error;
@@ -38,6 +40,10 @@ mod verify;
 pub use attachment::{Attachment, UndoOutcome};
 pub use cleanup_stack::CleanupStack;
 pub use copy::{CopyOptions, CopyReport, copy_tree, resumable};
+pub use damage::{
+    Area, ByteRange, DamageCounts, DamageReport, DamagedFile, LostInode, MappedFilesystem,
+    MetadataHit, Unreadable, damage_report, render_damage_text,
+};
 pub use dir_identity::DirIdentity;
 pub use error::{FsError, FsErrorKind};
 pub use ext_tree::ExtTree;

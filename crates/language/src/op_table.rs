@@ -3,7 +3,7 @@
 //! this one table; each op's row is written in its own file under [`crate::ops`].
 
 use crate::ops::{
-    copy, exec, fsck, image, inspect, mount, partitions, pipe, snapshot, synth, verify,
+    copy, damage, exec, fsck, image, inspect, mount, partitions, pipe, snapshot, synth, verify,
 };
 
 pub use crate::op_sig::{ArgSig, ArgView, OpSig, OutSig};
@@ -16,6 +16,7 @@ static OPS: &[OpSig] = &[
     mount::SIG,
     copy::SIG,
     verify::SIG,
+    damage::SIG,
     snapshot::SIG,
     exec::SIG,
     pipe::SIG,

@@ -5,6 +5,7 @@
 //! [`OpContext::attach`] first, so the journal knows before the kernel does.
 
 mod child_env;
+mod damage;
 mod disk;
 mod dispatch;
 mod exec;

@@ -97,6 +97,13 @@ fn render_run(o: &mut String, run: &Run) {
         params.join(" ")
     };
     let _ = writeln!(o, "  params    {params}");
+    for d in &run.damage {
+        let _ = writeln!(
+            o,
+            "  damage    {}: {} (report {})",
+            d.step, d.summary, d.report
+        );
+    }
     for n in &run.notes {
         let _ = writeln!(o, "  note: line {}: {}", n.line, n.text);
     }

@@ -2,6 +2,7 @@
 //! pieces (output format, diagnostics on stderr, `--param`) are here.
 
 pub(crate) mod check;
+pub(crate) mod damage;
 pub(crate) mod domain;
 pub(crate) mod filesystem;
 pub(crate) mod image;

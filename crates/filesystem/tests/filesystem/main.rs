@@ -1,5 +1,7 @@
-//! The integration tests of salvage-filesystem, one binary: the userspace readers and copy,
+//! The integration tests of salvage-filesystem, one binary: the damage map against debugfs, the
+//! userspace readers and copy,
 //! and the root path (loop devices, fsck, mounts). Shared helpers: `salvage_testkit::filesystem`.
 
+mod damage;
 mod root;
 mod userspace;

@@ -5,6 +5,7 @@
 mod arg_names;
 pub mod arg_value;
 pub mod copy;
+pub mod damage;
 pub mod exec;
 pub mod fsck;
 pub mod image;
