@@ -25,7 +25,7 @@
 //!
 //! [expect]
 //! status = "ok"
-//! steps = { table = "ok", check = "ok" }
+//! steps = { table = "ok", "files[2]" = "skipped" }  # a loop's instances by [n]
 //! outputs = { offset = 32256 }
 //! log_events = ["cleanup"]
 //! log_events_as_root = ["attached"]            # only as root (kernel mounts, loop devices)
@@ -253,7 +253,7 @@ fn run_inner(path: &Path) -> Result<Vec<String>, String> {
     for (step, want) in &spec.expect.steps {
         let got = if o.ok.contains(step) {
             "ok"
-        } else if o.skipped.contains(step) {
+        } else if o.skipped.contains(step) || o.skipped_when.iter().any(|(s, _)| s == step) {
             "skipped"
         } else if o.failed.iter().any(|(s, _)| s == step) {
             "failed"
@@ -267,11 +267,7 @@ fn run_inner(path: &Path) -> Result<Vec<String>, String> {
         }
     }
     for (k, want) in &spec.expect.outputs {
-        let want = toml_to_json(want);
-        let want = match want {
-            Value::String(s) => Value::String(subst(&s)),
-            other => other,
-        };
+        let want = subst_json(&toml_to_json(want), &subst);
         match finished.outputs.get(k) {
             Some(got) if *got == want => {}
             got => failures.push(format!(
@@ -381,6 +377,15 @@ fn sha256_of(path: &Path) -> std::io::Result<String> {
     let mut h = Sha256::new();
     std::io::copy(&mut file, &mut h)?;
     Ok(hex::encode(h.finalize()))
+}
+
+/// `subst` applied to every string inside a value (lists of paths, say).
+fn subst_json(v: &Value, subst: &dyn Fn(&str) -> String) -> Value {
+    match v {
+        Value::String(s) => Value::String(subst(s)),
+        Value::Array(a) => Value::Array(a.iter().map(|x| subst_json(x, subst)).collect()),
+        other => other.clone(),
+    }
 }
 
 fn toml_to_json(v: &toml::Value) -> Value {

@@ -238,8 +238,9 @@ fn describe_rule(rule: Rule) -> Option<&'static str> {
         Rule::step => "`step`",
         Rule::manual => "`manual`",
         Rule::output => "`output`",
-        Rule::assert_stmt => "`assert`",
-        Rule::for_loop => "`for`",
+        Rule::assert_stmt | Rule::assert_kw => "`assert`",
+        Rule::for_loop | Rule::for_kw => "`for`",
+        Rule::in_kw => "`in`",
         Rule::ident => "a name",
         Rule::cmp_op => "an operator (== != < <= > >=)",
         Rule::and_op | Rule::or_op => "`and`, `or`",
@@ -503,10 +504,7 @@ fn build_output(pair: Pair<'_, Rule>) -> Result<Output, ParseError> {
 /// `assert EXPR ["message"]`.
 fn build_assert(pair: Pair<'_, Rule>) -> Result<Assert, ParseError> {
     let span = span_of(&pair);
-    let keyword_at = pair
-        .as_str()
-        .find("assert")
-        .map_or(span.start, |i| span.start + i);
+    let mut keyword = Span::new(span.start, span.start);
     let mut docs = Vec::new();
     let mut cond = None;
     let mut message = None;
@@ -514,6 +512,7 @@ fn build_assert(pair: Pair<'_, Rule>) -> Result<Assert, ParseError> {
         match part.as_rule() {
             Rule::doc => docs.push(doc_text(part)),
             Rule::string => message = Some(build_string(part)?),
+            Rule::assert_kw => keyword = span_of(&part),
             _ => cond = Some(build_value(part)?),
         }
     }
@@ -524,7 +523,7 @@ fn build_assert(pair: Pair<'_, Rule>) -> Result<Assert, ParseError> {
             span,
         }),
         message,
-        keyword: Span::new(keyword_at, keyword_at + "assert".len()),
+        keyword,
         span,
     })
 }
