@@ -49,7 +49,8 @@ fn finished_alike(
     let mut fps: BTreeMap<String, String> = known_fps.clone();
     let mut done: BTreeMap<String, Value> = BTreeMap::new();
     for step in steps {
-        if step.in_loop() {
+        // Templates wait for their loop; what the run already settled stays as it is.
+        if step.in_loop() || known_fps.contains_key(&step.id) {
             continue;
         }
         let waits = step.waits_for();

@@ -92,7 +92,7 @@ impl Scheduler<'_> {
         self.fps.insert(id.clone(), SKIPPED_FP.into());
         self.shared.log.event(
             "step_skipped",
-            fields! {"step" => id, "reason" => why},
+            fields! {"step" => id, "reason" => why, "cause" => "when"},
         );
         self.outcome.skipped_when.push((id, why.to_string()));
     }

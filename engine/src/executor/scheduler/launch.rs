@@ -16,13 +16,22 @@ use std::time::Instant;
 
 impl Scheduler<'_> {
     /// Launches every pending step that is ready, in plan order, up to `jobs` at once.
+    /// A step skipped on resume can make a loop or an assert ready: settle and launch again
+    /// until a turn changes nothing.
     pub(super) fn launch_ready(&mut self) {
-        self.settle_instant();
-        for i in 0..self.steps.len() {
-            if self.state[i] != State::Pending || self.tasks.len() >= self.jobs || self.stop {
-                continue;
+        loop {
+            let pending = |s: &Self| s.state.iter().filter(|x| **x == State::Pending).count();
+            let before = (pending(self), self.steps.len());
+            self.settle_instant();
+            for i in 0..self.steps.len() {
+                if self.state[i] != State::Pending || self.tasks.len() >= self.jobs || self.stop {
+                    continue;
+                }
+                self.try_step(i);
             }
-            self.try_step(i);
+            if self.stop || (pending(self), self.steps.len()) == before {
+                return;
+            }
         }
     }
 
