@@ -219,6 +219,9 @@ fn describe_token(token: &str) -> Option<String> {
             None
         }
         "BUILTIN_RULE" => None,
+        // An operator could always come next after a value: naming them only hides what
+        // was missing (a `,` or a `)`).
+        "==" | "!=" | "<" | "<=" | ">" | ">=" | "and" | "or" | "not" => None,
         "\"" => Some("a string".into()),
         "0..9" => Some("a number".into()),
         t if t.contains("..") => None,
@@ -242,8 +245,6 @@ fn describe_rule(rule: Rule) -> Option<&'static str> {
         Rule::for_loop | Rule::for_kw => "`for`",
         Rule::in_kw => "`in`",
         Rule::ident => "a name",
-        Rule::cmp_op => "an operator (== != < <= > >=)",
-        Rule::and_op | Rule::or_op => "`and`, `or`",
         Rule::expr | Rule::comparison | Rule::negation | Rule::conjunct | Rule::call => "a value",
         Rule::type_name => "a type (string, path, device, size, int, bool, secret, duration)",
         Rule::string => "a string",
