@@ -31,6 +31,7 @@
 //! log_events_as_root = ["attached"]            # only as root (kernel mounts, loop devices)
 //! plan_contains = ["offset 32256"]
 //! recovered = { partition = 1, manifest = "{work}/out.manifest.jsonl", under = "home" }
+//! absent = ["{work}/out"]                       # paths that must not exist afterwards
 //! ```
 
 use crate::executor::RunOptions;
@@ -121,6 +122,9 @@ pub struct Expect {
     /// Text the plan must contain.
     #[serde(default)]
     pub plan_contains: Vec<String>,
+    /// Paths that must not exist after the run (nothing was copied there).
+    #[serde(default)]
+    pub absent: Vec<String>,
     /// Files that must have been recovered, by hash, from the fixture.
     pub recovered: Option<Recovered>,
 }
@@ -255,7 +259,9 @@ fn run_inner(path: &Path) -> Result<Vec<String>, String> {
             "ok"
         } else if o.skipped.contains(step) || o.skipped_when.iter().any(|(s, _)| s == step) {
             "skipped"
-        } else if o.failed.iter().any(|(s, _)| s == step) {
+        } else if o.failed.iter().any(|(s, _)| s == step)
+            || o.assertion.as_ref().is_some_and(|(s, _)| s == step)
+        {
             "failed"
         } else if o.not_run.contains(step) {
             "not_run"
@@ -290,6 +296,12 @@ fn run_inner(path: &Path) -> Result<Vec<String>, String> {
     let verify = crate::event_log::verify(&finished.log);
     if !verify.is_valid() {
         failures.push(format!("the log does not verify: {verify}"));
+    }
+    for p in &spec.expect.absent {
+        let p = subst(p);
+        if Path::new(&p).exists() {
+            failures.push(format!("{p} exists (want absent)"));
+        }
     }
     if let Some(r) = &spec.expect.recovered {
         failures.extend(check_recovered(
