@@ -173,7 +173,10 @@ impl Scope {
             .zip(current.iter())
             .take_while(|(a, b)| a == b)
             .count();
-        (of.len() - shared, of.last().filter(|_| of.len() > shared).cloned())
+        (
+            of.len() - shared,
+            of.last().filter(|_| of.len() > shared).cloned(),
+        )
     }
 
     fn all_names(&self) -> impl Iterator<Item = &str> {

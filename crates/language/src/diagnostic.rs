@@ -210,7 +210,11 @@ pub enum DiagnosticKind {
     /// `assert COND` without its message.
     AssertWithoutMessage,
     /// Two operands an operator cannot compare.
-    CannotCompare { op: &'static str, left: Type, right: Type },
+    CannotCompare {
+        op: &'static str,
+        left: Type,
+        right: Type,
+    },
     /// `and`, `or`, `not` over something that is not true/false.
     LogicNotBool { op: &'static str, ty: Type },
     /// A function the expressions do not have.
@@ -509,11 +513,9 @@ impl fmt::Display for DiagnosticKind {
                 "`{name}` takes {want} argument{}, not {got}: write {usage}",
                 if *want == 1 { "" } else { "s" }
             ),
-            FunctionNotList { name, ty } => write!(
-                f,
-                "`{name}` works on a list, but this is {}",
-                article(ty)
-            ),
+            FunctionNotList { name, ty } => {
+                write!(f, "`{name}` works on a list, but this is {}", article(ty))
+            }
             ContainsType { elem, got } => write!(
                 f,
                 "a list of {elem} cannot contain {}; look for {} instead",

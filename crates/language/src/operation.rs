@@ -137,25 +137,52 @@ mod tests {
 
     #[test]
     fn compares_numbers_strings_and_lists() {
-        assert_eq!(apply(Operator::Eq, &[json!("ext4"), json!("ext4")]), Ok(json!(true)));
-        assert_eq!(apply(Operator::Ne, &[json!("swap"), json!("ext4")]), Ok(json!(true)));
-        assert_eq!(apply(Operator::Eq, &[json!(null), json!("ext4")]), Ok(json!(false)));
-        assert_eq!(apply(Operator::Gt, &[json!(2_000_000u64), json!(1_048_576)]), Ok(json!(true)));
-        assert_eq!(apply(Operator::Le, &[json!(-1), json!(u64::MAX)]), Ok(json!(true)));
+        assert_eq!(
+            apply(Operator::Eq, &[json!("ext4"), json!("ext4")]),
+            Ok(json!(true))
+        );
+        assert_eq!(
+            apply(Operator::Ne, &[json!("swap"), json!("ext4")]),
+            Ok(json!(true))
+        );
+        assert_eq!(
+            apply(Operator::Eq, &[json!(null), json!("ext4")]),
+            Ok(json!(false))
+        );
+        assert_eq!(
+            apply(Operator::Gt, &[json!(2_000_000u64), json!(1_048_576)]),
+            Ok(json!(true))
+        );
+        assert_eq!(
+            apply(Operator::Le, &[json!(-1), json!(u64::MAX)]),
+            Ok(json!(true))
+        );
         assert_eq!(apply(Operator::Ge, &[json!(3), json!(4)]), Ok(json!(false)));
         assert!(apply(Operator::Lt, &[json!("a"), json!(1)]).is_err());
         assert_eq!(apply(Operator::Len, &[json!([1, 2, 3])]), Ok(json!(3)));
         assert_eq!(
-            apply(Operator::Contains, &[json!(["ext4", "swap"]), json!("swap")]),
+            apply(
+                Operator::Contains,
+                &[json!(["ext4", "swap"]), json!("swap")]
+            ),
             Ok(json!(true))
         );
-        assert_eq!(apply(Operator::Contains, &[json!([1, 2]), json!(3)]), Ok(json!(false)));
+        assert_eq!(
+            apply(Operator::Contains, &[json!([1, 2]), json!(3)]),
+            Ok(json!(false))
+        );
     }
 
     #[test]
     fn logic_wants_booleans() {
-        assert_eq!(apply(Operator::And, &[json!(true), json!(false)]), Ok(json!(false)));
-        assert_eq!(apply(Operator::Or, &[json!(false), json!(true)]), Ok(json!(true)));
+        assert_eq!(
+            apply(Operator::And, &[json!(true), json!(false)]),
+            Ok(json!(false))
+        );
+        assert_eq!(
+            apply(Operator::Or, &[json!(false), json!(true)]),
+            Ok(json!(true))
+        );
         assert_eq!(apply(Operator::Not, &[json!(false)]), Ok(json!(true)));
         assert!(apply(Operator::Not, &[json!("yes")]).is_err());
     }

@@ -66,8 +66,8 @@ fn events(state: &Path) -> Vec<(String, String, String)> {
 
 /// Hashes of the files a copy's manifest lists, sorted.
 fn copied(manifest: &Path) -> Vec<(String, String)> {
-    let text = std::fs::read_to_string(manifest)
-        .unwrap_or_else(|e| panic!("{}: {e}", manifest.display()));
+    let text =
+        std::fs::read_to_string(manifest).unwrap_or_else(|e| panic!("{}: {e}", manifest.display()));
     let mut v: Vec<(String, String)> = text
         .lines()
         .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
@@ -108,7 +108,10 @@ fn kill_9_mid_loop_then_resume() {
         if copied_1 && holding_3 {
             break;
         }
-        assert!(Instant::now() < deadline, "the loop never got there: {ev:?}");
+        assert!(
+            Instant::now() < deadline,
+            "the loop never got there: {ev:?}"
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
     let killed = first.0.take().map(|mut c| {
@@ -141,7 +144,10 @@ fn kill_9_mid_loop_then_resume() {
     assert!(skipped("files[2]", "needs mnt[2]"), "{resumed:?}");
     // Instance 3 was cut short: mounted again (the kill's mount was undone) and copied.
     assert!(started("mnt[3]") && started("files[3]"), "{resumed:?}");
-    assert!(stderr.contains("skipped (when part.fstype == \"ext4\")"), "{stderr}");
+    assert!(
+        stderr.contains("skipped (when part.fstype == \"ext4\")"),
+        "{stderr}"
+    );
     let manifests = String::from_utf8_lossy(&out.stdout).to_string();
     assert!(
         manifests.contains("p1.manifest.jsonl") && manifests.contains("p3.manifest.jsonl"),
@@ -158,7 +164,10 @@ fn kill_9_mid_loop_then_resume() {
             .filter(|v| v["partition"] == part)
             .map(|v| {
                 let s = |k: &str| v[k].as_str().unwrap_or("").to_string();
-                (format!("/{}", s("path").trim_start_matches('/')), s("sha256"))
+                (
+                    format!("/{}", s("path").trim_start_matches('/')),
+                    s("sha256"),
+                )
             })
             .collect();
         want.sort();
@@ -166,7 +175,8 @@ fn kill_9_mid_loop_then_resume() {
         for w in &want {
             assert!(
                 got.iter()
-                    .any(|g| g.1 == w.1 && g.0.trim_start_matches('/') == w.0.trim_start_matches('/')),
+                    .any(|g| g.1 == w.1
+                        && g.0.trim_start_matches('/') == w.0.trim_start_matches('/')),
                 "partition {part}: {} not copied",
                 w.0
             );

@@ -31,8 +31,8 @@ impl Cx {
                 what: "loop variable",
                 first: what,
             };
-            let d = Diagnostic::error(&scope.file, f.var.span, kind)
-                .with_label(*prev, "declared here");
+            let d =
+                Diagnostic::error(&scope.file, f.var.span, kind).with_label(*prev, "declared here");
             self.diags.push(d);
             return None;
         }
@@ -47,9 +47,13 @@ impl Cx {
         }
         first.insert(name.clone(), (f.var.span, "loop variable"));
         let id = format!("{}{}", scope.prefix, name);
-        scope
-            .names
-            .insert(name.clone(), Decl::LoopVar { id: id.clone(), ty: None });
+        scope.names.insert(
+            name.clone(),
+            Decl::LoopVar {
+                id: id.clone(),
+                ty: None,
+            },
+        );
         if !loops.is_empty() {
             scope.loops_of.insert(name.clone(), loops.to_vec());
         }
@@ -63,11 +67,7 @@ impl Cx {
         f: &ast::ForLoop,
         lists: &mut LoopLists,
     ) {
-        let enclosing = scope
-            .loops_of
-            .get(&f.var.name)
-            .cloned()
-            .unwrap_or_default();
+        let enclosing = scope.loops_of.get(&f.var.name).cloned().unwrap_or_default();
         *scope.current.borrow_mut() = enclosing;
         let lowered = self.lower(scope, &f.list);
         scope.current.borrow_mut().clear();

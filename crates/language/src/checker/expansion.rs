@@ -131,9 +131,7 @@ impl Cx {
             }
             first.insert(name.name.clone(), (name.span, what));
             if !walk.loops.is_empty() {
-                scope
-                    .loops_of
-                    .insert(name.name.clone(), walk.loops.clone());
+                scope.loops_of.insert(name.name.clone(), walk.loops.clone());
             }
             self.declare_step(scope, stmt, &mut declared.calls);
         }

@@ -63,7 +63,10 @@ fn fill_expr(e: &mut Expr, known: &BTreeMap<(String, String), Expr>) -> bool {
             Piece::Text(_) => c,
         }),
         Expr::Secret { value, .. } => fill_expr(value, known),
-        Expr::Op(o) => o.args.iter_mut().fold(false, |c, a| fill_expr(a, known) | c),
+        Expr::Op(o) => o
+            .args
+            .iter_mut()
+            .fold(false, |c, a| fill_expr(a, known) | c),
         _ => false,
     }
 }

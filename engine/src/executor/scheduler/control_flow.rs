@@ -317,9 +317,7 @@ fn rename_expr(e: &mut Expr, names: &BTreeSet<String>, suffix: &str) {
                 rename_expr(k, names, suffix);
             }
         }
-        Expr::List(items) => items
-            .iter_mut()
-            .for_each(|i| rename_expr(i, names, suffix)),
+        Expr::List(items) => items.iter_mut().for_each(|i| rename_expr(i, names, suffix)),
         Expr::Interp(pieces) => {
             for p in pieces {
                 if let Piece::Value(v) = p {
