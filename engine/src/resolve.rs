@@ -26,11 +26,34 @@ pub fn resolve_step(
         let v = resolve(&a.value, outputs, &mut r.secrets)?;
         r.args.insert(a.name.clone(), v);
     }
-    if let salvage_language::plan::StepKind::Manual { text } = &step.kind {
-        let v = resolve(text, outputs, &mut r.secrets)?;
-        r.args.insert("text".into(), v);
+    use salvage_language::plan::StepKind;
+    match &step.kind {
+        StepKind::Manual { text } => {
+            let v = resolve(text, outputs, &mut r.secrets)?;
+            r.args.insert("text".into(), v);
+        }
+        StepKind::ForEach { list, .. } => {
+            let v = resolve(list, outputs, &mut r.secrets)?;
+            r.args.insert("list".into(), v);
+        }
+        StepKind::Assert { cond, message, .. } => {
+            let v = resolve(cond, outputs, &mut r.secrets)?;
+            r.args.insert("cond".into(), v);
+            let m = resolve(message, outputs, &mut r.secrets)?;
+            r.args.insert("message".into(), m);
+        }
+        StepKind::Op(_) => {}
     }
     Ok(r)
+}
+
+/// Whether a step's `when:` holds now (true without one); an error when it cannot be known.
+pub fn when_holds(step: &PlanStep, outputs: &BTreeMap<String, Value>) -> Result<bool, String> {
+    let Some(w) = &step.when else {
+        return Ok(true);
+    };
+    let v = resolve(&w.cond, outputs, &mut Vec::new())?;
+    salvage_language::operation::truth(&v).map_err(|e| format!("when {}: {e}", w.text))
 }
 
 /// Resolves one expression.
@@ -77,6 +100,14 @@ pub fn resolve(
             Value::String(s)
         }
         Expr::Param(name) => return Err(format!("param `{name}` has no value")),
+        Expr::Op(o) => {
+            let args = o
+                .args
+                .iter()
+                .map(|a| resolve(a, outputs, secrets))
+                .collect::<Result<Vec<_>, _>>()?;
+            salvage_language::operation::apply(o.op, &args)?
+        }
         Expr::Secret { name, value } => {
             let v = resolve(value, outputs, secrets)?;
             let t = text_of(&v);

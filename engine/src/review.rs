@@ -221,6 +221,10 @@ pub enum StepStatus {
     Interrupted,
     /// Seen in the log, but never started.
     NotRun,
+    /// Skipped by its `when:` (or because a step it needs was): its reason says which.
+    SkippedWhen,
+    /// An `assert` that was false and stopped the run (its message in `error`).
+    AssertFailed,
 }
 
 /// A command a step ran.
@@ -425,8 +429,33 @@ impl Run {
             }
             "step_skipped" => {
                 let s = self.step(l);
-                s.status = StepStatus::Skipped;
+                s.status = if l.str("cause") == "when" {
+                    StepStatus::SkippedWhen
+                } else {
+                    StepStatus::Skipped
+                };
                 s.skip_reason = opt_str(l, "reason");
+            }
+            "assert_failed" => {
+                let s = self.step(l);
+                s.status = StepStatus::AssertFailed;
+                s.op = "assert".to_string();
+                s.error = Some(format!(
+                    "assert {} is false: {}",
+                    l.str("condition"),
+                    l.str("message")
+                ));
+            }
+            "loop_expanded" => {
+                let n = l.int("count").unwrap_or(0);
+                self.notes.push(Note {
+                    line: l.number,
+                    text: format!(
+                        "`for {}` made {n} instance(s) of its steps ({}[1] ... [{n}])",
+                        l.str("step"),
+                        l.str("step")
+                    ),
+                });
             }
             "attached" => {
                 let a = Attachment {
@@ -548,7 +577,7 @@ impl Run {
             self.counts = Counts {
                 ok: n(StepStatus::Ok) + n(StepStatus::Partial),
                 failed: n(StepStatus::Failed),
-                skipped: n(StepStatus::Skipped),
+                skipped: n(StepStatus::Skipped) + n(StepStatus::SkippedWhen),
                 not_run: n(StepStatus::NotRun) + n(StepStatus::Waiting),
                 partial: n(StepStatus::Partial),
                 interrupted: n(StepStatus::Interrupted),

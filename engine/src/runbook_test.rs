@@ -25,12 +25,13 @@
 //!
 //! [expect]
 //! status = "ok"
-//! steps = { table = "ok", check = "ok" }
+//! steps = { table = "ok", "files[2]" = "skipped" }  # a loop's instances by [n]
 //! outputs = { offset = 32256 }
 //! log_events = ["cleanup"]
 //! log_events_as_root = ["attached"]            # only as root (kernel mounts, loop devices)
 //! plan_contains = ["offset 32256"]
 //! recovered = { partition = 1, manifest = "{work}/out.manifest.jsonl", under = "home" }
+//! absent = ["{work}/out"]                       # paths that must not exist afterwards
 //! ```
 
 use crate::executor::RunOptions;
@@ -121,6 +122,9 @@ pub struct Expect {
     /// Text the plan must contain.
     #[serde(default)]
     pub plan_contains: Vec<String>,
+    /// Paths that must not exist after the run (nothing was copied there).
+    #[serde(default)]
+    pub absent: Vec<String>,
     /// Files that must have been recovered, by hash, from the fixture.
     pub recovered: Option<Recovered>,
 }
@@ -253,9 +257,11 @@ fn run_inner(path: &Path) -> Result<Vec<String>, String> {
     for (step, want) in &spec.expect.steps {
         let got = if o.ok.contains(step) {
             "ok"
-        } else if o.skipped.contains(step) {
+        } else if o.skipped.contains(step) || o.skipped_when.iter().any(|(s, _)| s == step) {
             "skipped"
-        } else if o.failed.iter().any(|(s, _)| s == step) {
+        } else if o.failed.iter().any(|(s, _)| s == step)
+            || o.assertion.as_ref().is_some_and(|(s, _)| s == step)
+        {
             "failed"
         } else if o.not_run.contains(step) {
             "not_run"
@@ -267,11 +273,7 @@ fn run_inner(path: &Path) -> Result<Vec<String>, String> {
         }
     }
     for (k, want) in &spec.expect.outputs {
-        let want = toml_to_json(want);
-        let want = match want {
-            Value::String(s) => Value::String(subst(&s)),
-            other => other,
-        };
+        let want = subst_json(&toml_to_json(want), &subst);
         match finished.outputs.get(k) {
             Some(got) if *got == want => {}
             got => failures.push(format!(
@@ -294,6 +296,12 @@ fn run_inner(path: &Path) -> Result<Vec<String>, String> {
     let verify = crate::event_log::verify(&finished.log);
     if !verify.is_valid() {
         failures.push(format!("the log does not verify: {verify}"));
+    }
+    for p in &spec.expect.absent {
+        let p = subst(p);
+        if Path::new(&p).exists() {
+            failures.push(format!("{p} exists (want absent)"));
+        }
     }
     if let Some(r) = &spec.expect.recovered {
         failures.extend(check_recovered(
@@ -381,6 +389,15 @@ fn sha256_of(path: &Path) -> std::io::Result<String> {
     let mut h = Sha256::new();
     std::io::copy(&mut file, &mut h)?;
     Ok(hex::encode(h.finalize()))
+}
+
+/// `subst` applied to every string inside a value (lists of paths, say).
+fn subst_json(v: &Value, subst: &dyn Fn(&str) -> String) -> Value {
+    match v {
+        Value::String(s) => Value::String(subst(s)),
+        Value::Array(a) => Value::Array(a.iter().map(|x| subst_json(x, subst)).collect()),
+        other => other.clone(),
+    }
 }
 
 fn toml_to_json(v: &toml::Value) -> Value {

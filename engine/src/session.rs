@@ -178,7 +178,7 @@ pub fn run_session(plan: &Plan, s: Session<'_>) -> Result<Finished, String> {
             "counts" => serde_json::json!({
                 "ok": outcome.ok.len(),
                 "failed": outcome.failed.len(),
-                "skipped": outcome.skipped.len(),
+                "skipped": outcome.skipped.len() + outcome.skipped_when.len(),
                 "not_run": outcome.not_run.len(),
                 "partial": outcome.partial.len(),
                 "interrupted": outcome.interrupted.len(),

@@ -81,6 +81,40 @@ pub enum Stmt {
     Manual(Manual),
     /// `output NAME = VALUE`.
     Output(Output),
+    /// `assert EXPR "message"`.
+    Assert(Assert),
+    /// `for NAME in LIST { ... }`.
+    For(ForLoop),
+}
+
+/// `assert EXPR "message"`: a condition that stops the run, with its message, when false.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Assert {
+    /// `///` doc lines.
+    pub docs: Vec<String>,
+    /// The condition.
+    pub cond: Value,
+    /// The message (the checker refuses an assert without one).
+    pub message: Option<StringLit>,
+    /// The `assert` keyword.
+    pub keyword: Span,
+    /// The whole statement.
+    pub span: Span,
+}
+
+/// `for NAME in LIST { ... }`: the statements inside, once per element of the list.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ForLoop {
+    /// `///` doc lines.
+    pub docs: Vec<String>,
+    /// The loop variable.
+    pub var: Ident,
+    /// The list looped over.
+    pub list: Value,
+    /// Steps, manual steps, asserts and nested loops, in source order.
+    pub body: Vec<Stmt>,
+    /// The whole statement.
+    pub span: Span,
 }
 
 /// An identifier with its span.
@@ -185,6 +219,76 @@ pub enum ValueKind {
     List(Vec<Value>),
     /// `param`, `step`, `step.field`, `step.field[2]`.
     Ref(Reference),
+    /// `a == b`, `a and b`, ...
+    Binary {
+        /// The operator.
+        op: BinOp,
+        /// Its left operand.
+        left: Box<Value>,
+        /// Its right operand.
+        right: Box<Value>,
+    },
+    /// `not a`.
+    Not(Box<Value>),
+    /// `len(list)`, `contains(list, value)`: a function (the checker knows which exist).
+    Call {
+        /// The function's name.
+        name: Ident,
+        /// Its arguments.
+        args: Vec<Value>,
+    },
+}
+
+/// A binary operator of an expression.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum BinOp {
+    /// `==`.
+    Eq,
+    /// `!=`.
+    Ne,
+    /// `<`.
+    Lt,
+    /// `<=`.
+    Le,
+    /// `>`.
+    Gt,
+    /// `>=`.
+    Ge,
+    /// `and`.
+    And,
+    /// `or`.
+    Or,
+}
+
+impl BinOp {
+    /// The operator as written.
+    pub fn symbol(self) -> &'static str {
+        match self {
+            BinOp::Eq => "==",
+            BinOp::Ne => "!=",
+            BinOp::Lt => "<",
+            BinOp::Le => "<=",
+            BinOp::Gt => ">",
+            BinOp::Ge => ">=",
+            BinOp::And => "and",
+            BinOp::Or => "or",
+        }
+    }
+
+    /// The operator written `text`, if any.
+    pub fn from_symbol(text: &str) -> Option<BinOp> {
+        Some(match text {
+            "==" => BinOp::Eq,
+            "!=" => BinOp::Ne,
+            "<" => BinOp::Lt,
+            "<=" => BinOp::Le,
+            ">" => BinOp::Gt,
+            ">=" => BinOp::Ge,
+            "and" => BinOp::And,
+            "or" => BinOp::Or,
+            _ => return None,
+        })
+    }
 }
 
 /// A string literal: text and `${...}` interpolations.

@@ -103,7 +103,9 @@ fn prescan(source: &str) -> Result<Option<(char, usize)>, ParseError> {
 /// statement on its own, and the ones that fail are reported (at most `limit`). Statements that
 /// parse are skipped whole, so a statement over several lines is read once.
 pub fn more_syntax_errors(source: &str, first: usize, limit: usize) -> Vec<ParseError> {
-    const STARTS: [&str; 6] = ["step", "param", "manual", "output", "about", "use"];
+    const STARTS: [&str; 8] = [
+        "step", "param", "manual", "output", "about", "use", "assert", "for",
+    ];
     let mut out = Vec::new();
     if prescan(source).is_err() {
         return out;
@@ -176,7 +178,13 @@ fn detailed_error_of(rule: Rule, source: &str, err: pest::error::Error<Rule>) ->
                 // itself) only confuses: the tokens already say what was wanted there.
                 let statement = matches!(
                     rule,
-                    Rule::param | Rule::step | Rule::manual | Rule::output | Rule::about
+                    Rule::param
+                        | Rule::step
+                        | Rule::manual
+                        | Rule::output
+                        | Rule::about
+                        | Rule::assert_stmt
+                        | Rule::for_loop
                 );
                 if statement && from_tokens {
                     continue;
@@ -211,6 +219,9 @@ fn describe_token(token: &str) -> Option<String> {
             None
         }
         "BUILTIN_RULE" => None,
+        // An operator could always come next after a value: naming them only hides what
+        // was missing (a `,` or a `)`).
+        "==" | "!=" | "<" | "<=" | ">" | ">=" | "and" | "or" | "not" => None,
         "\"" => Some("a string".into()),
         "0..9" => Some("a number".into()),
         t if t.contains("..") => None,
@@ -230,7 +241,11 @@ fn describe_rule(rule: Rule) -> Option<&'static str> {
         Rule::step => "`step`",
         Rule::manual => "`manual`",
         Rule::output => "`output`",
+        Rule::assert_stmt | Rule::assert_kw => "`assert`",
+        Rule::for_loop | Rule::for_kw => "`for`",
+        Rule::in_kw => "`in`",
         Rule::ident => "a name",
+        Rule::expr | Rule::comparison | Rule::negation | Rule::conjunct | Rule::call => "a value",
         Rule::type_name => "a type (string, path, device, size, int, bool, secret, duration)",
         Rule::string => "a string",
         Rule::arg => "an argument `name: value`",
@@ -332,6 +347,8 @@ fn build_block(pair: Pair<'_, Rule>) -> Result<Block, ParseError> {
             Rule::step => body.push(Stmt::Step(build_step(part)?)),
             Rule::manual => body.push(Stmt::Manual(build_manual(part)?)),
             Rule::output => body.push(Stmt::Output(build_output(part)?)),
+            Rule::assert_stmt => body.push(Stmt::Assert(build_assert(part)?)),
+            Rule::for_loop => body.push(Stmt::For(build_for(part)?)),
             _ => {}
         }
     }
@@ -485,8 +502,143 @@ fn build_output(pair: Pair<'_, Rule>) -> Result<Output, ParseError> {
     })
 }
 
+/// `assert EXPR ["message"]`.
+fn build_assert(pair: Pair<'_, Rule>) -> Result<Assert, ParseError> {
+    let span = span_of(&pair);
+    let mut keyword = Span::new(span.start, span.start);
+    let mut docs = Vec::new();
+    let mut cond = None;
+    let mut message = None;
+    for part in pair.into_inner() {
+        match part.as_rule() {
+            Rule::doc => docs.push(doc_text(part)),
+            Rule::string => message = Some(build_string(part)?),
+            Rule::assert_kw => keyword = span_of(&part),
+            _ => cond = Some(build_value(part)?),
+        }
+    }
+    Ok(Assert {
+        docs,
+        cond: cond.unwrap_or(Value {
+            kind: ValueKind::Bool(true),
+            span,
+        }),
+        message,
+        keyword,
+        span,
+    })
+}
+
+/// `for NAME in LIST { ... }`.
+fn build_for(pair: Pair<'_, Rule>) -> Result<ForLoop, ParseError> {
+    let span = span_of(&pair);
+    let mut docs = Vec::new();
+    let mut var = None;
+    let mut list = None;
+    let mut body = Vec::new();
+    for part in pair.into_inner() {
+        match part.as_rule() {
+            Rule::doc => docs.push(doc_text(part)),
+            Rule::ident if var.is_none() => var = Some(ident(part)),
+            Rule::expr if list.is_none() => list = Some(build_value(part)?),
+            Rule::step => body.push(Stmt::Step(build_step(part)?)),
+            Rule::manual => body.push(Stmt::Manual(build_manual(part)?)),
+            Rule::assert_stmt => body.push(Stmt::Assert(build_assert(part)?)),
+            Rule::for_loop => body.push(Stmt::For(build_for(part)?)),
+            _ => {}
+        }
+    }
+    Ok(ForLoop {
+        docs,
+        var: var.unwrap_or(Ident {
+            name: String::new(),
+            span,
+        }),
+        list: list.unwrap_or(Value {
+            kind: ValueKind::List(vec![]),
+            span,
+        }),
+        body,
+        span,
+    })
+}
+
+/// An expression: `a or b`, `a and b`, `not a`, `a == b`, `f(x)`, `(e)`, or one value.
+fn build_expr(pair: Pair<'_, Rule>) -> Result<Value, ParseError> {
+    let span = span_of(&pair);
+    let rule = pair.as_rule();
+    let mut items: Vec<Pair<'_, Rule>> = pair.into_inner().collect();
+    match rule {
+        Rule::expr | Rule::conjunct | Rule::comparison => {
+            if items.is_empty() {
+                return Ok(Value {
+                    kind: ValueKind::List(vec![]),
+                    span,
+                });
+            }
+            let first = items.remove(0);
+            let mut acc = build_value(first)?;
+            let mut rest = items.into_iter();
+            while let Some(op) = rest.next() {
+                let Some(right) = rest.next() else { break };
+                let right = build_value(right)?;
+                let op = BinOp::from_symbol(op.as_str()).unwrap_or(BinOp::Eq);
+                let joined = Span::new(acc.span.start, right.span.end);
+                acc = Value {
+                    kind: ValueKind::Binary {
+                        op,
+                        left: Box::new(acc),
+                        right: Box::new(right),
+                    },
+                    span: joined,
+                };
+            }
+            Ok(acc)
+        }
+        Rule::negation => {
+            let Some(last) = items.pop() else {
+                return Ok(Value {
+                    kind: ValueKind::List(vec![]),
+                    span,
+                });
+            };
+            let mut acc = build_value(last)?;
+            for not in items.iter().rev() {
+                let at = span_of(not).start;
+                acc = Value {
+                    kind: ValueKind::Not(Box::new(acc)),
+                    span: Span::new(at, span.end),
+                };
+            }
+            Ok(acc)
+        }
+        _ => {
+            // Rule::call
+            let mut inner = items.into_iter();
+            let Some(first) = inner.next() else {
+                return Ok(Value {
+                    kind: ValueKind::List(vec![]),
+                    span,
+                });
+            };
+            let name = ident(first);
+            let args = inner.map(build_value).collect::<Result<_, _>>()?;
+            Ok(Value {
+                kind: ValueKind::Call { name, args },
+                span,
+            })
+        }
+    }
+}
+
 fn build_value(pair: Pair<'_, Rule>) -> Result<Value, ParseError> {
     let span = span_of(&pair);
+    if matches!(
+        pair.as_rule(),
+        Rule::expr | Rule::conjunct | Rule::negation | Rule::comparison | Rule::call
+    ) {
+        return build_expr(pair);
+    }
     let kind = match pair.as_rule() {
         Rule::string => ValueKind::Str(build_string(pair)?),
         Rule::list => ValueKind::List(

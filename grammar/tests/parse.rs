@@ -125,3 +125,65 @@ fn long_single_line_is_linear_and_errors() {
         "{err:?}"
     );
 }
+
+#[test]
+fn expressions_bind_comparisons_before_not_before_and_before_or() {
+    use salvage_grammar::ast::{BinOp, Stmt, ValueKind};
+    let src = r#"runbook "x" { assert not a == 1 and b or c "m" }"#;
+    let file = salvage_grammar::parse(src).expect("parses");
+    let Stmt::Assert(a) = &file.blocks[0].body[0] else {
+        panic!("not an assert: {:?}", file.blocks[0].body[0]);
+    };
+    // ((not (a == 1)) and b) or c
+    let ValueKind::Binary {
+        op: BinOp::Or,
+        left,
+        ..
+    } = &a.cond.kind
+    else {
+        panic!("{:?}", a.cond.kind)
+    };
+    let ValueKind::Binary {
+        op: BinOp::And,
+        left,
+        ..
+    } = &left.kind
+    else {
+        panic!("{:?}", left.kind)
+    };
+    let ValueKind::Not(inner) = &left.kind else {
+        panic!("{:?}", left.kind)
+    };
+    assert!(matches!(
+        inner.kind,
+        ValueKind::Binary { op: BinOp::Eq, .. }
+    ));
+    assert!(a.message.is_some());
+}
+
+#[test]
+fn for_holds_steps_asserts_and_nested_loops() {
+    use salvage_grammar::ast::Stmt;
+    let src = r#"runbook "x" {
+  for part in t.partitions {
+    step m = mount(partition: part, when: part.fstype == "ext4")
+    assert part.size > 1MiB "small"
+    for d in ["a", "b"] { manual ok "look at ${d}" }
+  }
+}"#;
+    let file = salvage_grammar::parse(src).expect("parses");
+    let Stmt::For(f) = &file.blocks[0].body[0] else {
+        panic!("not a for")
+    };
+    assert_eq!(f.var.name, "part");
+    assert_eq!(f.body.len(), 3);
+    assert!(matches!(f.body[2], Stmt::For(_)));
+    // A param inside a loop is not a loop statement: a syntax error on its line.
+    let bad = r#"runbook "x" {
+  for p in [1, 2] {
+    param x: int
+  }
+}"#;
+    let e = salvage_grammar::parse(bad).expect_err("refused");
+    assert_eq!(&bad[e.span.start..e.span.start + 5], "param");
+}

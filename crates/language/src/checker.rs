@@ -12,7 +12,9 @@
 
 mod arg_checks;
 mod call_args;
+mod control;
 mod expansion;
+mod expression;
 mod fill_known;
 mod lowering;
 mod op_step;
@@ -30,6 +32,7 @@ use crate::plan::*;
 use crate::source_file::SourceFile;
 use crate::value_type::Type;
 use salvage_grammar::ast::{self, Block, BlockKind, Span};
+use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
@@ -112,6 +115,12 @@ enum Decl {
     },
     /// A step whose op is unknown: already reported, so references to it stay quiet.
     Broken,
+    /// A `for` loop's variable: its loop's id, and the type of the list's elements once the
+    /// list is checked (`None` while unknown, or when the list is wrong: already reported).
+    LoopVar {
+        id: String,
+        ty: Option<Type>,
+    },
     Call {
         define: String,
         ids: Vec<String>,
@@ -131,6 +140,11 @@ struct Scope {
     prefix: String,
     params: BTreeMap<String, ParamBinding>,
     names: BTreeMap<String, Decl>,
+    /// The `for` loops (their ids, outermost first) each name is declared in; a name outside
+    /// every loop is absent.
+    loops_of: BTreeMap<String, Vec<String>>,
+    /// The loops around what is being lowered now.
+    current: RefCell<Vec<String>>,
 }
 
 impl Scope {
@@ -141,7 +155,28 @@ impl Scope {
             prefix: String::new(),
             params: BTreeMap::new(),
             names: BTreeMap::new(),
+            loops_of: BTreeMap::new(),
+            current: RefCell::new(Vec::new()),
         }
+    }
+
+    /// How many loops around `name`'s declaration are not around what is lowered now: a
+    /// reference to it is a list (of lists) of that depth, one item per element. Returns the
+    /// innermost such loop's id, too.
+    fn loops_outside(&self, name: &str) -> (usize, Option<String>) {
+        let Some(of) = self.loops_of.get(name) else {
+            return (0, None);
+        };
+        let current = self.current.borrow();
+        let shared = of
+            .iter()
+            .zip(current.iter())
+            .take_while(|(a, b)| a == b)
+            .count();
+        (
+            of.len() - shared,
+            of.last().filter(|_| of.len() > shared).cloned(),
+        )
     }
 
     fn all_names(&self) -> impl Iterator<Item = &str> {

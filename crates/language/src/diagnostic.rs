@@ -203,6 +203,50 @@ pub enum DiagnosticKind {
     SecretInArgv { op: String, arg: String },
     /// An `env:` item that is not `NAME=VALUE`.
     BadEnvItem { reason: String },
+    /// `for x in V` where V is not a list.
+    LoopNotList { ty: Type },
+    /// `when:` (or `assert`) whose condition is not true/false.
+    NotBool { what: &'static str, ty: Type },
+    /// `assert COND` without its message.
+    AssertWithoutMessage,
+    /// Two operands an operator cannot compare.
+    CannotCompare {
+        op: &'static str,
+        left: Type,
+        right: Type,
+    },
+    /// `and`, `or`, `not` over something that is not true/false.
+    LogicNotBool { op: &'static str, ty: Type },
+    /// A function the expressions do not have.
+    UnknownFunction {
+        name: String,
+        suggestion: Option<String>,
+    },
+    /// A function called with the wrong number of arguments.
+    FunctionArity {
+        name: &'static str,
+        want: usize,
+        got: usize,
+        usage: &'static str,
+    },
+    /// `len(x)` / `contains(x, v)` where x is not a list.
+    FunctionNotList { name: &'static str, ty: Type },
+    /// `contains(list, v)` where v cannot be in the list.
+    ContainsType { elem: Type, got: Type },
+    /// A loop variable (or another declaration) with the name of a step or param.
+    Shadows {
+        name: String,
+        what: &'static str,
+        first: &'static str,
+    },
+    /// A loop variable used outside its loop.
+    LoopVarOutside { name: String },
+    /// A reference into a loop body from outside it, used where one value is wanted.
+    LoopOutputNotList {
+        shown: String,
+        var: String,
+        want: Type,
+    },
 }
 
 fn did_you_mean(f: &mut fmt::Formatter<'_>, suggestion: &Option<String>) -> fmt::Result {
@@ -418,6 +462,81 @@ impl fmt::Display for DiagnosticKind {
                 write!(f, "--param {name}={value}: not {} ({reason})", article(ty))
             }
             Cycle { path } => write!(f, "dependency cycle: {}", path.join(" → ")),
+            LoopNotList { ty } => write!(
+                f,
+                "`for` loops over a list, but this is {}; loop over a list output (table.partitions, \
+                 roots.candidates), a literal list [a, b] or a list param",
+                article(ty)
+            ),
+            NotBool { what, ty } => write!(
+                f,
+                "`{what}` wants true or false, but this is {}; compare it (x == \"...\", n > 0) \
+                 or combine conditions with and/or/not",
+                article(ty)
+            ),
+            AssertWithoutMessage => write!(
+                f,
+                "an assert needs a message saying what went wrong: assert CONDITION \"message\" \
+                 (${{...}} may name what was found)"
+            ),
+            CannotCompare { op, left, right } => write!(
+                f,
+                "cannot compare {} with {} by `{op}`; compare sizes with sizes (1MiB), durations \
+                 with durations (30s), numbers with numbers, text with text",
+                article(left),
+                article(right)
+            ),
+            LogicNotBool { op, ty } => write!(
+                f,
+                "`{op}` works on true or false, but this is {}; compare it first (x == ...)",
+                article(ty)
+            ),
+            UnknownFunction { name, suggestion } => {
+                write!(f, "unknown function `{name}`")?;
+                did_you_mean(f, suggestion)?;
+                if suggestion.is_none() {
+                    write!(
+                        f,
+                        "; the functions are {}",
+                        crate::operation::Operator::FUNCTIONS.join(", ")
+                    )?;
+                }
+                Ok(())
+            }
+            FunctionArity {
+                name,
+                want,
+                got,
+                usage,
+            } => write!(
+                f,
+                "`{name}` takes {want} argument{}, not {got}: write {usage}",
+                if *want == 1 { "" } else { "s" }
+            ),
+            FunctionNotList { name, ty } => {
+                write!(f, "`{name}` works on a list, but this is {}", article(ty))
+            }
+            ContainsType { elem, got } => write!(
+                f,
+                "a list of {elem} cannot contain {}; look for {} instead",
+                article(got),
+                article(elem)
+            ),
+            Shadows { name, what, first } => write!(
+                f,
+                "{what} `{name}` has the name of a {first} declared before; give the {what} \
+                 another name"
+            ),
+            LoopVarOutside { name } => write!(
+                f,
+                "`{name}` is a loop variable: it is known only inside its `for {{ ... }}`"
+            ),
+            LoopOutputNotList { shown, var, want } => write!(
+                f,
+                "`{shown}` is inside `for {var} ...`: outside the loop it is a list (one per \
+                 element), but this wants {}; take one (`{shown}[1]`), or move this into the loop",
+                article(want)
+            ),
             AfterNotSteps => write!(f, "`after` takes a list of step names: after: [a, b]"),
             AfterParam { name } => {
                 write!(f, "`{name}` is a param, not a step; `after` orders steps")

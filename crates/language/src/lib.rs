@@ -20,6 +20,7 @@ pub mod loader;
 pub mod op_reference;
 pub mod op_sig;
 pub mod op_table;
+pub mod operation;
 pub mod ops;
 pub mod plan;
 pub mod plan_json;

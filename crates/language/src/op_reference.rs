@@ -123,6 +123,10 @@ pub fn markdown(ops: &[&OpSig]) -> String {
             o,
             "| `after` | list of steps | no | | wait for these steps first |"
         );
+        let _ = writeln!(
+            o,
+            "| `when` | bool | no | | run only when this holds (`when: check.exit_code != 0`); else the step, and what needs its outputs, is skipped |"
+        );
         for g in op.one_of {
             let _ = writeln!(
                 o,

@@ -3,6 +3,7 @@
 
 use crate::effect::Effect;
 use crate::op_table::{ArgView, OpSig};
+use crate::operation::Operator;
 use crate::value_type::Type;
 use salvage_grammar::ast::Span;
 use std::collections::BTreeMap;
@@ -65,6 +66,36 @@ pub enum StepKind {
         /// What the human is asked.
         text: Expr,
     },
+    /// `for VAR in LIST { ... }`: once the list is known, the run makes one instance of each
+    /// step of the body per element (`STEP[1]`, `STEP[2]`, ... in list order). The step's id is
+    /// the loop variable's; the body's steps name it in [`PlanStep::loops`].
+    ForEach {
+        /// The loop variable.
+        var: String,
+        /// The list.
+        list: Expr,
+        /// The list as written (`table.partitions`).
+        text: String,
+    },
+    /// `assert COND "message"`: evaluated as soon as what it references is known; when false
+    /// the run launches nothing more, cleans up and exits with the message.
+    Assert {
+        /// The condition.
+        cond: Expr,
+        /// The message, with its interpolations.
+        message: Expr,
+        /// The condition as written.
+        text: String,
+    },
+}
+
+/// `when: COND` of a step: the step runs only when it holds.
+#[derive(Debug, Clone, PartialEq)]
+pub struct When {
+    /// The condition.
+    pub cond: Expr,
+    /// The condition as written (whitespace collapsed), for plans, summaries and the log.
+    pub text: String,
 }
 
 /// One step of the plan.
@@ -90,6 +121,11 @@ pub struct PlanStep {
     pub span: Span,
     /// `file:line:col` of the declaration.
     pub location: String,
+    /// `when:`, when given: the step is skipped when it is false.
+    pub when: Option<When>,
+    /// The `for` loops the step is in, outermost first (their steps' ids); empty outside any.
+    /// A step in a loop is a template: the run makes its instances.
+    pub loops: Vec<String>,
 }
 
 /// One argument of a step.
@@ -132,6 +168,17 @@ pub enum Expr {
         /// The value.
         value: Box<Expr>,
     },
+    /// `a == b`, `not a`, `len(a)`, ...: computed when its operands are known.
+    Op(Operation),
+}
+
+/// An operator with its operands.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Operation {
+    /// The operator.
+    pub op: Operator,
+    /// Its operands, in order.
+    pub args: Vec<Expr>,
 }
 
 /// A reference to a step's output.
@@ -205,7 +252,7 @@ impl Expr {
                 out
             }
             Expr::Secret { value, .. } => value.known_text()?,
-            Expr::List(_) | Expr::Param(_) => return None,
+            Expr::List(_) | Expr::Param(_) | Expr::Op(_) => return None,
         })
     }
 
@@ -243,7 +290,42 @@ impl Expr {
             }
             Expr::Param(name) => format!("(param {name})"),
             Expr::Secret { name, .. } => format!("(secret {name})"),
+            Expr::Op(o) => {
+                let args: Vec<String> = o.args.iter().map(Expr::shown_operand).collect();
+                match (o.op, args.as_slice()) {
+                    (op, [a, b]) if op.is_infix() => format!("{a} {} {b}", op.symbol()),
+                    (Operator::Not, [a]) => format!("not {a}"),
+                    (op, args) => format!("{}({})", op.symbol(), args.join(", ")),
+                }
+            }
         }
+    }
+
+    /// An operand as an expression shows it: strings quoted, inner operations parenthesised.
+    fn shown_operand(&self) -> String {
+        match self {
+            Expr::Op(o) if o.op.is_infix() => format!("({})", self.shown()),
+            _ => self.shown_quoted(),
+        }
+    }
+
+    /// The value as JSON when it is fully known now (for folding expressions while checking);
+    /// secrets and values known later are not.
+    pub fn known_json(&self) -> Option<serde_json::Value> {
+        use serde_json::Value;
+        Some(match self {
+            Expr::Str(s) => Value::String(s.clone()),
+            Expr::Int(i) => Value::from(*i),
+            Expr::Size(s) => Value::from(*s),
+            Expr::Duration(d) => Value::from(*d),
+            Expr::Bool(b) => Value::Bool(*b),
+            Expr::List(items) => {
+                Value::Array(items.iter().map(Expr::known_json).collect::<Option<_>>()?)
+            }
+            Expr::Ref(r) => r.known.as_ref()?.known_json()?,
+            Expr::Interp(_) => Value::String(self.known_text()?),
+            Expr::Param(_) | Expr::Secret { .. } | Expr::Op(_) => return None,
+        })
     }
 
     fn shown_quoted(&self) -> String {
@@ -266,6 +348,7 @@ impl Expr {
                 }
             }
             Expr::Secret { value, .. } => value.collect_deps(out),
+            Expr::Op(o) => o.args.iter().for_each(|a| a.collect_deps(out)),
             _ => {}
         }
     }
@@ -279,6 +362,7 @@ impl Expr {
                 .iter()
                 .any(|p| matches!(p, Piece::Value(v) if v.is_secret())),
             Expr::Ref(r) => r.known.as_ref().is_some_and(|k| k.is_secret()),
+            Expr::Op(o) => o.args.iter().any(Expr::is_secret),
             _ => false,
         }
     }
@@ -306,6 +390,7 @@ impl Expr {
             },
             Expr::Param(name) => json!({ "param": name }),
             Expr::Secret { name, .. } => json!({ "secret": name }),
+            Expr::Op(_) => json!({ "known_after": self.deps_sorted(), "expr": self.shown() }),
         }
     }
 
@@ -350,13 +435,23 @@ impl PlanStep {
     pub fn op(&self) -> Option<&'static OpSig> {
         match self.kind {
             StepKind::Op(op) => Some(op),
-            StepKind::Manual { .. } => None,
+            _ => None,
         }
     }
 
-    /// The op's name, or `manual`.
+    /// The op's name, or `manual`, `for`, `assert`.
     pub fn op_name(&self) -> &'static str {
-        self.op().map_or("manual", |o| o.name)
+        match self.kind {
+            StepKind::Op(op) => op.name,
+            StepKind::Manual { .. } => "manual",
+            StepKind::ForEach { .. } => "for",
+            StepKind::Assert { .. } => "assert",
+        }
+    }
+
+    /// Whether the step is inside a `for`: a template whose instances the run makes.
+    pub fn in_loop(&self) -> bool {
+        !self.loops.is_empty()
     }
 
     /// Looks an argument up.
@@ -379,6 +474,7 @@ impl PlanStep {
             StepKind::Manual { .. } => {
                 vec!["wait for a person's approval (a terminal prompt or --approve)".into()]
             }
+            StepKind::ForEach { .. } | StepKind::Assert { .. } => Vec::new(),
         }
     }
 
@@ -386,7 +482,7 @@ impl PlanStep {
     pub fn cleanup(&self) -> Vec<String> {
         match self.kind {
             StepKind::Op(op) => op.cleanup(&ArgsView(self)),
-            StepKind::Manual { .. } => Vec::new(),
+            _ => Vec::new(),
         }
     }
 }

@@ -46,8 +46,29 @@ pub fn render(plan: &Plan) -> Value {
                 "docs": s.docs,
                 "location": s.location,
             });
-            if let StepKind::Manual { text } = &s.kind {
-                v["asks"] = text.to_json();
+            match &s.kind {
+                StepKind::Manual { text } => v["asks"] = text.to_json(),
+                StepKind::ForEach { var, list, text } => {
+                    v["for_each"] = json!({ "var": var, "list": list.to_json(), "written": text });
+                }
+                StepKind::Assert {
+                    cond,
+                    message,
+                    text,
+                } => {
+                    v["assert"] = json!({
+                        "condition": cond.to_json(),
+                        "written": text,
+                        "message": message.to_json(),
+                    });
+                }
+                StepKind::Op(_) => {}
+            }
+            if let Some(w) = &s.when {
+                v["when"] = json!({ "condition": w.cond.to_json(), "written": w.text });
+            }
+            if !s.loops.is_empty() {
+                v["loops"] = json!(s.loops);
             }
             v
         })

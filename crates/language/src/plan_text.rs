@@ -1,7 +1,7 @@
 //! The text form of a plan: what a reviewer reads before anything touches a disk.
 
 use crate::effect::Effect;
-use crate::plan::{Expr, ParamSource, Plan, StepKind};
+use crate::plan::{Expr, ParamSource, Plan, PlanStep, StepKind};
 use std::fmt::Write;
 
 /// Renders a plan as text.
@@ -58,19 +58,50 @@ pub fn render(plan: &Plan) -> String {
         } else {
             ""
         };
-        let _ = writeln!(
-            o,
-            "\n  {}. {} = {}  [{}]{after}{confirm}",
-            n + 1,
-            s.id,
-            s.op_name(),
-            s.effect
-        );
+        let each = in_loops(plan, s);
+        match &s.kind {
+            StepKind::ForEach { var, list, text } => {
+                let _ = writeln!(
+                    o,
+                    "\n  {}. for each {var} in {text}{}{each}",
+                    n + 1,
+                    known_list(list)
+                );
+                let _ = writeln!(
+                    o,
+                    "       the steps in it run once per element, as STEP[1], STEP[2], ... in list order"
+                );
+            }
+            StepKind::Assert { text, .. } => {
+                let _ = writeln!(o, "\n  {}. assert {text}{after}{each}", n + 1);
+            }
+            _ => {
+                let _ = writeln!(
+                    o,
+                    "\n  {}. {} = {}  [{}]{after}{confirm}{each}",
+                    n + 1,
+                    s.id,
+                    s.op_name(),
+                    s.effect
+                );
+            }
+        }
+        if let Some(w) = &s.when {
+            let _ = writeln!(o, "       when {}{}", w.text, condition_note(&w.cond));
+        }
         for d in &s.docs {
             let _ = writeln!(o, "       {d}");
         }
         if let StepKind::Manual { text } = &s.kind {
             let _ = writeln!(o, "       asks: {}{}", text.shown(), known_after(text));
+        }
+        if let StepKind::Assert { cond, message, .. } = &s.kind {
+            let _ = writeln!(
+                o,
+                "       checked as soon as it is known{}; when false the run starts nothing more, cleans up and stops (exit 7): {}",
+                condition_note(cond),
+                message.shown()
+            );
         }
         let w = s.args.iter().map(|a| a.name.len()).max().unwrap_or(0);
         for a in &s.args {
@@ -139,6 +170,56 @@ pub fn render(plan: &Plan) -> String {
         );
     }
     o
+}
+
+/// `  for each part` after a step inside loops (the innermost last).
+fn in_loops(plan: &Plan, s: &PlanStep) -> String {
+    let vars: Vec<String> = s
+        .loops
+        .iter()
+        .map(|id| {
+            plan.steps
+                .iter()
+                .find(|l| l.id == *id)
+                .and_then(|l| match &l.kind {
+                    StepKind::ForEach { var, .. } => Some(var.clone()),
+                    _ => None,
+                })
+                .unwrap_or_else(|| id.clone())
+        })
+        .collect();
+    if vars.is_empty() {
+        String::new()
+    } else {
+        format!("  (for each {})", vars.join(", each "))
+    }
+}
+
+/// `, known after table` for a loop's list; `, 3 elements` when it is known now.
+fn known_list(list: &Expr) -> String {
+    let mut deps = Vec::new();
+    list.collect_deps(&mut deps);
+    deps.sort();
+    deps.dedup();
+    match list {
+        Expr::List(items) if deps.is_empty() => format!(", {} elements", items.len()),
+        _ if deps.is_empty() => String::new(),
+        _ => format!(", known after {}", deps.join(", ")),
+    }
+}
+
+/// `, known after check` for a condition; `  (true now)` / `  (false now)` when known.
+fn condition_note(cond: &Expr) -> String {
+    let mut deps = Vec::new();
+    cond.collect_deps(&mut deps);
+    deps.sort();
+    deps.dedup();
+    match cond {
+        Expr::Bool(true) => "  (true now)".into(),
+        Expr::Bool(false) => "  (false now: skipped)".into(),
+        _ if deps.is_empty() => String::new(),
+        _ => format!(", known after {}", deps.join(", ")),
+    }
 }
 
 /// `  (from img.dest)` when a value comes from a step but is known now; `  (known after x, y)`

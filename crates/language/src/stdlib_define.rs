@@ -86,6 +86,8 @@ impl StdlibDefine {
                             };
                             define.outputs.push((o.name.name.clone(), doc));
                         }
+                        Stmt::Assert(_) => {}
+                        Stmt::For(f) => define.steps.push((f.var.name.clone(), "for".to_string())),
                     }
                 }
                 out.push(define);

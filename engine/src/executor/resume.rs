@@ -4,7 +4,7 @@
 use crate::resolve;
 use crate::state::journal;
 use salvage_language::effect::Effect;
-use salvage_language::plan::{Plan, PlanStep};
+use salvage_language::plan::{Plan, PlanStep, StepKind};
 use salvage_language::value_type::Type;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
@@ -17,60 +17,106 @@ pub(super) fn resume_set(
     key: &[u8; 32],
     replay: &journal::Replay,
 ) -> BTreeMap<String, Value> {
-    let mut done = finished_alike(plan, key, replay);
-    redo_needed_attachments(plan, &mut done);
+    resume_among(&plan.steps, key, replay, &BTreeMap::new(), &BTreeMap::new())
+}
+
+/// [`resume_set`] for `steps` (the instances a loop made at run time), given what the run
+/// already knows: the outputs and chained fingerprints of the steps done so far.
+pub(super) fn resume_among(
+    steps: &[PlanStep],
+    key: &[u8; 32],
+    replay: &journal::Replay,
+    outputs: &BTreeMap<String, Value>,
+    fps: &BTreeMap<String, String>,
+) -> BTreeMap<String, Value> {
+    let mut done = finished_alike(steps, key, replay, outputs, fps);
+    redo_needed_attachments(steps, &mut done);
     done
 }
 
 /// The steps the journal shows finished with the inputs they would have now (chained through
-/// the steps they wait for), whose files are still there.
+/// the steps they wait for), whose files are still there. Asserts and loops are not
+/// journaled: one whose values are known counts as done, as the run will find it; a step
+/// whose `when:` is false counts as skipped. Steps inside loops are left to the run.
 fn finished_alike(
-    plan: &Plan,
+    steps: &[PlanStep],
     key: &[u8; 32],
     replay: &journal::Replay,
+    known: &BTreeMap<String, Value>,
+    known_fps: &BTreeMap<String, String>,
 ) -> BTreeMap<String, Value> {
+    let mut seen: BTreeMap<String, Value> = known.clone();
+    let mut fps: BTreeMap<String, String> = known_fps.clone();
     let mut done: BTreeMap<String, Value> = BTreeMap::new();
-    let mut fps: BTreeMap<&str, &str> = BTreeMap::new();
-    for step in &plan.steps {
-        let Some((fp, outputs, _)) = replay.finished.get(&step.id) else {
-            continue;
-        };
-        let waits = step.waits_for();
-        if !waits.iter().all(|w| done.contains_key(w)) {
+    for step in steps {
+        // Templates wait for their loop; what the run already settled stays as it is.
+        if step.in_loop() || known_fps.contains_key(&step.id) {
             continue;
         }
-        let Ok(r) = resolve::resolve_step(step, &done) else {
+        let waits = step.waits_for();
+        if !waits.iter().all(|w| fps.contains_key(w)) {
+            continue;
+        }
+        match resolve::when_holds(step, &seen) {
+            Ok(true) => {}
+            Ok(false) => {
+                fps.insert(step.id.clone(), SKIPPED_FP.into());
+                continue;
+            }
+            Err(_) => continue,
+        }
+        let Ok(r) = resolve::resolve_step(step, &seen) else {
             continue;
         };
         let now = resolve::chain(
             &resolve::fingerprint(key, step.op_name(), &r.args),
             waits
                 .iter()
-                .filter_map(|w| Some((w.as_str(), *fps.get(w.as_str())?))),
+                .filter_map(|w| Some((w.as_str(), fps.get(w.as_str())?.as_str()))),
         );
+        if !journaled(step) {
+            if r.args.get("cond").is_none_or(|c| *c == Value::Bool(true)) {
+                let out = r.args.get("list").cloned().unwrap_or(Value::Null);
+                seen.insert(step.id.clone(), out.clone());
+                fps.insert(step.id.clone(), now);
+                done.insert(step.id.clone(), out);
+            }
+            continue;
+        }
+        let Some((fp, outputs, _)) = replay.finished.get(&step.id) else {
+            continue;
+        };
         if now == *fp && outputs_exist(step, outputs) {
+            seen.insert(step.id.clone(), outputs.clone());
             done.insert(step.id.clone(), outputs.clone());
-            fps.insert(step.id.as_str(), fp.as_str());
+            fps.insert(step.id.clone(), fp.clone());
         }
     }
     done
 }
 
+/// The fingerprint a step skipped by its `when:` stands for.
+pub(super) const SKIPPED_FP: &str = "skipped";
+
+/// Whether the journal records the step: ops and manual steps; not asserts and loops, which
+/// the run works out again each time.
+pub(super) fn journaled(step: &PlanStep) -> bool {
+    matches!(step.kind, StepKind::Op(_) | StepKind::Manual { .. })
+}
+
 /// Takes out of `done` every attaching step that a step still to run waits for.
-fn redo_needed_attachments(plan: &Plan, done: &mut BTreeMap<String, Value>) {
+fn redo_needed_attachments(steps: &[PlanStep], done: &mut BTreeMap<String, Value>) {
     // Reverse order: an attaching step is needed again when anything after it will run.
-    let mut will_run: BTreeSet<&str> = plan
-        .steps
+    let mut will_run: BTreeSet<&str> = steps
         .iter()
         .filter(|s| !done.contains_key(&s.id) || always_runs(s))
         .map(|s| s.id.as_str())
         .collect();
-    for step in plan.steps.iter().rev() {
+    for step in steps.iter().rev() {
         if step.effect != Effect::Attach || !done.contains_key(&step.id) {
             continue;
         }
-        let needed = plan
-            .steps
+        let needed = steps
             .iter()
             .any(|d| will_run.contains(d.id.as_str()) && d.waits_for().contains(&step.id));
         if needed {

@@ -19,11 +19,13 @@ pub enum RunStatus {
     /// Every step finished, but some lost entries they were asked for (a copy with unreadable
     /// files): completed with losses.
     Partial,
+    /// An `assert` was false: nothing more was started, cleanup ran. Holds its message.
+    AssertFailed(String),
 }
 
 impl RunStatus {
     /// The process exit code: 0 ok, 1 a step failed, 3 waiting for approval, 5 refused,
-    /// 6 completed with losses, 130 interrupted.
+    /// 6 completed with losses, 7 an `assert` stopped the run, 130 interrupted.
     pub fn exit_code(&self) -> i32 {
         match self {
             RunStatus::Ok => 0,
@@ -32,6 +34,7 @@ impl RunStatus {
             RunStatus::Refused(_) => 5,
             RunStatus::Interrupted => 130,
             RunStatus::Partial => 6,
+            RunStatus::AssertFailed(_) => 7,
         }
     }
 
@@ -44,6 +47,7 @@ impl RunStatus {
             RunStatus::Interrupted => "interrupted",
             RunStatus::Refused(_) => "refused",
             RunStatus::Partial => "partial",
+            RunStatus::AssertFailed(_) => "assert_failed",
         }
     }
 }
@@ -71,6 +75,14 @@ pub struct RunOutcome {
     pub question: Option<String>,
     /// Steps done (now or earlier) that lost entries they were asked for, with how many.
     pub partial: Vec<(String, u64)>,
+    /// Steps skipped by a `when:` (or because a step they need was), with why
+    /// (`when check.exit_code != 0`).
+    pub skipped_when: Vec<(String, String)>,
+    /// The assert that stopped the run, with its message.
+    pub assertion: Option<(String, String)>,
+    /// The run's steps in plan order, a loop's instances in place of its body (`files[1]`,
+    /// `files[2]`); empty when nothing was scheduled.
+    pub order: Vec<String>,
 }
 
 impl RunOutcome {
@@ -87,6 +99,9 @@ impl RunOutcome {
             cleanup_failures: Vec::new(),
             question: None,
             partial: Vec::new(),
+            skipped_when: Vec::new(),
+            assertion: None,
+            order: Vec::new(),
         }
     }
 }

@@ -2,6 +2,7 @@
 //! waits for a step to end; at the end it names what never ran, settles the status and
 //! cleans up.
 
+mod control_flow;
 mod launch;
 mod manual_step;
 
@@ -29,19 +30,28 @@ enum State {
     Running,
     Done,
     Failed,
+    /// Skipped by its `when:`, or because a step it needs was: what waits for it only to be
+    /// ordered after it goes on.
+    Skipped,
 }
 
 /// One run's scheduling state.
 pub(super) struct Scheduler<'a> {
-    steps: &'a [PlanStep],
+    /// The plan's steps, then the instances loops make as the run goes.
+    steps: Vec<PlanStep>,
     /// Step id → index in `steps`.
-    index: BTreeMap<&'a str, usize>,
+    index: BTreeMap<String, usize>,
+    /// A loop's template step → the indexes of its instances (once its loop is expanded).
+    instances: BTreeMap<usize, Vec<usize>>,
+    /// The steps that stand for one element of a loop (`part[2]`): done as they are made.
+    elements: BTreeSet<usize>,
     opts: &'a RunOptions,
     shared: &'a Shared,
     /// The journal's replay, with this run's secrets put back.
     replay: &'a journal::Replay,
-    /// What a previous run finished with the same inputs (see `resume_set`).
-    done_before: &'a BTreeMap<String, Value>,
+    /// What a previous run finished with the same inputs (see `resume_set`; loop instances
+    /// are added as loops expand).
+    done_before: BTreeMap<String, Value>,
     /// Every secret param's value in the plan.
     run_secrets: &'a [(String, String)],
     outcome: RunOutcome,
@@ -70,16 +80,18 @@ impl<'a> Scheduler<'a> {
         run_secrets: &'a [(String, String)],
     ) -> Scheduler<'a> {
         Scheduler {
-            steps,
+            steps: steps.to_vec(),
             index: steps
                 .iter()
                 .enumerate()
-                .map(|(i, s)| (s.id.as_str(), i))
+                .map(|(i, s)| (s.id.clone(), i))
                 .collect(),
+            instances: BTreeMap::new(),
+            elements: BTreeSet::new(),
             opts,
             shared,
             replay,
-            done_before,
+            done_before: done_before.clone(),
             run_secrets,
             outcome: RunOutcome::empty(),
             state: vec![State::Pending; steps.len()],
@@ -201,7 +213,12 @@ impl<'a> Scheduler<'a> {
     async fn finish(mut self) -> RunOutcome {
         for (i, s) in self.state.iter().enumerate() {
             let id = &self.steps[i].id;
-            if *s == State::Pending && !self.outcome.not_run.contains(id) {
+            let shown = !self.elements.contains(&i)
+                && (!self.steps[i].in_loop() || !self.instances.contains_key(&i));
+            if shown {
+                self.outcome.order.push(id.clone());
+            }
+            if *s == State::Pending && shown && !self.outcome.not_run.contains(id) {
                 self.outcome.not_run.push(id.clone());
             }
         }
@@ -220,7 +237,7 @@ impl<'a> Scheduler<'a> {
         if self.shared.cancel.load(Ordering::SeqCst) && outcome.status == RunStatus::Ok {
             outcome.status = RunStatus::Interrupted;
         }
-        for s in self.steps {
+        for s in &self.steps {
             let done = outcome.ok.contains(&s.id) || outcome.skipped.contains(&s.id);
             let losses = outcome.outputs.get(&s.id).map_or(0, losses_of);
             if done && losses > 0 {

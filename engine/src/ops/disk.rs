@@ -53,7 +53,7 @@ pub(super) async fn partitions(
         let table = table_json(&source, &t);
         let parts = table["partition"].clone();
         let count = parts.as_array().map_or(0, Vec::len);
-        Ok(json!({ "table": table, "partition": parts, "count": count }))
+        Ok(json!({ "table": table, "partition": parts.clone(), "partitions": parts, "count": count }))
     })
     .await
 }
@@ -195,7 +195,12 @@ pub(super) async fn inspect(
                 path.display()
             )));
         }
-        Ok(json!({ "newest": newest, "roots": roots, "report": path.display().to_string() }))
+        Ok(json!({
+            "newest": newest,
+            "roots": roots,
+            "candidates": objs,
+            "report": path.display().to_string(),
+        }))
     })
     .await
 }

@@ -1,6 +1,7 @@
 //! `synth`: builds a synthetic disk for demos and runbook tests, without root: a sparse image
 //! with an MBR, ext2/3/4 filesystems populated by `mkfs.ext4 -d` (one may look like an old OS
-//! root, one like the live one, as in the seed), and a map of simulated bad sectors.
+//! root, one like the live one, as in the seed), Linux swap areas (the v1 header mkswap
+//! writes), and a map of simulated bad sectors.
 
 use super::{OpContext, OpError, op_args};
 use salvage_language::ops::synth::SynthArgs;
@@ -27,9 +28,9 @@ pub(crate) fn parse_partition(s: &str) -> Result<SynthPartition, String> {
         .ok_or_else(|| format!("`{s}`: write START+SIZE FSTYPE [root|oldroot|data]"))?;
     let (start, size) = parse_range(range)?;
     let fs = words.next().unwrap_or("ext4").to_string();
-    if !matches!(fs.as_str(), "ext2" | "ext3" | "ext4") {
+    if !matches!(fs.as_str(), "ext2" | "ext3" | "ext4" | "swap") {
         return Err(format!(
-            "`{s}`: synth makes ext2, ext3 or ext4 (no root needed); not {fs}"
+            "`{s}`: synth makes ext2, ext3, ext4 or swap (no root needed); not {fs}"
         ));
     }
     let role = words.next().unwrap_or("data").to_string();
@@ -128,6 +129,10 @@ fn build(
     let _ = std::fs::remove_dir_all(&scratch);
     let mut listing = String::new();
     for (i, p) in parts.iter().enumerate() {
+        if p.fs == "swap" {
+            write_swap(&tmp, p, i + 1, seed).map_err(|e| OpError::new(format!("swap: {e}")))?;
+            continue;
+        }
         let tree = scratch.join(format!("p{}", i + 1));
         let made = populate(&tree, p, files, seed + i as u64)
             .map_err(|e| OpError::new(format!("building files: {e}")))?;
@@ -200,7 +205,7 @@ fn mbr(parts: &[SynthPartition], seed: u64) -> [u8; 512] {
         let e = 446 + i * 16;
         s[e] = if i == 0 { 0x80 } else { 0 };
         s[e + 1..e + 4].copy_from_slice(&[0xfe, 0xff, 0xff]);
-        s[e + 4] = 0x83;
+        s[e + 4] = if p.fs == "swap" { 0x82 } else { 0x83 };
         s[e + 5..e + 8].copy_from_slice(&[0xfe, 0xff, 0xff]);
         s[e + 8..e + 12].copy_from_slice(&((p.start / 512) as u32).to_le_bytes());
         s[e + 12..e + 16].copy_from_slice(&((p.size / 512) as u32).to_le_bytes());
@@ -208,6 +213,27 @@ fn mbr(parts: &[SynthPartition], seed: u64) -> [u8; 512] {
     s[510] = 0x55;
     s[511] = 0xaa;
     s
+}
+
+/// A Linux swap area's v1 header (as mkswap writes it: version 1, last page, UUID and label
+/// at byte 1024, "SWAPSPACE2" at the end of the first 4 KiB page) at the partition's start.
+fn write_swap(image: &Path, p: &SynthPartition, number: usize, seed: u64) -> std::io::Result<()> {
+    let mut page = vec![0u8; 4096];
+    page[1024..1028].copy_from_slice(&1u32.to_le_bytes());
+    let last_page = u32::try_from(p.size / 4096 - 1).unwrap_or(u32::MAX);
+    page[1028..1032].copy_from_slice(&last_page.to_le_bytes());
+    let mut uuid = [0u8; 16];
+    uuid[..8].copy_from_slice(&seed.to_be_bytes());
+    uuid[8..].copy_from_slice(&(number as u64).to_be_bytes());
+    uuid[6] = 0x40 | (uuid[6] & 0x0f);
+    uuid[8] = 0x80 | (uuid[8] & 0x3f);
+    page[1036..1052].copy_from_slice(&uuid);
+    let label = format!("swap{number}");
+    page[1052..1052 + label.len()].copy_from_slice(label.as_bytes());
+    page[4086..4096].copy_from_slice(b"SWAPSPACE2");
+    let mut f = std::fs::OpenOptions::new().write(true).open(image)?;
+    f.seek(SeekFrom::Start(p.start))?;
+    f.write_all(&page)
 }
 
 /// Writes the simulated bad areas as a GNU ddrescue mapfile: `-` blocks are bad, `+` good.

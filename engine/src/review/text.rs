@@ -46,6 +46,10 @@ fn status(s: &Step) -> String {
             "INTERRUPTED (stopped halfway by a signal; a rerun resumes it)".to_string()
         }
         StepStatus::NotRun => "not run".to_string(),
+        StepStatus::SkippedWhen => {
+            format!("skipped ({})", s.skip_reason.as_deref().unwrap_or("when"))
+        }
+        StepStatus::AssertFailed => "ASSERT FAILED, the run stopped here".to_string(),
     }
 }
 
@@ -140,7 +144,11 @@ fn render_step(o: &mut String, s: &Step, left: &[LeftAttached]) {
         status(s)
     );
     let pad = "            ";
-    if let Some(reason) = &s.skip_reason {
+    if let Some(reason) = s
+        .skip_reason
+        .as_ref()
+        .filter(|_| s.status != StepStatus::SkippedWhen)
+    {
         let _ = writeln!(o, "{pad}{reason}");
     }
     for c in &s.commands {

@@ -184,29 +184,40 @@ fn summary(
     state: &Path,
 ) {
     let mut lines = Vec::new();
-    for s in &plan.steps {
+    let ids: Vec<&String> = if o.order.is_empty() {
+        plan.steps.iter().map(|s| &s.id).collect()
+    } else {
+        o.order.iter().collect()
+    };
+    for step in ids {
         let lost = o
             .partial
             .iter()
-            .find(|(id, _)| *id == s.id)
+            .find(|(id, _)| id == step)
             .map(|(_, n)| format!("PARTIAL: {n} entries lost (see its manifest)"));
-        let word = if o.ok.contains(&s.id) {
+        let skipped_when = o.skipped_when.iter().find(|(id, _)| id == step);
+        let asserted = o.assertion.as_ref().filter(|(id, _)| id == step);
+        let word = if let Some((_, why)) = skipped_when {
+            format!("skipped ({why})")
+        } else if let Some((_, message)) = asserted {
+            format!("ASSERT FAILED: {message}")
+        } else if o.ok.contains(step) {
             lost.unwrap_or_else(|| "ok".to_string())
-        } else if o.skipped.contains(&s.id) {
+        } else if o.skipped.contains(step) {
             match lost {
                 Some(l) => format!("skipped (done in an earlier run; {l})"),
                 None => "skipped (done in an earlier run)".to_string(),
             }
-        } else if o.interrupted.contains(&s.id) {
+        } else if o.interrupted.contains(step) {
             "INTERRUPTED (stopped halfway; rerun the same command to resume)".to_string()
-        } else if let Some((_, why)) = o.failed.iter().find(|(id, _)| *id == s.id) {
+        } else if let Some((_, why)) = o.failed.iter().find(|(id, _)| id == step) {
             format!("FAILED: {why}")
-        } else if o.status == RunStatus::Waiting(s.id.clone()) {
+        } else if o.status == RunStatus::Waiting(step.clone()) {
             "WAITING for approval".to_string()
         } else {
             "not run".to_string()
         };
-        lines.push(format!("  {:<24} {word}", s.id));
+        lines.push(format!("  {:<24} {word}", step));
     }
     let headline = match o.status {
         RunStatus::Partial => {
@@ -248,6 +259,9 @@ fn summary(
         RunStatus::Interrupted => eprintln!("\ninterrupted; rerun the same command to resume"),
         RunStatus::Partial => eprintln!(
             "\ncompleted with losses (exit code 6): the entries marked unreadable in the manifest were not recovered"
+        ),
+        RunStatus::AssertFailed(message) => eprintln!(
+            "\nstopped by an assert (exit code 7): {message}\nnothing after it was started; cleanup ran"
         ),
         RunStatus::Ok => {}
     }

@@ -154,6 +154,7 @@ fn plan_json_is_json_with_every_step() {
             "table",
             "roots",
             "check",
+            "repair",
             "mnt",
             "confirm_root",
             "files",

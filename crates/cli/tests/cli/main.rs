@@ -11,6 +11,7 @@ mod copy_losses;
 mod copy_resume;
 mod copy_sparse;
 mod crash;
+mod crash_loop;
 mod damage_cli;
 mod fifo_and_signals;
 mod filesystem_cli;

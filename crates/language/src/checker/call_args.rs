@@ -21,10 +21,11 @@ impl Cx {
         s: &ast::Step,
         info: &DefineInfo,
         dfile: &Arc<SourceFile>,
-    ) -> (Bindings, Vec<String>) {
+    ) -> (Bindings, Vec<String>, Option<crate::plan::When>) {
         let mut bindings = BTreeMap::new();
         let mut given = BTreeSet::new();
         let mut after = Vec::new();
+        let mut when = None;
         for a in &s.args {
             if !given.insert(a.name.name.clone()) {
                 let arg = a.name.name.clone();
@@ -35,12 +36,16 @@ impl Cx {
                 after = self.lower_after(scope, &a.value);
                 continue;
             }
+            if a.name.name == "when" {
+                when = self.lower_when(scope, &a.value);
+                continue;
+            }
             if let Some(binding) = self.bind_call_arg(scope, s, info, a) {
                 bindings.insert(a.name.name.clone(), binding);
             }
         }
         self.bind_unbound_params(scope, s, info, dfile, &given, &mut bindings);
-        (bindings, after)
+        (bindings, after, when)
     }
 
     /// One argument of a call: a param of the definition, of its type.

@@ -3,6 +3,7 @@
 //! the definition under the caller's prefix (`part/check`), each definition also checked
 //! once on its own for its params and output types.
 
+use super::control::{LoopLists, add_when, enter_loop, wait_for_asserts};
 use super::param_value::symbolic_param;
 use super::{Cx, Decl, DefineInfo, DefineParams, MAX_DEFINE_DEPTH, ParamBinding, Scope, location};
 use crate::diagnostic::{Diagnostic, DiagnosticKind as K, suggest};
@@ -21,6 +22,8 @@ type Outputs = BTreeMap<String, (Type, Expr)>;
 struct Declared<'b> {
     /// Steps that call a definition, in source order.
     calls: Vec<&'b ast::Step>,
+    /// `for` loops whose variable is declared, outer ones first.
+    loops: Vec<&'b ast::ForLoop>,
     /// Statements that redeclare a name (by the start of their name): reported once, then not
     /// lowered (lowering them against the first declaration's op would give confusing
     /// follow-on errors).
@@ -47,24 +50,61 @@ impl Cx {
             prefix: prefix.to_string(),
             params: bindings.unwrap_or_default(),
             names: BTreeMap::new(),
+            loops_of: BTreeMap::new(),
+            current: Default::default(),
         };
         let declared = self.declare(&mut scope, block);
-        let mut call_steps = self.expand_calls(&mut scope, declared.calls);
-        self.lower_steps(&scope, block, &declared.duplicates, &mut call_steps, steps);
+        let (mut call_steps, lists) = self.expand_calls(&mut scope, declared.calls, declared.loops);
+        let start = steps.len();
+        let mut lowering = Lowering {
+            duplicates: &declared.duplicates,
+            call_steps: &mut call_steps,
+            lists: &lists,
+        };
+        self.lower_steps(&scope, &block.body, &mut lowering, steps);
+        wait_for_asserts(steps, start);
         self.lower_outputs(&scope, block)
     }
 
     /// Pass 1: declarations, duplicates, param types.
     fn declare<'b>(&mut self, scope: &mut Scope, block: &'b Block) -> Declared<'b> {
-        let file = scope.file.clone();
         let mut first = FirstSeen::new();
         let mut about_seen: Option<Span> = None;
         let mut declared = Declared {
             calls: Vec::new(),
+            loops: Vec::new(),
             duplicates: BTreeSet::new(),
         };
-        for stmt in &block.body {
-            let Some((name, what)) = self.named(&file, stmt, &mut first, &mut about_seen) else {
+        let mut walk = DeclareWalk {
+            first: &mut first,
+            about_seen: &mut about_seen,
+            loops: Vec::new(),
+        };
+        self.declare_stmts(scope, &block.body, &mut walk, &mut declared);
+        declared
+    }
+
+    /// Declares the names of `stmts` (and of the loops among them, recursively).
+    fn declare_stmts<'b>(
+        &mut self,
+        scope: &mut Scope,
+        stmts: &'b [Stmt],
+        walk: &mut DeclareWalk<'_>,
+        declared: &mut Declared<'b>,
+    ) {
+        let file = scope.file.clone();
+        for stmt in stmts {
+            if let Stmt::For(f) = stmt {
+                if let Some(id) = self.declare_loop(scope, f, &walk.loops, walk.first) {
+                    declared.loops.push(f);
+                    walk.loops.push(id);
+                    self.declare_stmts(scope, &f.body, walk, declared);
+                    walk.loops.pop();
+                }
+                continue;
+            }
+            let (first, about_seen) = (&mut *walk.first, &mut *walk.about_seen);
+            let Some((name, what)) = self.named(&file, stmt, first, about_seen) else {
                 continue;
             };
             if let Some((prev, first_what)) = first.get(&name.name) {
@@ -90,9 +130,11 @@ impl Cx {
                 self.err(&file, name.span, reserved);
             }
             first.insert(name.name.clone(), (name.span, what));
+            if !walk.loops.is_empty() {
+                scope.loops_of.insert(name.name.clone(), walk.loops.clone());
+            }
             self.declare_step(scope, stmt, &mut declared.calls);
         }
-        declared
     }
 
     /// The name a statement declares in the block's namespace, and what it is (`param` or
@@ -133,6 +175,7 @@ impl Cx {
                 self.declare_output(file, o, first);
                 None
             }
+            Stmt::Assert(_) | Stmt::For(_) => None,
         }
     }
 
@@ -218,42 +261,68 @@ impl Cx {
         );
     }
 
-    /// Pass 2: definition calls, in the order their arguments need each other. Returns each
-    /// call's steps by the calling step's name.
+    /// Pass 2: definition calls and loop lists, in the order they need each other (a call's
+    /// arguments may name a loop's variable; a loop's list, a call's output). Returns each
+    /// call's steps by the calling step's name, and each loop's checked list.
     fn expand_calls(
         &mut self,
         scope: &mut Scope,
         calls: Vec<&ast::Step>,
-    ) -> BTreeMap<String, Vec<PlanStep>> {
+        loops: Vec<&ast::ForLoop>,
+    ) -> (BTreeMap<String, Vec<PlanStep>>, LoopLists) {
         let call_names: BTreeSet<String> = calls.iter().map(|s| s.name.name.clone()).collect();
-        let mut pending: Vec<&ast::Step> = calls;
+        let loop_vars: BTreeSet<String> = loops.iter().map(|f| f.var.name.clone()).collect();
+        let mut pending: Vec<Pending> = calls.into_iter().map(Pending::Call).collect();
+        pending.extend(loops.into_iter().map(Pending::Loop));
         let mut call_steps: BTreeMap<String, Vec<PlanStep>> = BTreeMap::new();
+        let mut lists = LoopLists::new();
+        let mut listed: BTreeSet<String> = BTreeSet::new();
         let mut progressed = true;
         while !pending.is_empty() && progressed {
             progressed = false;
             let mut next = Vec::new();
-            for s in pending {
-                let needs: BTreeSet<String> = s
-                    .args
-                    .iter()
-                    .flat_map(|a| value_roots(&a.value))
-                    .filter(|r| {
-                        call_names.contains(r) && !scope.names.contains_key(r) && *r != s.name.name
-                    })
-                    .collect();
-                if needs.is_empty() {
-                    let mut own = Vec::new();
-                    self.expand_call(scope, s, &mut own);
-                    call_steps.insert(s.name.name.clone(), own);
-                    progressed = true;
-                } else {
-                    next.push(s);
+            for item in pending {
+                let waiting = item.roots().iter().any(|r| {
+                    (call_names.contains(r) && !scope.names.contains_key(r) && *r != item.name())
+                        || (loop_vars.contains(r) && !listed.contains(r) && *r != item.name())
+                });
+                if waiting {
+                    next.push(item);
+                    continue;
+                }
+                progressed = true;
+                match item {
+                    Pending::Call(s) => {
+                        let mut own = Vec::new();
+                        let around = scope.loops_of.get(&s.name.name).cloned();
+                        *scope.current.borrow_mut() = around.unwrap_or_default();
+                        self.expand_call(scope, s, &mut own);
+                        scope.current.borrow_mut().clear();
+                        call_steps.insert(s.name.name.clone(), own);
+                    }
+                    Pending::Loop(f) => {
+                        self.check_loop_list(scope, f, &mut lists);
+                        listed.insert(f.var.name.clone());
+                    }
                 }
             }
             pending = next;
         }
-        self.report_call_cycles(&scope.file, &pending, &call_names);
-        call_steps
+        let stuck: Vec<&ast::Step> = pending
+            .iter()
+            .filter_map(|p| match p {
+                Pending::Call(s) => Some(*s),
+                Pending::Loop(_) => None,
+            })
+            .collect();
+        self.report_call_cycles(&scope.file, &stuck, &call_names);
+        for p in &pending {
+            if let Pending::Loop(f) = p {
+                let path = vec![f.var.name.clone(), written_roots(&f.list)];
+                self.err(&scope.file, f.var.span, K::Cycle { path });
+            }
+        }
+        (call_steps, lists)
     }
 
     /// Calls that need each other's outputs: a cycle through definitions.
@@ -275,21 +344,21 @@ impl Cx {
         }
     }
 
-    /// Pass 3: op steps and manual steps, in source order (a call's steps where it stands).
+    /// Pass 3: op steps, manual steps, asserts and loops, in source order (a call's steps
+    /// where it stands; a loop's step, then its body).
     fn lower_steps(
         &mut self,
         scope: &Scope,
-        block: &Block,
-        duplicates: &BTreeSet<usize>,
-        call_steps: &mut BTreeMap<String, Vec<PlanStep>>,
+        stmts: &[Stmt],
+        lw: &mut Lowering<'_>,
         steps: &mut Vec<PlanStep>,
     ) {
-        for stmt in &block.body {
+        for stmt in stmts {
             match stmt {
-                Stmt::Step(s) if duplicates.contains(&s.name.span.start) => {}
-                Stmt::Manual(m) if duplicates.contains(&m.name.span.start) => {}
+                Stmt::Step(s) if lw.duplicates.contains(&s.name.span.start) => {}
+                Stmt::Manual(m) if lw.duplicates.contains(&m.name.span.start) => {}
                 Stmt::Step(s) => {
-                    if let Some(own) = call_steps.remove(&s.name.name) {
+                    if let Some(own) = lw.call_steps.remove(&s.name.name) {
                         steps.extend(own);
                     } else if let Some(Decl::Op { id, sig }) =
                         scope.names.get(&s.name.name).cloned()
@@ -300,6 +369,24 @@ impl Cx {
                     }
                 }
                 Stmt::Manual(m) => steps.push(self.lower_manual(scope, m)),
+                Stmt::Assert(a) => {
+                    if let Some(step) = self.lower_assert(scope, a) {
+                        steps.push(step);
+                    }
+                }
+                Stmt::For(f) => {
+                    let Some((list, text)) = lw.lists.get(&f.span.start) else {
+                        continue;
+                    };
+                    let step = self.loop_step(scope, f, list, text);
+                    let id = step.id.clone();
+                    steps.push(step);
+                    let start = steps.len();
+                    scope.current.borrow_mut().push(id.clone());
+                    self.lower_steps(scope, &f.body, lw, steps);
+                    scope.current.borrow_mut().pop();
+                    enter_loop(&mut steps[start..], &id);
+                }
                 _ => {}
             }
         }
@@ -333,6 +420,8 @@ impl Cx {
             file: file.name.clone(),
             span: m.span,
             location: location(file, m.span),
+            when: None,
+            loops: Vec::new(),
         }
     }
 
@@ -399,7 +488,7 @@ impl Cx {
         let Some((dfile, dblock)) = self.defines.get(&define).cloned() else {
             return;
         };
-        let (bindings, after) = self.bind_call_args(scope, s, &info, &dfile);
+        let (bindings, after, when) = self.bind_call_args(scope, s, &info, &dfile);
         let prefix = format!("{}{}/", scope.prefix, s.name.name);
         let start = steps.len();
         if self.depth >= MAX_DEFINE_DEPTH {
@@ -410,6 +499,9 @@ impl Cx {
         self.depth += 1;
         let outs = self.expand(&dfile, &dblock, &prefix, Some(bindings), steps);
         self.depth -= 1;
+        if let Some(when) = &when {
+            add_when(&mut steps[start..], when);
+        }
         let ids: Vec<String> = steps[start..].iter().map(|st| st.id.clone()).collect();
         if !after.is_empty() {
             for st in &mut steps[start..] {
@@ -450,11 +542,62 @@ fn symbolic_params(block: &Block) -> (DefineParams, BTreeMap<String, ParamBindin
     (params, bindings)
 }
 
+/// What pass 3 needs from passes 1 and 2.
+struct Lowering<'d> {
+    /// Statements that redeclare a name (by the start of their name).
+    duplicates: &'d BTreeSet<usize>,
+    /// Each definition call's steps, taken as the call is reached.
+    call_steps: &'d mut BTreeMap<String, Vec<PlanStep>>,
+    /// Each loop's checked list.
+    lists: &'d LoopLists,
+}
+
+/// The declaration pass's walk: names seen first, `about`, the loops around.
+struct DeclareWalk<'w> {
+    first: &'w mut FirstSeen,
+    about_seen: &'w mut Option<Span>,
+    loops: Vec<String>,
+}
+
+/// A definition call or a loop list, waiting in pass 2 for what it names.
+enum Pending<'b> {
+    Call(&'b ast::Step),
+    Loop(&'b ast::ForLoop),
+}
+
+impl Pending<'_> {
+    fn name(&self) -> &str {
+        match self {
+            Pending::Call(s) => &s.name.name,
+            Pending::Loop(f) => &f.var.name,
+        }
+    }
+
+    fn roots(&self) -> Vec<String> {
+        match self {
+            Pending::Call(s) => s.args.iter().flat_map(|a| value_roots(&a.value)).collect(),
+            Pending::Loop(f) => value_roots(&f.list),
+        }
+    }
+}
+
+/// The names a value refers to, joined (for a cycle's message).
+fn written_roots(v: &ast::Value) -> String {
+    value_roots(v).join(", ")
+}
+
 /// The root names a value refers to (for ordering definition calls).
 fn value_roots(v: &ast::Value) -> Vec<String> {
     match &v.kind {
         ValueKind::Ref(r) => vec![r.root.name.clone()],
         ValueKind::List(items) => items.iter().flat_map(value_roots).collect(),
+        ValueKind::Binary { left, right, .. } => {
+            let mut out = value_roots(left);
+            out.extend(value_roots(right));
+            out
+        }
+        ValueKind::Not(inner) => value_roots(inner),
+        ValueKind::Call { args, .. } => args.iter().flat_map(value_roots).collect(),
         ValueKind::Str(s) => s
             .parts
             .iter()

@@ -23,8 +23,17 @@ pub(super) fn fill_known(steps: &mut [PlanStep]) {
             for a in &mut s.args {
                 changed |= fill_expr(&mut a.value, &known);
             }
-            if let StepKind::Manual { text } = &mut s.kind {
-                changed |= fill_expr(text, &known);
+            match &mut s.kind {
+                StepKind::Manual { text } => changed |= fill_expr(text, &known),
+                StepKind::ForEach { list, .. } => changed |= fill_expr(list, &known),
+                StepKind::Assert { cond, message, .. } => {
+                    changed |= fill_expr(cond, &known);
+                    changed |= fill_expr(message, &known);
+                }
+                StepKind::Op(_) => {}
+            }
+            if let Some(w) = &mut s.when {
+                changed |= fill_expr(&mut w.cond, &known);
             }
         }
         if !changed {
@@ -54,6 +63,10 @@ fn fill_expr(e: &mut Expr, known: &BTreeMap<(String, String), Expr>) -> bool {
             Piece::Text(_) => c,
         }),
         Expr::Secret { value, .. } => fill_expr(value, known),
+        Expr::Op(o) => o
+            .args
+            .iter_mut()
+            .fold(false, |c, a| fill_expr(a, known) | c),
         _ => false,
     }
 }

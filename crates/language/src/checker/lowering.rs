@@ -26,6 +26,27 @@ impl Cx {
             _ => got,
         };
         if !want.accepts(&got) {
+            if let ValueKind::Ref(r) = &value.kind {
+                if let (1.., Some(loop_id)) = scope.loops_outside(&r.root.name) {
+                    let var = loop_id
+                        .strip_prefix(scope.prefix.as_str())
+                        .unwrap_or(&loop_id)
+                        .to_string();
+                    let shown = scope
+                        .file
+                        .text
+                        .get(r.span.start..r.span.end)
+                        .unwrap_or(&r.root.name)
+                        .to_string();
+                    let kind = K::LoopOutputNotList {
+                        shown,
+                        var,
+                        want: want.clone(),
+                    };
+                    self.err(&scope.file, value.span, kind);
+                    return None;
+                }
+            }
             self.err(
                 &scope.file,
                 value.span,
@@ -50,6 +71,11 @@ impl Cx {
             ValueKind::Bool(b) => (Expr::Bool(*b), Type::Bool),
             ValueKind::List(items) => self.lower_list(scope, items)?,
             ValueKind::Ref(r) => self.lower_ref(scope, r)?,
+            ValueKind::Binary { op, left, right } => {
+                self.lower_binary(scope, value, *op, left, right)?
+            }
+            ValueKind::Not(inner) => self.lower_not(scope, inner)?,
+            ValueKind::Call { name, args } => self.lower_call(scope, value, name, args)?,
         })
     }
 
@@ -139,6 +165,9 @@ impl Cx {
                 Some(Decl::Op { id, .. }) | Some(Decl::Manual { id }) => out.push(id.clone()),
                 Some(Decl::Call { ids, .. }) => out.extend(ids.iter().cloned()),
                 Some(Decl::Broken) => {}
+                Some(Decl::LoopVar { .. }) => {
+                    self.err(&scope.file, item.span, K::AfterNotSteps);
+                }
                 None if scope.params.contains_key(&r.root.name) => {
                     self.err(
                         &scope.file,

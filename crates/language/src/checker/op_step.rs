@@ -17,6 +17,8 @@ struct OpArgs {
     defaulted: BTreeSet<&'static str>,
     /// The steps `after:` names.
     after: Vec<String>,
+    /// `when:`, when given.
+    when: Option<When>,
     /// Every argument name written, once.
     given: BTreeSet<String>,
     /// No error so far.
@@ -51,6 +53,7 @@ impl Cx {
             values: BTreeMap::new(),
             defaulted: BTreeSet::new(),
             after: Vec::new(),
+            when: None,
             given: BTreeSet::new(),
             ok: true,
         };
@@ -63,6 +66,11 @@ impl Cx {
             }
             if a.name.name == "after" {
                 args.after = self.lower_after(scope, &a.value);
+                continue;
+            }
+            if a.name.name == "when" {
+                args.when = self.lower_when(scope, &a.value);
+                args.ok &= args.when.is_some();
                 continue;
             }
             match self.lower_op_arg(scope, sig, a) {
@@ -81,6 +89,7 @@ impl Cx {
         let Some(asig) = sig.arg(&a.name.name) else {
             let mut names: Vec<&str> = sig.args.iter().map(|x| x.name).collect();
             names.push("after");
+            names.push("when");
             let suggestion = suggest(&a.name.name, names.iter().copied());
             self.err(
                 file,
@@ -168,6 +177,9 @@ fn plan_step(scope: &Scope, s: &ast::Step, id: &str, sig: &'static OpSig, a: OpA
     for v in a.values.values() {
         v.collect_deps(&mut deps);
     }
+    if let Some(w) = &a.when {
+        w.cond.collect_deps(&mut deps);
+    }
     deps.sort();
     deps.dedup();
     let args = sig
@@ -192,6 +204,8 @@ fn plan_step(scope: &Scope, s: &ast::Step, id: &str, sig: &'static OpSig, a: OpA
         file: file.name.clone(),
         span: s.span,
         location: location(file, s.span),
+        when: a.when,
+        loops: Vec::new(),
     }
 }
 

@@ -45,6 +45,11 @@ impl Cx {
             return None;
         };
         let (mut cur, rest) = self.ref_root(scope, r, decl)?;
+        // A step inside a loop, seen from outside it: one value per element, a list.
+        let (outside, _) = scope.loops_outside(name);
+        for _ in 0..outside {
+            cur.ty = Type::List(Box::new(cur.ty));
+        }
         for acc in rest {
             match acc {
                 Accessor::IndexParam(id) => self.index_by_param(scope, id, &mut cur)?,
@@ -74,6 +79,23 @@ impl Cx {
                 None
             }
             Decl::Broken => None,
+            Decl::LoopVar { id, ty } => {
+                if !scope.current.borrow().contains(id) {
+                    let kind = K::LoopVarOutside { name: name.clone() };
+                    self.err(&scope.file, r.root.span, kind);
+                    return None;
+                }
+                let typed = Typed {
+                    expr: Expr::Ref(StepRef {
+                        step: id.clone(),
+                        path: Vec::new(),
+                        known: None,
+                    }),
+                    ty: ty.clone()?,
+                    shown: name.clone(),
+                };
+                Some((typed, r.path.as_slice()))
+            }
             Decl::Op { id, sig } => self.op_output(scope, r, id, sig),
             Decl::Call {
                 define, outputs, ..

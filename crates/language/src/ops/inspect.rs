@@ -41,6 +41,11 @@ pub(crate) const SIG: OpSig = OpSig {
             Type::Partition,
             "every partition that looks like an OS root",
         ),
+        outs(
+            "candidates",
+            Type::Partition,
+            "every partition whose filesystem was looked inside, root or not",
+        ),
         out("report", Type::Path, "a JSON report of what was found"),
     ],
     value: Some("newest"),

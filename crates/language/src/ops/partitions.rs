@@ -64,6 +64,11 @@ pub(crate) const SIG: OpSig = OpSig {
             Type::Partition,
             "partitions by number: partition[2] is the second",
         ),
+        outs(
+            "partitions",
+            Type::Partition,
+            "every partition, in table order: the list a `for` loops over",
+        ),
         out("count", Type::Int, "how many partitions"),
     ],
     value: Some("table"),

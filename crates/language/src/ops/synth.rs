@@ -69,7 +69,7 @@ fn synth_commands(a: &dyn ArgView) -> Vec<String> {
 /// The `synth` op's signature row.
 pub(crate) const SIG: OpSig = OpSig {
     name: "synth",
-    about: "Build a synthetic disk for demos and runbook tests, without root: an MBR, ext filesystems full of files (an old and a live OS root if asked), and a map of simulated bad sectors.",
+    about: "Build a synthetic disk for demos and runbook tests, without root: an MBR, ext filesystems full of files (an old and a live OS root if asked), swap areas, and a map of simulated bad sectors.",
     args: &[
         arg("dest", Type::Path, "the image to create"),
         arg("size", Type::Size, "the disk's size"),
@@ -77,7 +77,7 @@ pub(crate) const SIG: OpSig = OpSig {
             "partitions",
             Type::String,
             true,
-            "each START+SIZE FSTYPE [root|oldroot|data], e.g. \"1MiB+20MiB ext4 root\"",
+            "each START+SIZE FSTYPE [root|oldroot|data] (FSTYPE ext2, ext3, ext4 or swap), e.g. \"1MiB+20MiB ext4 root\"",
         ),
         def("files", Type::Int, "50", "data files per partition"),
         list(

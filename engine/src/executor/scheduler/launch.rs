@@ -16,18 +16,33 @@ use std::time::Instant;
 
 impl Scheduler<'_> {
     /// Launches every pending step that is ready, in plan order, up to `jobs` at once.
+    /// A step skipped on resume can make a loop or an assert ready: settle and launch again
+    /// until a turn changes nothing.
     pub(super) fn launch_ready(&mut self) {
-        for i in 0..self.steps.len() {
-            if self.state[i] != State::Pending || self.tasks.len() >= self.jobs || self.stop {
-                continue;
+        loop {
+            let pending = |s: &Self| s.state.iter().filter(|x| **x == State::Pending).count();
+            let before = (pending(self), self.steps.len());
+            self.settle_instant();
+            for i in 0..self.steps.len() {
+                if self.state[i] != State::Pending || self.tasks.len() >= self.jobs || self.stop {
+                    continue;
+                }
+                self.try_step(i);
             }
-            self.try_step(i);
+            if self.stop || (pending(self), self.steps.len()) == before {
+                return;
+            }
         }
     }
 
     /// Step `i`, pending: skipped, asked, launched, or left for a later turn.
     fn try_step(&mut self, i: usize) {
-        if !self.waits_done(i) {
+        // Loops, asserts, `when:` and templates are settled by `settle_instant`.
+        let step = &self.steps[i];
+        if step.in_loop() || !matches!(step.kind, StepKind::Op(_) | StepKind::Manual { .. }) {
+            return;
+        }
+        if !self.waits_done(i) || !self.when_settled(i) {
             return;
         }
         let Some(resolved) = self.resolve(i) else {
@@ -48,18 +63,21 @@ impl Scheduler<'_> {
         self.launch(i, resolved, fp, upstream_changed);
     }
 
-    /// Whether every step that step `i` waits for is done.
-    fn waits_done(&self, i: usize) -> bool {
-        self.steps[i].waits_for().iter().all(|w| {
-            self.index
-                .get(w.as_str())
-                .is_some_and(|j| self.state[*j] == State::Done)
+    /// Whether every step that step `i` waits for is done (or, for one it is only ordered
+    /// after, skipped).
+    pub(super) fn waits_done(&self, i: usize) -> bool {
+        let step = &self.steps[i];
+        step.waits_for().iter().all(|w| {
+            self.index.get(w.as_str()).is_some_and(|j| {
+                self.state[*j] == State::Done
+                    || (self.state[*j] == State::Skipped && !step.deps.contains(w))
+            })
         })
     }
 
     /// Step `i`'s arguments from the outputs so far, with the run's secrets; a step that
     /// cannot be resolved fails.
-    fn resolve(&mut self, i: usize) -> Option<Resolved> {
+    pub(super) fn resolve(&mut self, i: usize) -> Option<Resolved> {
         match resolve::resolve_step(&self.steps[i], &self.outcome.outputs) {
             Ok(mut r) => {
                 r.secrets.extend(self.run_secrets.iter().cloned());
@@ -73,7 +91,7 @@ impl Scheduler<'_> {
     }
 
     /// Step `i`'s fingerprint, chained with those of the steps it waits for (remembered).
-    fn chain_fingerprint(&mut self, i: usize, resolved: &Resolved) -> String {
+    pub(super) fn chain_fingerprint(&mut self, i: usize, resolved: &Resolved) -> String {
         let step = &self.steps[i];
         let fp = resolve::chain(
             &resolve::fingerprint(self.shared.state.key(), step.op_name(), &resolved.args),
