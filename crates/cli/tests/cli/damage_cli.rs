@@ -41,10 +41,15 @@ fn map(path: &Path, bad: &[(u64, u64)]) {
     let mut text = String::from("# Mapfile. Created by a test\n0 +\n");
     let mut pos = 0;
     for &(s, n) in bad {
-        text.push_str(&format!("{pos:#x} {:#x} +\n{s:#x} {n:#x} -\n", s - pos));
+        if s > pos {
+            text.push_str(&format!("{pos:#x} {:#x} +\n", s - pos));
+        }
+        text.push_str(&format!("{s:#x} {n:#x} -\n"));
         pos = s + n;
     }
-    text.push_str(&format!("{pos:#x} {:#x} +\n", (16 << 20) - pos));
+    if pos < 16 << 20 {
+        text.push_str(&format!("{pos:#x} {:#x} +\n", (16 << 20) - pos));
+    }
     std::fs::write(path, text).expect("map");
 }
 

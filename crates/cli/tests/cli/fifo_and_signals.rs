@@ -36,6 +36,8 @@ fn every_command_refuses_a_fifo_at_once() {
     let f = f.to_str().expect("utf-8 path");
     let out = |name: &str| dir.path().join(name).display().to_string();
     let (img, map, copy) = (out("x.img"), out("x.map"), out("copy"));
+    let bad = out("bad.txt");
+    std::fs::write(&bad, "0+512\n").expect("write bad map");
     let cases: Vec<(&str, Vec<&str>)> = vec![
         ("image", vec!["image", f, &img, "--map", &map]),
         ("partitions", vec!["partitions", f]),
@@ -45,6 +47,7 @@ fn every_command_refuses_a_fifo_at_once() {
         ("fsck --type", vec!["fsck", f, "--type", "ext4"]),
         ("copy", vec!["copy", f, &copy]),
         ("mount", vec!["mount", f, &copy]),
+        ("damage", vec!["damage", f, "--map", &bad]),
     ];
     for (name, args) in cases {
         let o = salvage(&args, &format!("salvage {name} on a FIFO"));

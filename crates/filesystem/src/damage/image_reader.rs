@@ -16,27 +16,27 @@ pub(crate) struct ImageReader {
 }
 
 impl ImageReader {
-    /// Opens the image read-only.
+    /// Opens the image read-only, through `open_source` (a FIFO or socket is refused at
+    /// once; a block device is read as an image).
     pub(crate) fn open(path: &Path) -> Result<Self, FsError> {
-        let file = File::open(path).map_err(|e| {
-            FsError::io(
+        use std::io::{Seek, SeekFrom};
+        let err = |kind: FsErrorKind, e: std::io::Error| FsError::io(kind, e);
+        let mut file = salvage_sys::open_source::open_source(path).map_err(|e| {
+            err(
                 FsErrorKind::Open {
                     path: path.to_path_buf(),
                 },
                 e,
             )
         })?;
-        let size = file
-            .metadata()
-            .map_err(|e| {
-                FsError::io(
-                    FsErrorKind::Read {
-                        path: path.to_path_buf(),
-                    },
-                    e,
-                )
-            })?
-            .len();
+        let size = file.seek(SeekFrom::End(0)).map_err(|e| {
+            err(
+                FsErrorKind::Read {
+                    path: path.to_path_buf(),
+                },
+                e,
+            )
+        })?;
         Ok(Self {
             file,
             path: path.to_path_buf(),
