@@ -4,3 +4,4 @@
 mod macros;
 
 mod check;
+mod graph_shapes;
