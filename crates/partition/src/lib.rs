@@ -19,6 +19,7 @@ mod table;
 #[cfg(test)]
 mod tests;
 mod types;
+mod unreadable;
 
 pub use error::{PartitionError, PartitionErrorKind};
 pub use filesystem::{Filesystem, Probe};
