@@ -216,6 +216,8 @@ impl ManifestWriter {
             path: path.to_path_buf(),
         };
         writer.write(&ManifestRecord::Header(header))?;
+        // Out now: a copy killed before its first checkpoint can still be resumed in place.
+        writer.flush()?;
         Ok(writer)
     }
 

@@ -3,7 +3,7 @@
 //! the same bytes (hash) and few allocated blocks. A copy that cannot fit is refused before it
 //! starts, naming both numbers.
 
-use std::io::{Read, Seek, SeekFrom, Write};
+use std::io::{Seek, SeekFrom, Write};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
