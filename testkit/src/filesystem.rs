@@ -192,6 +192,17 @@ pub fn sha256_file(path: &Path) -> String {
     hex::encode(Sha256::digest(&data))
 }
 
+/// The BLAKE3 of a file's content in hex (what `b3sum` prints and a copy's manifest holds).
+/// Streamed: a 2 GiB sparse file is not read into memory.
+pub fn blake3_file(path: &Path) -> String {
+    let file = std::fs::File::open(path).unwrap_or_else(|e| panic!("open {}: {e}", path.display()));
+    let mut hasher = blake3::Hasher::new();
+    hasher
+        .update_reader(file)
+        .unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
+    hasher.finalize().to_hex().to_string()
+}
+
 /// Checks that `copy` holds exactly what `source` holds, as a safe copy should: same files by
 /// hash and mtime, setuid/setgid dropped, symlinks as symlinks with the same target, no device
 /// nodes or FIFOs (and `lost+found` present in the copy only, from mkfs).

@@ -2,30 +2,40 @@
 //! while copying and writing a manifest. Symlinks are recreated as symlinks and never followed;
 //! device nodes, FIFOs and sockets are recorded as skipped, never created; setuid and setgid
 //! bits are dropped; a file that cannot be read is recorded and the copy goes on.
+//!
+//! One thread walks the tree (directories, symlinks, the manifest); regular files go to a few
+//! copying threads ([`FileJob`]) when the tree can be read by several at once (a mounted
+//! directory), or are copied by the walker itself (the userspace ext reader). The manifest
+//! lists entries in walk order and claims them only at a checkpoint ([`Ledger`]: `syncfs`).
 
 use std::collections::{HashMap, HashSet};
-use std::ffi::OsStr;
-use std::io::Read;
+use std::ffi::OsString;
+use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::mpsc::{Receiver, SyncSender};
+use std::sync::{Arc, Mutex};
 
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 
-use super::dest_dir::{DestDir, STRIPPED_BITS};
+use super::copy_job::{CHUNK, FileJob, JobContext, Outcome};
+use super::copy_ledger::Ledger;
+use super::dest_dir::DestDir;
 use super::dir_identity::DirIdentity;
 use super::error::{FsError, FsErrorKind};
 use super::manifest::{
-    EntryStatus, MANIFEST_FORMAT, Manifest, ManifestEntry, ManifestHeader, ManifestRecord,
-    ManifestSummary, ManifestWriter, SourceSpec, encode_name,
+    ContentHash, EntryStatus, MANIFEST_FORMAT, Manifest, ManifestEntry, ManifestHeader,
+    ManifestRecord, ManifestSummary, ManifestWriter, SourceSpec, encode_name,
 };
 use super::progress::Progress;
 use super::source_tree::{EntryKind, EntryMeta, SourceTree, clean_relative};
-use super::sparse_writer::SparseWriter;
 
-/// Read size while copying.
-const CHUNK: usize = 1 << 20;
+/// Threads copying files at once (when the tree allows it): enough to keep two cores and the
+/// disks busy while some wait on the filesystem.
+const COPY_THREADS: usize = 4;
+
+/// Files waiting for a copying thread (the walker waits when this many are queued).
+const QUEUE: usize = 256;
 
 /// What to copy and how.
 #[derive(Clone, Debug, Default)]
@@ -75,31 +85,6 @@ impl CopyReport {
             self.manifest.display()
         )
     }
-}
-
-/// Work left for the walker: an entry to copy, or a directory whose attributes are set once
-/// everything inside it is written (so a read-only directory can still be filled).
-enum Work {
-    Visit(PathBuf),
-    Finish(PathBuf, EntryMeta),
-}
-
-struct Copier<'a> {
-    source: &'a dyn SourceTree,
-    dest: DestDir,
-    manifest: ManifestWriter,
-    summary: ManifestSummary,
-    problems: Vec<String>,
-    progress: &'a mut Progress,
-    cancel: Option<Arc<AtomicBool>>,
-    buffer: Vec<u8>,
-    /// The directories being walked, outermost first: a directory equal to one of them is a
-    /// hard-link loop.
-    open_dirs: Vec<(PathBuf, DirIdentity)>,
-    /// Every directory copied, by exact identity (inode numbers): a second hard link to one.
-    seen_dirs: HashMap<DirIdentity, PathBuf>,
-    /// On resume: the files the cut-short copy finished, by path.
-    done_before: HashMap<PathBuf, ManifestEntry>,
 }
 
 /// Copies `source` into `dest` (created; must be absent or empty) and writes the manifest to
@@ -166,34 +151,72 @@ pub fn copy_tree(
     let header = ManifestHeader {
         format: MANIFEST_FORMAT.to_string(),
         source: spec,
-        dest: dest_abs,
+        dest: dest_abs.clone(),
     };
     let manifest = ManifestWriter::create(manifest_path, header)?;
-    let mut copier = Copier {
-        source,
-        dest: dest_dir,
-        manifest,
-        summary: ManifestSummary::default(),
-        problems: Vec::new(),
-        progress,
-        cancel: options.cancel.clone(),
-        buffer: vec![0; CHUNK],
-        open_dirs: Vec::new(),
-        seen_dirs: HashMap::new(),
-        done_before: done_before.unwrap_or_default(),
-    };
-    copier.progress.set_total(total);
-    for root in &roots {
-        copier.copy_root(root)?;
-    }
-    copier.progress.finish();
-    let Copier {
-        manifest,
-        summary,
-        problems,
-        ..
-    } = copier;
-    manifest.finish(summary.clone())?;
+    let ledger = Ledger::new(dest_abs)?;
+    let bytes = AtomicU64::new(0);
+    let stop = AtomicBool::new(false);
+    let (result_tx, result_rx) = std::sync::mpsc::channel();
+    let (summary, problems) = std::thread::scope(|scope| {
+        let jobs = source.as_sync().map(|shared| {
+            let (tx, rx) = std::sync::mpsc::sync_channel::<FileJob>(QUEUE);
+            let rx = Arc::new(Mutex::new(rx));
+            for _ in 0..COPY_THREADS {
+                let rx = Arc::clone(&rx);
+                let results = result_tx.clone();
+                let (dest, bytes, stop) = (&dest_dir, &bytes, &stop);
+                let cancel = options.cancel.as_deref();
+                scope.spawn(move || {
+                    let ctx = JobContext {
+                        source: shared,
+                        dest,
+                        cancel,
+                        stop,
+                        bytes,
+                    };
+                    let mut buffer = vec![0u8; CHUNK];
+                    loop {
+                        let job = match rx.lock() {
+                            Ok(rx) => rx.recv(),
+                            Err(_) => break,
+                        };
+                        let Ok(job) = job else { break };
+                        let done = ctx.run(&job, &mut buffer).map(|o| (job.seq, o));
+                        if results.send(done).is_err() {
+                            break;
+                        }
+                    }
+                });
+            }
+            tx
+        });
+        drop(result_tx);
+        let copier = Copier {
+            source,
+            dest: &dest_dir,
+            manifest,
+            summary: ManifestSummary::default(),
+            problems: Vec::new(),
+            progress,
+            cancel: options.cancel.clone(),
+            open_dirs: Vec::new(),
+            seen_dirs: HashMap::new(),
+            done_before: done_before.unwrap_or_default(),
+            ledger,
+            finish_dirs: Vec::new(),
+            dest_dirs: HashMap::new(),
+            jobs,
+            results: result_rx,
+            in_flight: 0,
+            bytes: &bytes,
+            shown_bytes: 0,
+            stop: &stop,
+            buffer: Vec::new(),
+        };
+        copier.progress.set_total(total);
+        copier.run(&roots)
+    })?;
     let _ = std::fs::remove_file(&old_manifest);
     Ok(CopyReport {
         dest: dest.to_path_buf(),
@@ -259,7 +282,7 @@ fn finished_before(
                 .filter(|e| {
                     e.status == EntryStatus::Copied
                         && e.kind == EntryKind::File
-                        && e.sha256.is_some()
+                        && e.content_hash().is_some()
                 })
                 .map(|e| (e.rel_path(), e))
                 .collect(),
@@ -327,6 +350,49 @@ fn total_bytes(source: &dyn SourceTree, roots: &[PathBuf]) -> u64 {
     total
 }
 
+/// Work left for the walker: an entry to copy (with its metadata, or why it has none), or a
+/// directory that is done being walked.
+enum Work {
+    Visit(PathBuf, Result<EntryMeta, FsError>),
+    Finish(PathBuf, EntryMeta),
+}
+
+struct Copier<'a> {
+    source: &'a dyn SourceTree,
+    dest: &'a DestDir,
+    manifest: ManifestWriter,
+    summary: ManifestSummary,
+    problems: Vec<String>,
+    progress: &'a mut Progress,
+    cancel: Option<Arc<AtomicBool>>,
+    /// The directories being walked, outermost first: a directory equal to one of them is a
+    /// hard-link loop.
+    open_dirs: Vec<(PathBuf, DirIdentity)>,
+    /// Every directory copied, by exact identity (inode numbers): a second hard link to one.
+    seen_dirs: HashMap<DirIdentity, PathBuf>,
+    /// On resume: the files the cut-short copy finished, by path.
+    done_before: HashMap<PathBuf, ManifestEntry>,
+    /// What the manifest may claim, and when.
+    ledger: Ledger,
+    /// Directories whose mode and times are set once every file is written (so a read-only
+    /// directory can still be filled, and no write changes its times afterwards), in the
+    /// order their walks ended (innermost first).
+    finish_dirs: Vec<(PathBuf, EntryMeta)>,
+    /// The copy's directories being filled, opened once each.
+    dest_dirs: HashMap<PathBuf, Arc<OwnedFd>>,
+    /// Files for the copying threads; `None`: the walker copies them itself.
+    jobs: Option<SyncSender<FileJob>>,
+    results: Receiver<Result<(u64, Outcome), FsError>>,
+    in_flight: usize,
+    /// Bytes copied by every thread, and what the progress display has been told.
+    bytes: &'a AtomicU64,
+    shown_bytes: u64,
+    /// Set when the copy ends early: the copying threads stop between two reads.
+    stop: &'a AtomicBool,
+    /// The walker's buffer when it copies files itself.
+    buffer: Vec<u8>,
+}
+
 impl Copier<'_> {
     fn check_cancel(&self) -> Result<(), FsError> {
         match &self.cancel {
@@ -334,6 +400,39 @@ impl Copier<'_> {
                 Err(FsError::new(FsErrorKind::Interrupted))
             }
             _ => Ok(()),
+        }
+    }
+
+    /// Copies every root, then waits for the copying threads, sets the directories'
+    /// attributes, makes everything durable and closes the manifest with its summary. On an
+    /// error (a cancel included), what was done is still made durable and claimed, so a
+    /// resume does not copy it again.
+    fn run(mut self, roots: &[PathBuf]) -> Result<(ManifestSummary, Vec<String>), FsError> {
+        let walked = roots.iter().try_for_each(|root| self.copy_root(root));
+        if walked.is_err() {
+            self.stop.store(true, Ordering::Relaxed);
+        }
+        self.jobs = None; // the threads end once the queue is empty
+        let drained = self.drain();
+        let done = walked.and(drained).and_then(|()| self.finish_dirs());
+        self.progress.finish();
+        let claimed = self.checkpoint();
+        match done.and(claimed) {
+            Ok(()) if self.ledger.complete() => {
+                let Copier {
+                    manifest,
+                    summary,
+                    problems,
+                    ..
+                } = self;
+                manifest.finish(summary.clone())?;
+                Ok((summary, problems))
+            }
+            Ok(()) => Err(FsError::new(FsErrorKind::Interrupted)),
+            Err(e) => {
+                let _ = self.manifest.flush();
+                Err(e)
+            }
         }
     }
 
@@ -355,19 +454,21 @@ impl Copier<'_> {
             }
             if std::fs::symlink_metadata(self.dest_path(&prefix)).is_err() {
                 self.dest.make_dir(&prefix)?;
-                self.record(&prefix, &meta, None, None, EntryStatus::Copied, None)?;
-                self.dest.set_attributes(&prefix, &meta)?;
+                self.ledger
+                    .push(Outcome::new(prefix.clone(), meta, EntryStatus::Copied));
+                self.finish_dirs.push((prefix.clone(), meta));
             }
         }
-        self.walk(root)
+        let meta = self.source.metadata(root);
+        self.walk(root, meta)
     }
 
     fn dest_path(&self, rel: &Path) -> PathBuf {
         self.dest.root().join(rel)
     }
 
-    fn walk(&mut self, start: &Path) -> Result<(), FsError> {
-        let mut work = vec![Work::Visit(start.to_path_buf())];
+    fn walk(&mut self, start: &Path, meta: Result<EntryMeta, FsError>) -> Result<(), FsError> {
+        let mut work = vec![Work::Visit(start.to_path_buf(), meta)];
         while let Some(item) = work.pop() {
             self.check_cancel()?;
             match item {
@@ -375,26 +476,22 @@ impl Copier<'_> {
                     if self.open_dirs.last().is_some_and(|(open, _)| *open == rel) {
                         self.open_dirs.pop();
                     }
-                    if rel.as_os_str().is_empty() {
-                        self.dest.set_root_attributes(&meta)?;
-                    } else {
-                        self.dest.set_attributes(&rel, &meta)?;
-                    }
+                    self.dest_dirs.remove(&rel);
+                    self.finish_dirs.push((rel, meta));
                 }
-                Work::Visit(rel) => {
-                    let meta = match self.source.metadata(&rel) {
-                        Ok(meta) => meta,
-                        Err(e) => {
-                            self.record_failure(&rel, &e)?;
-                            continue;
+                Work::Visit(rel, meta) => {
+                    match meta {
+                        Err(e) => self.record_failure(&rel, &e),
+                        Ok(meta) if meta.kind == EntryKind::Dir => {
+                            self.visit_dir(&rel, &meta, &mut work)?;
                         }
-                    };
-                    if meta.kind == EntryKind::Dir {
-                        self.visit_dir(&rel, &meta, &mut work)?;
-                    } else {
-                        self.copy_entry(&rel, &meta)?;
+                        Ok(meta) => self.copy_entry(&rel, &meta)?,
                     }
                     self.progress.add_entry();
+                    self.collect(false)?;
+                    if self.ledger.due() {
+                        self.checkpoint()?;
+                    }
                 }
             }
         }
@@ -407,16 +504,21 @@ impl Copier<'_> {
         meta: &EntryMeta,
         work: &mut Vec<Work>,
     ) -> Result<(), FsError> {
-        let listed = self.source.list_dir(rel);
-        if let Ok(names) = &listed
-            && let Some(id) = self.source.dir_identity(rel, names)
-        {
-            if let Some(note) = self.same_directory(id) {
-                return self.record(rel, meta, None, None, EntryStatus::Skipped, Some(note));
-            }
-            self.open_dirs.push((rel.to_path_buf(), id));
-            if id.is_exact() {
-                self.seen_dirs.insert(id, rel.to_path_buf());
+        let listed = self.source.entries(rel);
+        if let Ok(entries) = &listed {
+            let names: Vec<OsString> = entries.iter().map(|(n, _)| n.clone()).collect();
+            if let Some(id) = self.source.dir_identity(rel, &names) {
+                if let Some(note) = self.same_directory(id) {
+                    self.ledger.push(
+                        Outcome::new(rel.to_path_buf(), *meta, EntryStatus::Skipped)
+                            .with_note(note),
+                    );
+                    return Ok(());
+                }
+                self.open_dirs.push((rel.to_path_buf(), id));
+                if id.is_exact() {
+                    self.seen_dirs.insert(id, rel.to_path_buf());
+                }
             }
         }
         if !rel.as_os_str().is_empty() {
@@ -424,25 +526,24 @@ impl Copier<'_> {
         }
         work.push(Work::Finish(rel.to_path_buf(), *meta));
         match listed {
-            Ok(names) => {
-                self.record(rel, meta, None, None, EntryStatus::Copied, None)?;
+            Ok(entries) => {
+                self.ledger
+                    .push(Outcome::new(rel.to_path_buf(), *meta, EntryStatus::Copied));
+                let fd = self.dest.dir_fd(rel)?;
+                self.dest_dirs.insert(rel.to_path_buf(), Arc::new(fd));
                 // Reverse so that popping visits names in sorted order.
                 work.extend(
-                    names
+                    entries
                         .into_iter()
                         .rev()
-                        .map(|name| Work::Visit(rel.join(name))),
+                        .map(|(name, meta)| Work::Visit(rel.join(name), meta)),
                 );
             }
             Err(e) => {
-                self.record(
-                    rel,
-                    meta,
-                    None,
-                    None,
-                    EntryStatus::Unreadable,
-                    Some(e.to_string()),
-                )?;
+                self.ledger.push(
+                    Outcome::new(rel.to_path_buf(), *meta, EntryStatus::Unreadable)
+                        .with_note(e.to_string()),
+                );
             }
         }
         Ok(())
@@ -470,40 +571,37 @@ impl Copier<'_> {
     }
 
     fn copy_entry(&mut self, rel: &Path, meta: &EntryMeta) -> Result<(), FsError> {
+        let outcome = |status| Outcome::new(rel.to_path_buf(), *meta, status);
         match meta.kind {
-            EntryKind::File => self.copy_file(rel, meta),
+            EntryKind::File => return self.copy_file(rel, meta),
             EntryKind::Symlink => match self.source.read_link(rel) {
                 Ok(target) => {
                     self.dest.make_symlink(rel, &target)?;
                     self.dest.set_attributes(rel, meta)?;
-                    self.record(rel, meta, None, Some(&target), EntryStatus::Copied, None)
+                    let mut done = outcome(EntryStatus::Copied);
+                    done.target = Some(target);
+                    self.ledger.push(done);
                 }
-                Err(e) => self.record(
-                    rel,
-                    meta,
-                    None,
-                    None,
-                    EntryStatus::Unreadable,
-                    Some(e.to_string()),
-                ),
+                Err(e) => self
+                    .ledger
+                    .push(outcome(EntryStatus::Unreadable).with_note(e.to_string())),
             },
-            EntryKind::Dir => Ok(()),
-            EntryKind::CharDevice | EntryKind::BlockDevice => {
-                let note = "device node: not created in the copy".to_string();
-                self.record(rel, meta, None, None, EntryStatus::Skipped, Some(note))
-            }
-            EntryKind::Fifo | EntryKind::Socket => {
-                let note = "FIFO or socket: not created in the copy".to_string();
-                self.record(rel, meta, None, None, EntryStatus::Skipped, Some(note))
-            }
+            EntryKind::Dir => {}
+            EntryKind::CharDevice | EntryKind::BlockDevice => self.ledger.push(
+                outcome(EntryStatus::Skipped).with_note("device node: not created in the copy"),
+            ),
+            EntryKind::Fifo | EntryKind::Socket => self.ledger.push(
+                outcome(EntryStatus::Skipped).with_note("FIFO or socket: not created in the copy"),
+            ),
         }
+        Ok(())
     }
 
     /// On resume: keeps a file the cut-short copy finished, when the source and the copy still
     /// match its manifest line (size, mtime); returns whether it was kept.
-    fn keep_done_before(&mut self, rel: &Path, meta: &EntryMeta) -> Result<bool, FsError> {
+    fn keep_done_before(&mut self, rel: &Path, meta: &EntryMeta) -> bool {
         let Some(old) = self.done_before.remove(rel) else {
-            return Ok(false);
+            return false;
         };
         let same_source = old.size == meta.size
             && old.mtime == meta.mtime.sec
@@ -513,86 +611,124 @@ impl Copier<'_> {
             .filter(std::fs::Metadata::is_file)
             .map(|m| m.len());
         if !same_source || copy_len != Some(old.size) {
-            return Ok(false);
+            return false;
         }
         self.progress.add_bytes(old.size);
-        self.record(rel, meta, old.sha256, None, EntryStatus::Copied, old.note)?;
-        Ok(true)
+        let mut kept = Outcome::new(rel.to_path_buf(), *meta, EntryStatus::Copied);
+        kept.hash = old.content_hash();
+        kept.note = old.note;
+        self.ledger.push(kept);
+        true
+    }
+
+    /// The copy's directory that receives `rel`, opened once.
+    fn dest_parent(&mut self, rel: &Path) -> Result<Arc<OwnedFd>, FsError> {
+        let parent = rel.parent().unwrap_or(Path::new("")).to_path_buf();
+        if let Some(fd) = self.dest_dirs.get(&parent) {
+            return Ok(Arc::clone(fd));
+        }
+        let fd = Arc::new(self.dest.dir_fd(&parent)?);
+        self.dest_dirs.insert(parent, Arc::clone(&fd));
+        Ok(fd)
     }
 
     fn copy_file(&mut self, rel: &Path, meta: &EntryMeta) -> Result<(), FsError> {
-        if self.keep_done_before(rel, meta)? {
+        if self.keep_done_before(rel, meta) {
             return Ok(());
         }
-        let mut reader = match self.source.open_file(rel) {
-            Ok(reader) => reader,
-            Err(e) => {
-                return self.record(
-                    rel,
-                    meta,
-                    None,
-                    None,
-                    EntryStatus::Unreadable,
-                    Some(e.to_string()),
-                );
-            }
+        let name = rel
+            .file_name()
+            .ok_or_else(|| {
+                FsError::new(FsErrorKind::BadPath {
+                    path: rel.to_path_buf(),
+                })
+            })?
+            .to_os_string();
+        let job = FileJob {
+            seq: self.ledger.reserve(),
+            rel: rel.to_path_buf(),
+            meta: *meta,
+            dest_parent: self.dest_parent(rel)?,
+            name,
         };
-        let mut out = SparseWriter::new(self.dest.create_file(rel)?);
-        let mut hasher = Sha256::new();
-        let mut copied = 0u64;
-        loop {
-            self.check_cancel()?;
-            let n = match reader.read(&mut self.buffer) {
-                Ok(0) => break,
-                Ok(n) => n,
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                Err(e) => {
-                    drop(out);
-                    self.dest.remove_file(rel);
-                    let note = format!("read failed after {copied} bytes: {e}");
-                    return self.record(rel, meta, None, None, EntryStatus::Unreadable, Some(note));
-                }
-            };
-            hasher.update(&self.buffer[..n]);
-            out.write(&self.buffer[..n]).map_err(|e| {
-                FsError::io(
-                    FsErrorKind::Write {
-                        path: self.dest_path(rel),
-                    },
-                    e,
-                )
-            })?;
-            copied += n as u64;
-            self.progress.add_bytes(n as u64);
+        if let Some(jobs) = &self.jobs {
+            self.in_flight += 1;
+            return jobs
+                .send(job)
+                .map_err(|_| FsError::new(FsErrorKind::Interrupted));
         }
-        drop(reader);
-        // The length (a trailing hole too) and durability.
-        let out = out.finish().map_err(|e| {
-            FsError::io(
-                FsErrorKind::Write {
-                    path: self.dest_path(rel),
-                },
-                e,
-            )
-        })?;
-        drop(out);
-        self.dest.set_attributes(rel, meta)?;
-        let mut copied_meta = *meta;
-        copied_meta.size = copied;
-        let note = (meta.mode & STRIPPED_BITS != 0)
-            .then(|| format!("setuid/setgid bits dropped (source mode {:04o})", meta.mode));
-        let hash = hex::encode(hasher.finalize());
-        self.record(
-            rel,
-            &copied_meta,
-            Some(hash),
-            None,
-            EntryStatus::Copied,
-            note,
-        )
+        // Copied here: the tree cannot be read by several threads.
+        if self.buffer.is_empty() {
+            self.buffer = vec![0; CHUNK];
+        }
+        let ctx = JobContext {
+            source: self.source,
+            dest: self.dest,
+            cancel: self.cancel.as_deref(),
+            stop: self.stop,
+            bytes: self.bytes,
+        };
+        let outcome = ctx.run(&job, &mut self.buffer)?;
+        self.ledger.fill(job.seq, outcome);
+        Ok(())
     }
 
-    fn record_failure(&mut self, rel: &Path, error: &FsError) -> Result<(), FsError> {
+    /// Takes the copying threads' results (waiting for all of them when `all`), and shows
+    /// the bytes copied.
+    fn collect(&mut self, all: bool) -> Result<(), FsError> {
+        let mut first_error = None;
+        while self.in_flight > 0 {
+            let next = if all {
+                self.results.recv().ok()
+            } else {
+                self.results.try_recv().ok()
+            };
+            let Some(result) = next else { break };
+            self.in_flight -= 1;
+            match result {
+                Ok((seq, outcome)) => self.ledger.fill(seq, outcome),
+                Err(e) => {
+                    self.stop.store(true, Ordering::Relaxed);
+                    first_error.get_or_insert(e);
+                    if !all {
+                        break;
+                    }
+                }
+            }
+        }
+        let now = self.bytes.load(Ordering::Relaxed);
+        self.progress.add_bytes(now - self.shown_bytes);
+        self.shown_bytes = now;
+        first_error.map_or(Ok(()), Err)
+    }
+
+    /// Waits for every file handed to the copying threads.
+    fn drain(&mut self) -> Result<(), FsError> {
+        self.collect(true)
+    }
+
+    /// Gives every directory its mode and times, innermost first, now that all is written.
+    fn finish_dirs(&mut self) -> Result<(), FsError> {
+        for (rel, meta) in std::mem::take(&mut self.finish_dirs) {
+            if rel.as_os_str().is_empty() {
+                self.dest.set_root_attributes(&meta)?;
+            } else {
+                self.dest.set_attributes(&rel, &meta)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Makes what is done durable and writes it to the manifest (flushed: a kill of this
+    /// process keeps it).
+    fn checkpoint(&mut self) -> Result<(), FsError> {
+        for outcome in self.ledger.checkpoint()? {
+            self.record(outcome)?;
+        }
+        self.manifest.flush()
+    }
+
+    fn record_failure(&mut self, rel: &Path, error: &FsError) {
         let meta = EntryMeta {
             kind: EntryKind::File,
             size: 0,
@@ -602,27 +738,24 @@ impl Copier<'_> {
             mtime: Default::default(),
             atime: Default::default(),
         };
-        self.record(
-            rel,
-            &meta,
-            None,
-            None,
-            EntryStatus::Unreadable,
-            Some(error.to_string()),
-        )
+        self.ledger.push(
+            Outcome::new(rel.to_path_buf(), meta, EntryStatus::Unreadable)
+                .with_note(error.to_string()),
+        );
     }
 
-    fn record(
-        &mut self,
-        rel: &Path,
-        meta: &EntryMeta,
-        sha256: Option<String>,
-        target: Option<&OsStr>,
-        status: EntryStatus,
-        note: Option<String>,
-    ) -> Result<(), FsError> {
+    /// Writes one claimed entry to the manifest and counts it.
+    fn record(&mut self, outcome: Outcome) -> Result<(), FsError> {
+        let Outcome {
+            rel,
+            meta,
+            hash,
+            target,
+            status,
+            note,
+        } = outcome;
         let (path, path_hex) = encode_name(rel.as_os_str());
-        let (target, target_hex) = match target.map(encode_name) {
+        let (target, target_hex) = match target.as_deref().map(encode_name) {
             Some((text, hex_bytes)) => (Some(text), hex_bytes),
             None => (None, None),
         };
@@ -644,11 +777,17 @@ impl Copier<'_> {
                 note.as_deref().unwrap_or("not copied")
             ));
         }
+        let (blake3, sha256) = match hash {
+            Some(ContentHash::Blake3(h)) => (Some(h), None),
+            Some(ContentHash::Sha256(h)) => (None, Some(h)),
+            None => (None, None),
+        };
         let entry = ManifestEntry {
             path,
             path_hex,
             kind: meta.kind,
             size: meta.size,
+            blake3,
             sha256,
             mode: format!("{:04o}", meta.mode),
             uid: meta.uid,

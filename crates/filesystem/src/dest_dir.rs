@@ -142,10 +142,31 @@ impl DestDir {
         }
     }
 
-    /// Creates regular file `rel` (it must not exist), owner-only until its attributes are set.
-    pub(crate) fn create_file(&self, rel: &Path) -> Result<File, FsError> {
-        let (parent, name) = self.parent(rel)?;
-        self.clear_for_resume(&parent, &name);
+    /// The fd of directory `rel` of the copy ("" is the root), opened once so the files
+    /// created in it cost one open each (`O_PATH`, beneath the root, no symlinks).
+    pub(crate) fn dir_fd(&self, rel: &Path) -> Result<OwnedFd, FsError> {
+        let rel = clean_relative(rel)?;
+        let rel = if rel.as_os_str().is_empty() {
+            PathBuf::from(".")
+        } else {
+            rel
+        };
+        let how = OpenHow::new()
+            .flags(OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC)
+            .resolve(ResolveFlag::RESOLVE_BENEATH | ResolveFlag::RESOLVE_NO_SYMLINKS);
+        openat2(&self.root_fd, rel.as_path(), how).map_err(|e| self.write_error(&rel, e))
+    }
+
+    /// Creates regular file `name` in the directory `parent` (from [`DestDir::dir_fd`]; `rel`
+    /// is its path, for errors), owner-only until its attributes are set. It must not exist
+    /// (on resume, a file or symlink a cut-short run left there is removed first).
+    pub(crate) fn create_file_in(
+        &self,
+        parent: &OwnedFd,
+        name: &OsStr,
+        rel: &Path,
+    ) -> Result<File, FsError> {
+        self.clear_for_resume(parent, Path::new(name));
         let how = OpenHow::new()
             .flags(
                 OFlag::O_WRONLY
@@ -156,15 +177,38 @@ impl DestDir {
             )
             .mode(Mode::from_bits_truncate(0o600))
             .resolve(ResolveFlag::RESOLVE_BENEATH | ResolveFlag::RESOLVE_NO_SYMLINKS);
-        let fd = openat2(&parent, name.as_path(), how).map_err(|e| self.write_error(rel, e))?;
+        let fd = openat2(parent, name, how).map_err(|e| self.write_error(rel, e))?;
         Ok(File::from(fd))
     }
 
-    /// Removes a partly written file.
-    pub(crate) fn remove_file(&self, rel: &Path) {
-        if let Ok((parent, name)) = self.parent(rel) {
-            let _ = unlinkat(&parent, name.as_path(), UnlinkatFlags::NoRemoveDir);
+    /// Removes a partly written file `name` of directory `parent`.
+    pub(crate) fn remove_file_in(&self, parent: &OwnedFd, name: &OsStr) {
+        let _ = unlinkat(parent, name, UnlinkatFlags::NoRemoveDir);
+    }
+
+    /// Gives the file open as `file` (created by this copy) the source's owner (when allowed),
+    /// mode (without setuid/setgid) and times, through its fd: no path is looked up again.
+    pub(crate) fn set_file_attributes(
+        &self,
+        file: &File,
+        rel: &Path,
+        meta: &EntryMeta,
+    ) -> Result<(), FsError> {
+        if self.set_owner {
+            nix::unistd::fchown(
+                file,
+                Some(Uid::from_raw(meta.uid)),
+                Some(Gid::from_raw(meta.gid)),
+            )
+            .map_err(|e| self.write_error(rel, e))?;
         }
+        let mode = Mode::from_bits_truncate(self.copy_mode(meta));
+        nix::sys::stat::fchmod(file, mode).map_err(|e| self.write_error(rel, e))?;
+        let spec = |t: super::source_tree::Timestamp| {
+            TimeSpec::new(t.sec, i64::from(t.nsec.min(999_999_999)))
+        };
+        nix::sys::stat::futimens(file, &spec(meta.atime), &spec(meta.mtime))
+            .map_err(|e| self.write_error(rel, e))
     }
 
     /// Creates symlink `rel` pointing at `target` (never followed).

@@ -113,6 +113,57 @@ impl SourceTree for HostTree {
         Ok(names)
     }
 
+    /// One open of the directory, then `fstatat` of each name in it (no symlink followed; a
+    /// name on another filesystem, a mount point, is refused as `RESOLVE_NO_XDEV` would).
+    fn entries(&self, rel: &Path) -> Result<Vec<(OsString, Result<EntryMeta, FsError>)>, FsError> {
+        let fd = self.open_beneath(rel, OFlag::O_RDONLY | OFlag::O_DIRECTORY)?;
+        let path = || self.root.join(rel);
+        let dir_dev = fstat(&fd)
+            .map_err(|e| FsError::io(FsErrorKind::Read { path: path() }, e))?
+            .st_dev;
+        let listing = fd
+            .try_clone()
+            .map_err(|e| FsError::io(FsErrorKind::Read { path: path() }, e))?;
+        let mut dir = nix::dir::Dir::from_fd(listing)
+            .map_err(|e| FsError::io(FsErrorKind::Read { path: path() }, e))?;
+        let mut names = Vec::new();
+        for entry in dir.iter() {
+            let entry = entry.map_err(|e| FsError::io(FsErrorKind::Read { path: path() }, e))?;
+            let name = entry.file_name().to_bytes();
+            if name != b"." && name != b".." {
+                names.push(std::ffi::OsStr::from_bytes(name).to_os_string());
+            }
+        }
+        names.sort();
+        Ok(names
+            .into_iter()
+            .map(|name| {
+                let child = || self.root.join(rel).join(&name);
+                let meta = nix::sys::stat::fstatat(
+                    &fd,
+                    name.as_os_str(),
+                    nix::fcntl::AtFlags::AT_SYMLINK_NOFOLLOW,
+                )
+                .map_err(|e| FsError::io(FsErrorKind::Open { path: child() }, e))
+                .and_then(|st| {
+                    if st.st_dev == dir_dev {
+                        Ok(meta_from_stat(&st))
+                    } else {
+                        Err(FsError::io(
+                            FsErrorKind::Open { path: child() },
+                            nix::errno::Errno::EXDEV,
+                        ))
+                    }
+                });
+                (name, meta)
+            })
+            .collect())
+    }
+
+    fn as_sync(&self) -> Option<&(dyn SourceTree + Sync)> {
+        Some(self)
+    }
+
     fn open_file(&self, rel: &Path) -> Result<Box<dyn Read + '_>, FsError> {
         // O_NONBLOCK: should the entry have become a FIFO, opening it must not hang.
         let fd = self.open_beneath(

@@ -12,6 +12,8 @@
 mod attachment;
 mod cleanup_stack;
 mod copy;
+mod copy_job;
+mod copy_ledger;
 mod damage;
 mod dest_dir;
 mod dir_identity;
@@ -54,8 +56,8 @@ pub use host_tree::HostTree;
 pub use inspect::{InspectReport, Inspection, inspect_tree};
 pub use loop_device::LoopDevice;
 pub use manifest::{
-    EntryStatus, MANIFEST_FORMAT, Manifest, ManifestEntry, ManifestHeader, ManifestRecord,
-    ManifestSummary, SourceSpec,
+    ContentHash, EntryStatus, MANIFEST_FORMAT, Manifest, ManifestEntry, ManifestHeader,
+    ManifestRecord, ManifestSummary, SourceSpec,
 };
 pub use mount::{MountRequest, Mounted, mount_readonly};
 pub use partition_ref::PartitionRef;

@@ -14,8 +14,37 @@ use serde::{Deserialize, Serialize};
 use super::error::{FsError, FsErrorKind};
 use super::source_tree::EntryKind;
 
-/// The format tag of the header line.
-pub const MANIFEST_FORMAT: &str = "salvage-manifest/1";
+/// The format tag of the header line a copy writes: version 2 hashes files with BLAKE3.
+pub const MANIFEST_FORMAT: &str = "salvage-manifest/2";
+
+/// The formats read: version 1 (SHA-256) is still verified and resumed.
+const READ_FORMATS: [&str; 2] = ["salvage-manifest/1", MANIFEST_FORMAT];
+
+/// A file's content hash as a manifest records it (lowercase hex).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ContentHash {
+    /// What copies write (version 2); what `b3sum` prints.
+    Blake3(String),
+    /// What version 1 manifests hold; what `sha256sum` prints.
+    Sha256(String),
+}
+
+impl ContentHash {
+    /// The algorithm's name, as `b3sum`/`sha256sum` are named.
+    pub fn algorithm(&self) -> &'static str {
+        match self {
+            Self::Blake3(_) => "blake3",
+            Self::Sha256(_) => "sha256",
+        }
+    }
+
+    /// The hex digest.
+    pub fn hex(&self) -> &str {
+        match self {
+            Self::Blake3(h) | Self::Sha256(h) => h,
+        }
+    }
+}
 
 /// Where a copy was read from, enough to open it again for `verify`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -62,7 +91,10 @@ pub struct ManifestEntry {
     pub path_hex: Option<String>,
     pub kind: EntryKind,
     pub size: u64,
-    /// SHA-256 of the file's content as copied (regular files).
+    /// BLAKE3 of the file's content as copied (regular files; format version 2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub blake3: Option<String>,
+    /// SHA-256 of the file's content as copied (regular files; format version 1).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sha256: Option<String>,
     /// The mode in the source, octal (setuid/setgid are recorded here but never copied).
@@ -124,6 +156,15 @@ impl ManifestEntry {
             .map(|t| decode_name(t, self.target_hex.as_deref()))
     }
 
+    /// The content hash recorded (BLAKE3 first), for regular files.
+    pub fn content_hash(&self) -> Option<ContentHash> {
+        match (&self.blake3, &self.sha256) {
+            (Some(b), _) => Some(ContentHash::Blake3(b.clone())),
+            (None, Some(s)) => Some(ContentHash::Sha256(s.clone())),
+            (None, None) => None,
+        }
+    }
+
     /// The source mode as a number.
     pub fn mode_bits(&self) -> u32 {
         u32::from_str_radix(&self.mode, 8).unwrap_or(0)
@@ -175,6 +216,8 @@ impl ManifestWriter {
             path: path.to_path_buf(),
         };
         writer.write(&ManifestRecord::Header(header))?;
+        // Out now: a copy killed before its first checkpoint can still be resumed in place.
+        writer.flush()?;
         Ok(writer)
     }
 
@@ -189,6 +232,14 @@ impl ManifestWriter {
         };
         serde_json::to_writer(&mut self.out, record).map_err(|e| io(e.into()))?;
         self.out.write_all(b"\n").map_err(io)
+    }
+
+    /// Hands the lines written so far to the kernel (they survive a kill of this process).
+    pub(crate) fn flush(&mut self) -> Result<(), FsError> {
+        let path = self.path.clone();
+        self.out
+            .flush()
+            .map_err(|e| FsError::io(FsErrorKind::Write { path }, e))
     }
 
     /// Writes the summary, flushes and syncs.
@@ -265,7 +316,9 @@ impl Manifest {
                 })
             })?;
             match record {
-                ManifestRecord::Header(h) if header.is_none() && h.format == MANIFEST_FORMAT => {
+                ManifestRecord::Header(h)
+                    if header.is_none() && READ_FORMATS.contains(&h.format.as_str()) =>
+                {
                     header = Some(h);
                 }
                 ManifestRecord::Entry(entry) if header.is_some() => entries.push(entry),
@@ -275,7 +328,7 @@ impl Manifest {
                         path: path.to_path_buf(),
                         line: index + 1,
                         message:
-                            "record out of place (one header first, in format salvage-manifest/1)"
+                            "record out of place (one header first, in format salvage-manifest/2 or /1)"
                                 .to_string(),
                     }));
                 }
@@ -341,6 +394,7 @@ mod tests {
             path_hex: hex_bytes,
             kind: EntryKind::File,
             size: 0,
+            blake3: None,
             sha256: None,
             mode: "0644".into(),
             uid: 0,

@@ -63,6 +63,24 @@ pub trait SourceTree {
         let _ = (rel, names);
         None
     }
+    /// The entries of directory `rel` with their metadata (or why it could not be read),
+    /// sorted bytewise by name. A tree that can stat a name inside an open directory
+    /// overrides this to avoid looking every path up from the root again.
+    fn entries(&self, rel: &Path) -> Result<Vec<(OsString, Result<EntryMeta, FsError>)>, FsError> {
+        Ok(self
+            .list_dir(rel)?
+            .into_iter()
+            .map(|name| {
+                let meta = self.metadata(&rel.join(&name));
+                (name, meta)
+            })
+            .collect())
+    }
+    /// The tree as one that threads may read at once, when it is (a copy then reads and
+    /// writes several files in parallel); `None`: one file at a time.
+    fn as_sync(&self) -> Option<&(dyn SourceTree + Sync)> {
+        None
+    }
     /// The bytes in use on the whole filesystem: no copy of it can need more room for data
     /// (holes and zero blocks are not written). `None` when it cannot be told.
     fn used_bytes(&self) -> Option<u64> {

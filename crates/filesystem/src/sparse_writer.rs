@@ -12,6 +12,8 @@ const BLOCK: usize = 4096;
 pub(crate) struct SparseWriter {
     file: File,
     pos: u64,
+    /// The end of the last bytes written.
+    written_to: u64,
 }
 
 fn all_zero(piece: &[u8]) -> bool {
@@ -21,7 +23,11 @@ fn all_zero(piece: &[u8]) -> bool {
 
 impl SparseWriter {
     pub(crate) fn new(file: File) -> Self {
-        Self { file, pos: 0 }
+        Self {
+            file,
+            pos: 0,
+            written_to: 0,
+        }
     }
 
     /// Appends `buf`: runs of non-zero blocks are written, zero blocks skipped.
@@ -43,15 +49,19 @@ impl SparseWriter {
         if let Some(start) = run_start {
             self.file
                 .write_all_at(&buf[start..], self.pos + start as u64)?;
+            self.written_to = self.pos + buf.len() as u64;
         }
         self.pos += buf.len() as u64;
         Ok(())
     }
 
-    /// Gives the file its length (a trailing hole included), makes it durable and returns it.
+    /// Gives the file its length (a trailing hole included) and returns it. Not synced: the
+    /// copy makes a batch of files durable at once (`syncfs`) before it claims them.
     pub(crate) fn finish(self) -> std::io::Result<File> {
-        self.file.set_len(self.pos)?;
-        self.file.sync_data()?;
+        if self.pos > 0 && self.written_to < self.pos {
+            // Only a trailing hole left to place (a file written in full has its length).
+            self.file.set_len(self.pos)?;
+        }
         Ok(self.file)
     }
 }

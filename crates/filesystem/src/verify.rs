@@ -1,19 +1,25 @@
 //! `verify`: re-reads a copy and checks it against its manifest, and (when the source can still
 //! be opened) the source against the manifest too. Says what matched, what differed, what is
 //! missing, what could not be read, what the copy did not copy, and what is there that the
-//! manifest does not know.
+//! manifest does not know. Files are checked by a few threads at once (the copy, and the
+//! source when it can be read by several), each file hashed with what its manifest line holds
+//! (BLAKE3, or SHA-256 in a version 1 manifest); the findings come out in manifest order.
 
 use std::collections::BTreeSet;
 use std::io::Read;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use super::error::FsError;
 use super::host_tree::HostTree;
-use super::manifest::{EntryStatus, Manifest, ManifestEntry};
+use super::manifest::{ContentHash, EntryStatus, Manifest, ManifestEntry};
 use super::source_tree::{EntryKind, SourceTree};
+
+/// Threads hashing at once.
+const VERIFY_THREADS: usize = 4;
 
 /// One finding about one path.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -55,40 +61,61 @@ impl VerifyReport {
     }
 }
 
-/// SHA-256 and length of everything `reader` yields.
-pub(crate) fn sha256_of(mut reader: impl Read) -> std::io::Result<(String, u64)> {
-    let mut hasher = Sha256::new();
-    let mut buf = vec![0u8; 1 << 20];
+/// The hash (of the kind `like` is) and length of everything `reader` yields.
+fn hash_of(
+    mut reader: impl Read,
+    like: &ContentHash,
+    buf: &mut [u8],
+) -> std::io::Result<(ContentHash, u64)> {
     let mut len = 0u64;
+    let mut sha = matches!(like, ContentHash::Sha256(_)).then(Sha256::new);
+    let mut b3 = blake3::Hasher::new();
     loop {
-        match reader.read(&mut buf) {
+        match reader.read(buf) {
             Ok(0) => break,
             Ok(n) => {
-                hasher.update(&buf[..n]);
+                match &mut sha {
+                    Some(h) => h.update(&buf[..n]),
+                    None => {
+                        b3.update(&buf[..n]);
+                    }
+                }
                 len += n as u64;
             }
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
             Err(e) => return Err(e),
         }
     }
-    Ok((hex::encode(hasher.finalize()), len))
+    let hash = match sha {
+        Some(h) => ContentHash::Sha256(hex::encode(h.finalize())),
+        None => ContentHash::Blake3(b3.finalize().to_hex().to_string()),
+    };
+    Ok((hash, len))
 }
 
 /// What a tree holds at one path, reduced to what a manifest records.
 enum Seen {
-    File { sha256: String, size: u64 },
+    File { hash: ContentHash, size: u64 },
     Symlink(std::ffi::OsString),
     Dir,
     Other(EntryKind),
 }
 
-fn look(tree: &dyn SourceTree, rel: &Path) -> Result<Seen, String> {
+fn look(
+    tree: &dyn SourceTree,
+    entry: &ManifestEntry,
+    rel: &Path,
+    buf: &mut [u8],
+) -> Result<Seen, String> {
     let meta = tree.metadata(rel).map_err(|e| e.to_string())?;
     Ok(match meta.kind {
         EntryKind::File => {
+            let like = entry
+                .content_hash()
+                .unwrap_or(ContentHash::Blake3(String::new()));
             let reader = tree.open_file(rel).map_err(|e| e.to_string())?;
-            let (sha256, size) = sha256_of(reader).map_err(|e| e.to_string())?;
-            Seen::File { sha256, size }
+            let (hash, size) = hash_of(reader, &like, buf).map_err(|e| e.to_string())?;
+            Seen::File { hash, size }
         }
         EntryKind::Symlink => Seen::Symlink(tree.read_link(rel).map_err(|e| e.to_string())?),
         EntryKind::Dir => Seen::Dir,
@@ -99,12 +126,15 @@ fn look(tree: &dyn SourceTree, rel: &Path) -> Result<Seen, String> {
 /// How `seen` differs from the manifest entry, or `None` when it matches.
 fn compare(entry: &ManifestEntry, seen: &Seen) -> Option<String> {
     match (entry.kind, seen) {
-        (EntryKind::File, Seen::File { sha256, size }) => {
-            let want = entry.sha256.as_deref().unwrap_or("");
-            if want != sha256 || entry.size != *size {
+        (EntryKind::File, Seen::File { hash, size }) => {
+            let want = entry.content_hash();
+            if want.as_ref() != Some(hash) || entry.size != *size {
+                let algorithm = hash.algorithm();
                 Some(format!(
-                    "content differs: {size} bytes sha256 {sha256}, manifest says {} bytes sha256 {want}",
-                    entry.size
+                    "content differs: {size} bytes {algorithm} {}, manifest says {} bytes {algorithm} {}",
+                    hash.hex(),
+                    entry.size,
+                    want.as_ref().map_or("(none)", ContentHash::hex)
                 ))
             } else {
                 None
@@ -142,6 +172,133 @@ fn escaped(path: &Path) -> String {
     path.to_string_lossy().escape_debug().to_string()
 }
 
+/// What checking one manifest entry found, each finding with the list it goes to.
+#[derive(Default)]
+struct Checked {
+    matched: bool,
+    findings: Vec<(Kind, Finding)>,
+}
+
+#[derive(Clone, Copy)]
+enum Kind {
+    Differed,
+    Missing,
+    Unreadable,
+    NotCopied,
+}
+
+/// Checks one entry against the copy and, when given, the source.
+fn check_entry(
+    entry: &ManifestEntry,
+    copy: &HostTree,
+    source: Option<&dyn SourceTree>,
+    buf: &mut [u8],
+) -> Checked {
+    let mut out = Checked::default();
+    if entry.status != EntryStatus::Copied {
+        let why = entry
+            .note
+            .clone()
+            .unwrap_or_else(|| format!("{:?}", entry.status));
+        out.findings.push((Kind::NotCopied, finding(entry, why)));
+        return out;
+    }
+    let rel = entry.rel_path();
+    match look(copy, entry, &rel, buf) {
+        Ok(seen) => {
+            if let Some(diff) = compare(entry, &seen) {
+                out.findings
+                    .push((Kind::Differed, finding(entry, format!("copy: {diff}"))));
+            }
+        }
+        Err(_) if copy.metadata(&rel).is_err() => {
+            out.findings
+                .push((Kind::Missing, finding(entry, "not in the copy".to_string())));
+        }
+        Err(e) => {
+            out.findings
+                .push((Kind::Unreadable, finding(entry, format!("copy: {e}"))));
+        }
+    }
+    if let Some(source) = source {
+        match look(source, entry, &rel, buf) {
+            Ok(seen) => {
+                if let Some(diff) = compare(entry, &seen) {
+                    out.findings
+                        .push((Kind::Differed, finding(entry, format!("source: {diff}"))));
+                }
+            }
+            Err(e) => {
+                out.findings
+                    .push((Kind::Unreadable, finding(entry, format!("source: {e}"))));
+            }
+        }
+    }
+    out.matched = out.findings.is_empty();
+    out
+}
+
+/// Checks every entry, on several threads when the trees allow, in manifest order.
+fn check_all(
+    entries: &[ManifestEntry],
+    copy: &HostTree,
+    source: Option<&dyn SourceTree>,
+) -> Vec<Checked> {
+    let shared: Option<Option<&(dyn SourceTree + Sync)>> = match source {
+        None => Some(None),
+        Some(s) => s.as_sync().map(Some),
+    };
+    let Some(shared) = shared else {
+        // A source only one thread may read (the userspace ext reader).
+        let mut buf = vec![0u8; 1 << 20];
+        return entries
+            .iter()
+            .map(|e| check_entry(e, copy, source, &mut buf))
+            .collect();
+    };
+    let next = AtomicUsize::new(0);
+    let mut slots: Vec<Option<Checked>> = Vec::new();
+    slots.resize_with(entries.len(), || None);
+    let done: Vec<Vec<(usize, Checked)>> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..VERIFY_THREADS)
+            .map(|_| {
+                let next = &next;
+                scope.spawn(move || {
+                    let mut buf = vec![0u8; 1 << 20];
+                    let mut out = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(entry) = entries.get(i) else { break };
+                        let source = shared.map(|s| s as &dyn SourceTree);
+                        out.push((i, check_entry(entry, copy, source, &mut buf)));
+                    }
+                    out
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .map(|w| w.join().unwrap_or_default())
+            .collect()
+    });
+    for (i, checked) in done.into_iter().flatten() {
+        slots[i] = Some(checked);
+    }
+    slots
+        .into_iter()
+        .zip(entries)
+        .map(|(c, entry)| {
+            c.unwrap_or_else(|| Checked {
+                matched: false,
+                findings: vec![(
+                    Kind::Unreadable,
+                    finding(entry, "not checked: a verifying thread failed".to_string()),
+                )],
+            })
+        })
+        .collect()
+}
+
 /// Verifies the copy described by `manifest_path` (at `copy_root`, or where the manifest says),
 /// and the source against the manifest when `source` is given.
 pub fn verify(
@@ -161,73 +318,32 @@ pub fn verify(
         incomplete_copy: manifest.summary.is_none(),
         ..VerifyReport::default()
     };
-    let mut listed = BTreeSet::new();
-    for entry in &manifest.entries {
-        let rel = entry.rel_path();
-        listed.insert(rel.clone());
-        if entry.status != EntryStatus::Copied {
-            let why = entry
-                .note
-                .clone()
-                .unwrap_or_else(|| format!("{:?}", entry.status));
-            report.not_copied.push(finding(entry, why));
-            continue;
-        }
-        let mut good = true;
-        match look(&copy, &rel) {
-            Ok(seen) => {
-                if let Some(diff) = compare(entry, &seen) {
-                    report
-                        .differed
-                        .push(finding(entry, format!("copy: {diff}")));
-                    good = false;
-                }
-            }
-            Err(_) if copy.metadata(&rel).is_err() => {
-                report
-                    .missing
-                    .push(finding(entry, "not in the copy".to_string()));
-                good = false;
-            }
-            Err(e) => {
-                report.unreadable.push(finding(entry, format!("copy: {e}")));
-                good = false;
-            }
-        }
-        if let Some(source) = source {
-            match look(source, &rel) {
-                Ok(seen) => {
-                    if let Some(diff) = compare(entry, &seen) {
-                        report
-                            .differed
-                            .push(finding(entry, format!("source: {diff}")));
-                        good = false;
-                    }
-                }
-                Err(e) => {
-                    report
-                        .unreadable
-                        .push(finding(entry, format!("source: {e}")));
-                    good = false;
-                }
-            }
-        }
-        if good {
+    let listed: BTreeSet<PathBuf> = manifest.entries.iter().map(|e| e.rel_path()).collect();
+    for checked in check_all(&manifest.entries, &copy, source) {
+        if checked.matched {
             report.matched += 1;
+        }
+        for (kind, finding) in checked.findings {
+            match kind {
+                Kind::Differed => report.differed.push(finding),
+                Kind::Missing => report.missing.push(finding),
+                Kind::Unreadable => report.unreadable.push(finding),
+                Kind::NotCopied => report.not_copied.push(finding),
+            }
         }
     }
     // Anything in the copy the manifest does not list.
     let mut stack = vec![PathBuf::new()];
     while let Some(dir) = stack.pop() {
-        let Ok(names) = copy.list_dir(&dir) else {
+        let Ok(entries) = copy.entries(&dir) else {
             continue;
         };
-        for name in names {
+        for (name, meta) in entries {
             let rel = dir.join(name);
             if !listed.contains(&rel) {
                 report.extra.push(escaped(&rel));
             }
-            if copy.metadata(&rel).is_ok_and(|m| m.kind == EntryKind::Dir) {
+            if meta.is_ok_and(|m| m.kind == EntryKind::Dir) {
                 stack.push(rel);
             }
         }

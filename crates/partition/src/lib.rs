@@ -19,6 +19,7 @@ mod table;
 #[cfg(test)]
 mod tests;
 mod types;
+mod unreadable;
 pub mod used_space;
 
 pub use error::{PartitionError, PartitionErrorKind};

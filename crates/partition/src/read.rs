@@ -118,7 +118,7 @@ pub fn read_table_from(
         }
     }
     if opts.scan {
-        t.scan = Some(scan(src, t.sector_size, &t.partitions));
+        t.scan = Some(scan(src, t.sector_size, &t.partitions, &mut t.warnings));
     }
     Ok(t)
 }

@@ -15,14 +15,23 @@ use super::probe::{Region, Scope};
 use super::scan_hit::ScanHit;
 use super::source::{ByteSource, read_zero_padded};
 use super::table::Partition;
+use super::unreadable::{Unreadable, data_ranges};
 
-const MIB: u64 = 1 << 20;
+pub(crate) const MIB: u64 = 1 << 20;
 /// Sectors in one cylinder of the classic 255-head, 63-sector geometry.
 const CYLINDER: u64 = 255 * 63;
 const HEAD: u64 = 63;
 
-/// Scans `src` for filesystem signatures; hits are sorted by offset, one per offset.
-pub fn scan(src: &dyn ByteSource, sector_size: u32, table: &[Partition]) -> Vec<ScanHit> {
+/// Scans `src` for filesystem signatures; hits are sorted by offset, one per offset. Holes of
+/// a sparse image are not read (`SEEK_DATA`: a candidate whose bytes are all hole cannot hold
+/// a signature), and after a read error the candidates just after it are skipped; what was
+/// not probed is named in `warnings`.
+pub fn scan(
+    src: &dyn ByteSource,
+    sector_size: u32,
+    table: &[Partition],
+    warnings: &mut Vec<String>,
+) -> Vec<ScanHit> {
     let ss = u64::from(sector_size.max(512));
     let size = src.size_bytes();
     let mut hits: BTreeMap<u64, ScanHit> = BTreeMap::new();
@@ -33,31 +42,43 @@ pub fn scan(src: &dyn ByteSource, sector_size: u32, table: &[Partition]) -> Vec<
             probe_extent(src, offset, len, ss, &mut hits);
         }
     }
+    let ranges = data_ranges(src, size);
+    let mut bad = Unreadable::default();
     let mut visit = |offset: u64| {
-        if offset < size {
-            probe_at(src, offset, ss, &mut hits);
-        }
-    };
-    let mut at = 0;
-    while at < size {
-        visit(at);
-        at += MIB;
-    }
-    let mut cyl = 0;
-    while cyl * ss < size {
-        for sector in [cyl, cyl + HEAD] {
-            let offset = sector * ss;
-            if offset % MIB != 0 {
-                visit(offset);
+        if offset < size && !bad.skips(offset) {
+            if let Err(e) = probe_at(src, offset, ss, &mut hits) {
+                bad.failed(offset, &e);
+            } else {
+                bad.readable();
             }
         }
-        cyl += CYLINDER;
+    };
+    for &(lo, hi) in &ranges {
+        let mut at = lo.next_multiple_of(MIB);
+        while at < hi {
+            visit(at);
+            at += MIB;
+        }
+    }
+    let cylinder_bytes = CYLINDER * ss;
+    for &(lo, hi) in &ranges {
+        let mut cyl = lo.saturating_sub(HEAD * ss) / cylinder_bytes * CYLINDER;
+        while cyl * ss < hi {
+            for sector in [cyl, cyl + HEAD] {
+                let offset = sector * ss;
+                if offset % MIB != 0 && (lo..hi).contains(&offset) {
+                    visit(offset);
+                }
+            }
+            cyl += CYLINDER;
+        }
     }
     for p in table {
         if p.offset % MIB != 0 {
             visit(p.offset);
         }
     }
+    warnings.extend(bad.warning());
     let mut out: Vec<ScanHit> = Vec::new();
     for hit in hits.into_values() {
         // A copy of a superblock inside the filesystem it describes (xfs secondary
@@ -134,11 +155,15 @@ fn probe_extent(
     }
 }
 
-fn probe_at(src: &dyn ByteSource, offset: u64, ss: u64, hits: &mut BTreeMap<u64, ScanHit>) {
+/// Probes one candidate offset; an error when its first 8 KiB cannot be read.
+fn probe_at(
+    src: &dyn ByteSource,
+    offset: u64,
+    ss: u64,
+    hits: &mut BTreeMap<u64, ScanHit>,
+) -> std::io::Result<()> {
     let size = src.size_bytes();
-    let Ok(head) = read_zero_padded(src, offset, 8192) else {
-        return;
-    };
+    let head = read_zero_padded(src, offset, 8192)?;
     let btrfs = read_zero_padded(src, offset + 65536 + 0x40, 8).is_ok_and(|m| m == b"_BHRfS_M");
     if worth_probing(&head) || btrfs {
         let region = Region::new(src, offset, size - offset);
@@ -147,12 +172,12 @@ fn probe_at(src: &dyn ByteSource, offset: u64, ss: u64, hits: &mut BTreeMap<u64,
                 let primary_ext = fs.fs_type.starts_with("ext") && le16(&head, 0x400 + 0x5A) != 0;
                 if !primary_ext && !is_ext_copy(src, offset, &head, &fs) {
                     add(hits, offset, ss, fs, "superblock".to_string());
-                    return;
+                    return Ok(());
                 }
             }
             Probe::Ambivalent(all) => {
                 add_ambivalent(hits, offset, ss, all);
-                return;
+                return Ok(());
             }
             Probe::Nothing => {}
         }
@@ -186,8 +211,9 @@ fn probe_at(src: &dyn ByteSource, offset: u64, ss: u64, hits: &mut BTreeMap<u64,
             let how = format!("backup superblock (group {group}) at byte {sb_byte}");
             add(hits, start, ss, fs, how);
         }
-        return;
+        return Ok(());
     }
+    Ok(())
 }
 
 /// True when the ext superblock a probe found at `offset` + 1024 is a revision-0 copy (a

@@ -16,6 +16,13 @@ pub trait ByteSource {
     fn logical_sector_size(&self) -> Option<u32> {
         None
     }
+    /// The next area at or after `from` that may hold data, `[start, end)`; `None` when only a
+    /// hole is left. A source that cannot tell (a buffer, a block device) answers everything
+    /// from `from` on.
+    fn data_area(&self, from: u64) -> Option<(u64, u64)> {
+        let size = self.size_bytes();
+        (from < size).then_some((from, size))
+    }
 }
 
 impl ByteSource for [u8] {
@@ -86,11 +93,21 @@ impl ByteSource for Disk {
     fn logical_sector_size(&self) -> Option<u32> {
         self.sector_size
     }
+    fn data_area(&self, from: u64) -> Option<(u64, u64)> {
+        if self.sector_size.is_some() {
+            // A block device: no holes to find.
+            return (from < self.size).then_some((from, self.size));
+        }
+        salvage_sys::seek_data::data_area(&self.file, from, self.size)
+    }
 }
 
 impl ByteSource for File {
     fn size_bytes(&self) -> u64 {
         self.metadata().map_or(0, |m| m.len())
+    }
+    fn data_area(&self, from: u64) -> Option<(u64, u64)> {
+        salvage_sys::seek_data::data_area(self, from, self.size_bytes())
     }
     fn read_at(&self, buf: &mut [u8], offset: u64) -> io::Result<usize> {
         let mut done = 0;

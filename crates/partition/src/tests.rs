@@ -175,3 +175,38 @@ fn absurd_gpt_entry_count_is_refused() {
         t.warnings
     );
 }
+
+/// A source whose bytes from 8 MiB to 24 MiB cannot be read.
+struct Failing(Vec<u8>);
+
+impl ByteSource for Failing {
+    fn size_bytes(&self) -> u64 {
+        self.0.len() as u64
+    }
+    fn read_at(&self, buf: &mut [u8], offset: u64) -> std::io::Result<usize> {
+        let end = offset + buf.len() as u64;
+        if offset < 24 << 20 && end > 8 << 20 {
+            return Err(std::io::Error::from_raw_os_error(5));
+        }
+        self.0.read_at(buf, offset)
+    }
+}
+
+#[test]
+fn the_scan_skips_after_unreadable_candidates_and_names_what_it_did_not_probe() {
+    let src = Failing(vec![0u8; 64 << 20]);
+    let mut warnings = Vec::new();
+    let hits = super::scan::scan(&src, 512, &[], &mut warnings);
+    assert!(hits.is_empty());
+    let [w] = warnings.as_slice() else {
+        panic!("one warning: {warnings:?}");
+    };
+    // Candidates at 8, 9, 11, 15 and 23 MiB fail (then 1, 2, 4, 8 and 16 MiB are skipped);
+    // the next one probed, at 39 MiB, reads, and nothing after the bad area is skipped.
+    assert!(w.contains("unreadable areas not probed"), "{w}");
+    assert!(w.contains("first error at byte 8388608"), "{w}");
+    assert!(
+        w.contains(&format!("bytes {}..{}", 8 << 20, 39 << 20)),
+        "{w}"
+    );
+}

@@ -6,6 +6,7 @@ use clap::Args;
 use salvage_language::diagnostic::{Diagnostic, DiagnosticKind};
 use salvage_language::plan::Plan;
 use salvage_language::value_type::Type;
+use std::io::Write;
 use std::path::PathBuf;
 
 /// `salvage plan FILE [--param k=v]... [--format text|json|dot]`.
@@ -78,24 +79,28 @@ pub(crate) fn command(args: &PlanArgs) -> i32 {
             .plans
             .iter()
             .map(|plan| {
-                let mut json = salvage_language::plan_json::render(plan);
-                if let (Some((path, why)), Some(obj)) =
-                    (mount_path(plan, root), json.as_object_mut())
-                {
-                    obj.insert(
-                        "this_machine".into(),
+                let mut json = salvage_language::plan_json::PlanJson::new(plan);
+                if let Some((path, why)) = mount_path(plan, root) {
+                    json.extra = Some((
+                        "this_machine",
                         serde_json::json!({"root": root, "filesystem_access": path, "note": why}),
-                    );
+                    ));
                 }
                 json
             })
             .collect();
-        let out = if plans.len() == 1 {
-            plans[0].clone()
-        } else {
-            serde_json::Value::Array(plans)
-        };
-        println!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
+        // Streamed: the plan is written as it is serialized, never held as a JSON value.
+        let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+        let written = salvage_language::plan_json::write_pretty(&plans, &mut out)
+            .map_err(std::io::Error::from)
+            .and_then(|()| writeln!(out))
+            .and_then(|()| out.flush());
+        if let Err(e) = written {
+            if e.kind() != std::io::ErrorKind::BrokenPipe {
+                eprintln!("salvage: writing the plan: {e}");
+            }
+            return 1;
+        }
     }
     0
 }

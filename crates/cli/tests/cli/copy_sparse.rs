@@ -3,33 +3,18 @@
 //! the same bytes (hash) and few allocated blocks. A copy that cannot fit is refused before it
 //! starts, naming both numbers.
 
-use std::io::{Read, Seek, SeekFrom, Write};
+use std::io::{Seek, SeekFrom, Write};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use salvage_filesystem::{EntryStatus, Manifest};
-use sha2::{Digest, Sha256};
 
 const GIB: u64 = 1 << 30;
 
 /// mke2fs (e2fsprogs), or a skip naming it (a failure in CI).
 fn have_mke2fs() -> bool {
     salvage_testkit::require_tool(module_path!(), &["mke2fs"])
-}
-
-fn sha256_file(path: &Path) -> String {
-    let mut f = std::fs::File::open(path).unwrap();
-    let mut h = Sha256::new();
-    let mut buf = vec![0u8; 1 << 20];
-    loop {
-        let n = f.read(&mut buf).unwrap();
-        if n == 0 {
-            break;
-        }
-        h.update(&buf[..n]);
-    }
-    hex::encode(h.finalize())
 }
 
 /// `tree/big`: 2 GiB, data at 0 and at 1 GiB, holes elsewhere; put in a 64 MiB ext4 image.
@@ -44,7 +29,7 @@ fn sparse_image(root: &Path) -> (PathBuf, String) {
     f.set_len(2 * GIB).unwrap();
     drop(f);
     std::fs::write(tree.join("small"), b"small\n").unwrap();
-    let hash = sha256_file(&big);
+    let hash = salvage_testkit::filesystem::blake3_file(&big);
     let img = root.join("fs.img");
     salvage_testkit::ext4_image(&tree, &img, "64M", &[]);
     std::fs::remove_file(&big).unwrap();
@@ -79,11 +64,15 @@ fn copy_and_check(root: &Path, from: &Path, hash: &str) {
     assert_eq!(entry.status, EntryStatus::Copied);
     assert_eq!(entry.size, 2 * GIB);
     assert_eq!(
-        entry.sha256.as_deref(),
+        entry.blake3.as_deref(),
         Some(hash),
         "manifest hash = source hash"
     );
-    assert_eq!(sha256_file(&copied), hash, "copy hash = source hash");
+    assert_eq!(
+        salvage_testkit::filesystem::blake3_file(&copied),
+        hash,
+        "copy hash = source hash"
+    );
     let verify = crate::common::salvage()
         .arg("verify")
         .arg(root.join("out.manifest.jsonl"))

@@ -7,6 +7,7 @@
 mod cli;
 mod common;
 mod copy_dir_loop;
+mod copy_kill;
 mod copy_losses;
 mod copy_resume;
 mod copy_sparse;

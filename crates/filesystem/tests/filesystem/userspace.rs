@@ -108,8 +108,13 @@ mod filesystem {
         let newline = by_path("home/user/newline\nname.txt");
         assert_eq!(newline.status, EntryStatus::Copied);
         assert_eq!(
-            newline.sha256.as_deref(),
-            Some(sha256_file(&f.src.join("home/user/newline\nname.txt")).as_str())
+            newline.blake3.as_deref(),
+            Some(
+                salvage_testkit::filesystem::blake3_file(
+                    &f.src.join("home/user/newline\nname.txt")
+                )
+                .as_str()
+            )
         );
         let su = by_path("bin/su");
         assert_eq!(su.mode, "4755");

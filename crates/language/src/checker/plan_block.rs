@@ -186,7 +186,11 @@ impl Cx {
         steps: Vec<PlanStep>,
     ) -> Option<Vec<PlanStep>> {
         match graph::order(&steps) {
-            Ok(order) => Some(order.into_iter().map(|i| steps[i].clone()).collect()),
+            Ok(order) => {
+                // Moved into place, not cloned: a plan's steps are held once.
+                let mut slots: Vec<Option<PlanStep>> = steps.into_iter().map(Some).collect();
+                Some(order.into_iter().filter_map(|i| slots[i].take()).collect())
+            }
             Err(cycle) => {
                 let first = &steps[cycle[0]];
                 let mut path: Vec<String> = cycle.iter().map(|i| steps[*i].id.clone()).collect();

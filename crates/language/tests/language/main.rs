@@ -5,3 +5,4 @@ mod macros;
 
 mod check;
 mod control;
+mod graph_shapes;

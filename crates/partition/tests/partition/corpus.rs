@@ -461,3 +461,47 @@ fn the_scan_finds_what_the_default_mode_finds_and_places_revision_0_backups() {
         hit.found_by
     );
 }
+
+/// A sparse 2 TB image holding two filesystems, one on a MiB boundary past 1 TiB and one at
+/// a CHS cylinder boundary (not a MiB multiple): the scan reads only around the data and
+/// finds both where they are.
+#[test]
+fn the_scan_of_a_sparse_image_skips_its_holes_and_finds_what_is_in_the_data() {
+    use std::os::unix::fs::FileExt;
+    let f = fixture("ext4-csum");
+    let fs_bytes = std::fs::read(&f.image).expect("read");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let image = dir.path().join("sparse.img");
+    let file = std::fs::File::create(&image).expect("create");
+    file.set_len(2_000_000_000_000).expect("2 TB, sparse");
+    let mib_start: u64 = (1 << 40) + (7 << 20);
+    let cylinder_start: u64 = 100_000 * 255 * 63 * 512;
+    assert_ne!(cylinder_start % (1 << 20), 0);
+    for at in [mib_start, cylinder_start] {
+        file.write_all_at(&fs_bytes, at)
+            .expect("write the filesystem");
+    }
+    drop(file);
+    let t = read_table(
+        &image,
+        &ReadOptions {
+            scan: true,
+            ..ReadOptions::default()
+        },
+    )
+    .expect("read");
+    let hits = t.scan.expect("scan");
+    for at in [mib_start, cylinder_start] {
+        assert!(
+            hits.iter()
+                .any(|h| h.offset == at
+                    && h.filesystem.as_ref().is_some_and(|fs| fs.fs_type == "ext4")),
+            "no ext4 at {at}: {hits:?}"
+        );
+    }
+    assert!(
+        t.warnings.iter().all(|w| !w.contains("unreadable")),
+        "{:?}",
+        t.warnings
+    );
+}
