@@ -115,7 +115,7 @@ impl SourceTree for HostTree {
 
     /// One open of the directory, then `fstatat` of each name in it (no symlink followed; a
     /// name on another filesystem, a mount point, is refused as `RESOLVE_NO_XDEV` would).
-    fn entries(&self, rel: &Path) -> Result<Vec<(OsString, Result<EntryMeta, FsError>)>, FsError> {
+    fn entries(&self, rel: &Path) -> Result<super::source_tree::DirEntries, FsError> {
         let fd = self.open_beneath(rel, OFlag::O_RDONLY | OFlag::O_DIRECTORY)?;
         let path = || self.root.join(rel);
         let dir_dev = fstat(&fd)
