@@ -24,7 +24,7 @@ mod reference;
 mod uses;
 
 pub use crate::loader::Loader;
-pub use param_value::parse_param_value;
+pub use param_value::{parse_param_value, parse_param_values};
 
 use crate::diagnostic::{Diagnostic, DiagnosticKind as K};
 use crate::op_table::OpSig;
