@@ -246,7 +246,9 @@ fn describe_rule(rule: Rule) -> Option<&'static str> {
         Rule::in_kw => "`in`",
         Rule::ident => "a name",
         Rule::expr | Rule::comparison | Rule::negation | Rule::conjunct | Rule::call => "a value",
-        Rule::type_name => "a type (string, path, device, size, int, bool, secret, duration, list<string>)",
+        Rule::type_name => {
+            "a type (string, path, device, size, int, bool, secret, duration, list<string>)"
+        }
         Rule::string => "a string",
         Rule::arg => "an argument `name: value`",
         Rule::list

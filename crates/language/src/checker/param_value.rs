@@ -38,9 +38,10 @@ fn parse_list_text(
         }
     };
     if !text.trim_start().starts_with('[') {
-        return Ok(vec![parse_param_value(name, elem, text).map_err(|_| {
-            bad_element(name, ty, &shown(text), 1, elem)
-        })?]);
+        return Ok(vec![
+            parse_param_value(name, elem, text)
+                .map_err(|_| bad_element(name, ty, &shown(text), 1, elem))?,
+        ]);
     }
     let items: Vec<serde_json::Value> = serde_json::from_str(text).map_err(|e| {
         Diagnostic::bare(K::BadParamValue {
