@@ -454,12 +454,14 @@ fn build_manual(pair: Pair<'_, Rule>) -> Result<Manual, ParseError> {
     let mut name = None;
     let mut text = None;
     let mut after = None;
+    let mut when = None;
     for part in pair.into_inner() {
         match part.as_rule() {
             Rule::doc => docs.push(doc_text(part)),
             Rule::ident => name = Some(ident(part)),
             Rule::string => text = Some(build_string(part)?),
             Rule::list => after = Some(build_value(part)?),
+            Rule::expr => when = Some(build_value(part)?),
             _ => {}
         }
     }
@@ -474,6 +476,7 @@ fn build_manual(pair: Pair<'_, Rule>) -> Result<Manual, ParseError> {
             span,
         }),
         after,
+        when,
         span,
     })
 }

@@ -406,9 +406,13 @@ impl Cx {
         if let Some(a) = &m.after {
             after = self.lower_after(scope, a);
         }
+        let when = m.when.as_ref().and_then(|w| self.lower_when(scope, w));
         let mut deps = Vec::new();
         if let Some(t) = &text {
             t.collect_deps(&mut deps);
+        }
+        if let Some(w) = &when {
+            w.cond.collect_deps(&mut deps);
         }
         deps.sort();
         deps.dedup();
@@ -425,7 +429,7 @@ impl Cx {
             file: file.name.clone(),
             span: m.span,
             location: location(file, m.span),
-            when: None,
+            when,
             loops: Vec::new(),
         }
     }

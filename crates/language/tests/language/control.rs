@@ -337,3 +337,25 @@ fn list_param_values_refused_with_the_fix() {
     let errs = plan_with(LIST_PARAMS, &[]).expect_err("refused");
     assert!(errs.iter().any(|e| e.contains("names")), "{errs:?}");
 }
+
+// `when` on a manual step.
+accepts!(
+    when_on_a_manual_step,
+    r#"runbook "x" {
+  step t = partitions(source: "/img")
+  step c = fsck(partition: t.partition[1], mode: "check")
+  manual look "check failed: ${c.exit_code}" after [c] when c.exit_code != 0
+  manual ok "all clean" when: c.exit_code == 0
+  for part in t.partitions { manual ask "copy ${part.number}?" when part.fstype == "ext4" }
+}"#
+);
+rejects!(
+    manual_when_not_bool,
+    r#"runbook "x" {
+  step t = partitions(source: "/img")
+  step c = fsck(partition: t.partition[1], mode: "check")
+  manual look "look" when c.exit_code
+}"#,
+    "test.salvage:4:27",
+    "`when` wants true or false"
+);
