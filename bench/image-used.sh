@@ -57,7 +57,7 @@ for round in $(seq "$ROUNDS"); do
   run salvage-used "$SALVAGE" image mnt/disk.img out.img out.map --domain used -q
   rm -rf dump; mkdir dump
   debugfs -R "rdump / $PWD/dump" "out.img?offset=1048576" > /dev/null 2>&1
-  if diff -r tree dump > /dev/null; then same=equal; else same=DIFFERENT; fi
+  if diff -r -x lost+found tree dump > /dev/null; then same=equal; else same=DIFFERENT; fi
   run salvage-full "$SALVAGE" image mnt/disk.img out.img out.map -q
   run ddrescue-full ddrescue -q mnt/disk.img out.img out.map
 done

@@ -265,7 +265,13 @@ pub fn run_secrets(plan: &salvage_language::plan::Plan) -> Vec<(String, String)>
     let mut out: Vec<(String, String)> = plan
         .params
         .iter()
-        .filter_map(|p| match p.value.as_ref()? {
+        .flat_map(|p| match &p.value {
+            // A list of secrets: each element is a secret of its own (`NAME[2]`).
+            Some(Expr::List(items)) => items.iter().collect::<Vec<_>>(),
+            Some(v) => vec![v],
+            None => Vec::new(),
+        })
+        .filter_map(|v| match v {
             Expr::Secret { name, value } => Some((name.clone(), value.known_text()?)),
             _ => None,
         })

@@ -9,7 +9,13 @@ use salvage_language::stdlib::EmbeddedLoader;
 
 fuzz_target!(|data: &[u8]| {
     let params = [("disk".to_string(), "/dev/sdb".to_string())];
-    for p in [None, Some(&params[..])] {
+    // A list param given as a JSON array, and again one element at a time.
+    let list_params = [
+        ("disk".to_string(), "/dev/sdb".to_string()),
+        ("names".to_string(), r#"["a", "b c"]"#.to_string()),
+        ("names".to_string(), "d".to_string()),
+    ];
+    for p in [None, Some(&params[..]), Some(&list_params[..])] {
         let loaded = SourceFile::from_bytes("fuzz.salvage", data.to_vec());
         let checked = check_loaded("fuzz.salvage", loaded, p, &EmbeddedLoader);
         let _ = salvage_language::diagnostic_report::render(&checked.diagnostics, false);

@@ -176,6 +176,8 @@ pub struct Manual {
     pub text: StringLit,
     /// Extra ordering, when given.
     pub after: Option<Value>,
+    /// `when EXPR`: the step is asked only when it holds.
+    pub when: Option<Value>,
     /// The whole declaration.
     pub span: Span,
 }

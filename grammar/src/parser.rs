@@ -246,7 +246,9 @@ fn describe_rule(rule: Rule) -> Option<&'static str> {
         Rule::in_kw => "`in`",
         Rule::ident => "a name",
         Rule::expr | Rule::comparison | Rule::negation | Rule::conjunct | Rule::call => "a value",
-        Rule::type_name => "a type (string, path, device, size, int, bool, secret, duration)",
+        Rule::type_name => {
+            "a type (string, path, device, size, int, bool, secret, duration, list<string>)"
+        }
         Rule::string => "a string",
         Rule::arg => "an argument `name: value`",
         Rule::list
@@ -452,12 +454,14 @@ fn build_manual(pair: Pair<'_, Rule>) -> Result<Manual, ParseError> {
     let mut name = None;
     let mut text = None;
     let mut after = None;
+    let mut when = None;
     for part in pair.into_inner() {
         match part.as_rule() {
             Rule::doc => docs.push(doc_text(part)),
             Rule::ident => name = Some(ident(part)),
             Rule::string => text = Some(build_string(part)?),
             Rule::list => after = Some(build_value(part)?),
+            Rule::expr => when = Some(build_value(part)?),
             _ => {}
         }
     }
@@ -472,6 +476,7 @@ fn build_manual(pair: Pair<'_, Rule>) -> Result<Manual, ParseError> {
             span,
         }),
         after,
+        when,
         span,
     })
 }

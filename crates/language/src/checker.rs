@@ -24,7 +24,7 @@ mod reference;
 mod uses;
 
 pub use crate::loader::Loader;
-pub use param_value::parse_param_value;
+pub use param_value::{parse_param_value, parse_param_values};
 
 use crate::diagnostic::{Diagnostic, DiagnosticKind as K};
 use crate::op_table::OpSig;
@@ -115,17 +115,39 @@ enum Decl {
     },
     /// A step whose op is unknown: already reported, so references to it stay quiet.
     Broken,
-    /// A `for` loop's variable: its loop's id, and the type of the list's elements once the
-    /// list is checked (`None` while unknown, or when the list is wrong: already reported).
-    LoopVar {
-        id: String,
-        ty: Option<Type>,
-    },
+    /// A `for` loop's variable: one entry per loop that declares it (sibling loops may reuse
+    /// a name; nested ones may not).
+    LoopVar(Vec<LoopVar>),
     Call {
         define: String,
         ids: Vec<String>,
         outputs: BTreeMap<String, (Type, Expr)>,
     },
+}
+
+/// One loop's variable.
+#[derive(Debug, Clone)]
+struct LoopVar {
+    /// The loop's id: the variable's name, then `#2`, `#3`, ... for a later sibling loop that
+    /// reuses it (`part`, `part#2`), under the block's prefix.
+    id: String,
+    /// The type of the list's elements once the list is checked (`None` while unknown, or
+    /// when the list is wrong: already reported).
+    ty: Option<Type>,
+    /// Where the `for` statement starts.
+    at: usize,
+    /// The loops around it (their ids, outermost first).
+    enclosing: Vec<String>,
+}
+
+impl Decl {
+    /// The loop variable of the `for` statement starting at `at`.
+    fn loop_var_at(&mut self, at: usize) -> Option<&mut LoopVar> {
+        match self {
+            Decl::LoopVar(vars) => vars.iter_mut().find(|v| v.at == at),
+            _ => None,
+        }
+    }
 }
 
 #[derive(Debug, Clone)]

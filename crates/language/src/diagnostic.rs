@@ -368,7 +368,11 @@ impl fmt::Display for DiagnosticKind {
                 write!(f, "unknown type `{name}`")?;
                 did_you_mean(f, suggestion)?;
                 if suggestion.is_none() {
-                    write!(f, "; the types are {}", Type::PARAM_NAMES.join(", "))?;
+                    write!(
+                        f,
+                        "; the types are {}, and list<T> of any of them (list<path>)",
+                        Type::PARAM_NAMES[..Type::PARAM_NAMES.len() - 1].join(", ")
+                    )?;
                 }
                 Ok(())
             }

@@ -276,7 +276,17 @@ impl Expr {
             }
             Expr::Ref(r) => match &r.known {
                 Some(k) => k.shown(),
-                None => format!("<{}>", r.display_path()),
+                // `<part.fstype>`: the second loop over `part` (id `part#2`) reads the same.
+                None => {
+                    let path = r.display_path();
+                    match path.split_once('#') {
+                        Some((var, rest)) => format!(
+                            "<{var}{}>",
+                            rest.trim_start_matches(|c: char| c.is_ascii_digit())
+                        ),
+                        None => format!("<{path}>"),
+                    }
+                }
             },
             Expr::Interp(pieces) => {
                 let mut out = String::new();

@@ -202,6 +202,7 @@ fn known_list(list: &Expr) -> String {
     deps.sort();
     deps.dedup();
     match list {
+        Expr::List(items) if deps.is_empty() && items.len() == 1 => ", 1 element".to_string(),
         Expr::List(items) if deps.is_empty() => format!(", {} elements", items.len()),
         _ if deps.is_empty() => String::new(),
         _ => format!(", known after {}", deps.join(", ")),

@@ -33,6 +33,12 @@ pub enum Type {
 impl Type {
     /// The type a param declaration names, if it is one a param may have.
     pub fn from_param_name(name: &str) -> Option<Type> {
+        if let Some(inner) = name.strip_prefix("list<").and_then(|r| r.strip_suffix('>')) {
+            // A list of one of the plain types; not a list of lists.
+            return Type::from_param_name(inner)
+                .filter(|t| !matches!(t, Type::List(_)))
+                .map(|t| Type::List(Box::new(t)));
+        }
         Some(match name {
             "string" => Type::String,
             "path" => Type::Path,
@@ -46,9 +52,18 @@ impl Type {
         })
     }
 
-    /// The names a param type may have, for "did you mean" and help.
+    /// The names a param type may have, for "did you mean" and help (`list<T>` takes any of
+    /// the others as `T`).
     pub const PARAM_NAMES: &'static [&'static str] = &[
-        "string", "path", "device", "size", "int", "bool", "secret", "duration",
+        "string",
+        "path",
+        "device",
+        "size",
+        "int",
+        "bool",
+        "secret",
+        "duration",
+        "list<string>",
     ];
 
     /// Whether a value of type `got` may be passed where `self` is wanted.

@@ -5,7 +5,7 @@
 
 use crate::state::exec_error::{ExecError, ExecErrorKind};
 use crate::state::state_dir::StateDir;
-use salvage_language::plan::Plan;
+use salvage_language::plan::{Expr, Plan};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -19,7 +19,7 @@ pub fn stamp(key: &[u8; 32], plan: &Plan) -> BTreeMap<String, String> {
     plan.params
         .iter()
         .filter_map(|p| {
-            let value = p.value.as_ref()?.known_text()?;
+            let value = stamp_text(p.value.as_ref()?)?;
             let mut h = Sha256::new();
             h.update(key);
             h.update(b"salvage param\0");
@@ -29,6 +29,19 @@ pub fn stamp(key: &[u8; 32], plan: &Plan) -> BTreeMap<String, String> {
             Some((p.name.clone(), hex::encode(h.finalize())))
         })
         .collect()
+}
+
+/// The text a param's value is stamped by: its text; for a list, the JSON array of its
+/// elements' texts (so `["a", "b"]` and `["b", "a"]` differ, and a secret element is hashed
+/// like any secret).
+fn stamp_text(value: &Expr) -> Option<String> {
+    match value {
+        Expr::List(items) => {
+            let texts: Vec<String> = items.iter().map(Expr::known_text).collect::<Option<_>>()?;
+            serde_json::to_string(&texts).ok()
+        }
+        other => other.known_text(),
+    }
 }
 
 /// Compares the plan's params with those the state was run with: a difference is refused

@@ -1,6 +1,8 @@
 //! kill -9 in the middle of a `for` loop (ext4, swap, ext4: instance 1 copied, instance 3
 //! mounted and waiting), then resume: instance 1 is not done again, the swap instance is
 //! skipped by `when:` again, instance 3 finishes, and the copies equal the disk's files.
+//! And kill -9 after a loop and after the step that follows it (reading the loop's outputs,
+//! and one waiting for a step inside it): on resume neither the loop nor those steps run again.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -64,7 +66,8 @@ fn events(state: &Path) -> Vec<(String, String, String)> {
         .collect()
 }
 
-/// Hashes of the files a copy's manifest lists, sorted.
+/// The files a copy's manifest lists as copied, with the sha256 of each copy on disk, sorted
+/// (the manifest's own hashes are blake3; synth's list of what it made is sha256).
 fn copied(manifest: &Path) -> Vec<(String, String)> {
     let text =
         std::fs::read_to_string(manifest).unwrap_or_else(|e| panic!("{}: {e}", manifest.display()));
@@ -76,27 +79,14 @@ fn copied(manifest: &Path) -> Vec<(String, String)> {
         .iter()
         .find(|r| r["record"] == "header")
         .and_then(|h| h["dest"].as_str())
-        .map(std::path::PathBuf::from);
-    // Manifest format 1 names each file's SHA-256; format 2 its BLAKE3, which must be the
-    // copied file's, whose SHA-256 is then compared with synth's.
+        .map(PathBuf::from)
+        .expect("manifest header names its dest");
     let mut v: Vec<(String, String)> = records
         .iter()
-        .filter(|e| e["record"] == "entry" && e["status"] == "copied")
+        .filter(|e| e["record"] == "entry" && e["status"] == "copied" && e["kind"] == "file")
         .map(|e| {
-            let s = |k: &str| e[k].as_str().unwrap_or("").to_string();
-            let path = s("path");
-            let sha = match (e["sha256"].as_str(), e["blake3"].as_str(), &dest) {
-                (Some(h), _, _) => h.to_string(),
-                (None, Some(b3), Some(d)) => {
-                    assert_eq!(
-                        salvage_testkit::filesystem::blake3_file(&d.join(&path)),
-                        b3,
-                        "{path}"
-                    );
-                    salvage_testkit::filesystem::sha256_file(&d.join(&path))
-                }
-                _ => String::new(),
-            };
+            let path = e["path"].as_str().unwrap_or("").to_string();
+            let sha = salvage_testkit::filesystem::sha256_file(&dest.join(&path));
             (path, sha)
         })
         .collect();
@@ -207,6 +197,101 @@ fn kill_9_mid_loop_then_resume() {
     }
     assert!(!work.join("p2").exists(), "the swap partition was copied");
     // Nothing of ours left mounted.
+    let mounts = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+    let root = dir.path().display().to_string();
+    assert!(
+        !mounts.lines().any(|l| l.contains(&root)),
+        "left mounted:\n{mounts}"
+    );
+}
+
+/// A loop, a step reading its outputs, a step ordered after a step inside it, then a step that
+/// waits for `go`.
+fn runbook_after(dir: &Path) -> PathBuf {
+    let rb = dir.join("after.salvage");
+    std::fs::write(
+        &rb,
+        format!(
+            r#"runbook "kill-after-loop" {{
+  param work: path = "{w}"
+  step disk  = synth(dest: "${{work}}/disk.img", size: 48MiB, partitions: ["1MiB+20MiB ext4 data", "21MiB+4MiB swap", "25MiB+20MiB ext4 root"], files: 8, seed: 4)
+  step table = partitions(source: disk.path)
+  for part in table.partitions {{
+    step mnt   = mount(partition: part, when: part.fstype == "ext4")
+    step files = copy(from: mnt.path, to: "${{work}}/p${{part.number}}")
+  }}
+  step first = exec(argv: ["wc", "-l", files.manifest[1]], effect: "read")
+  step stamp = exec(argv: ["sh", "-c", "date +%s%N >> {w}/stamps"], effect: "create", after: [files])
+  step hold  = exec(argv: ["sh", "-c", "while [ ! -e {w}/go ]; do sleep 0.05; done"], effect: "read", after: [first, stamp])
+  output lines = first.stdout
+}}"#,
+            w = dir.join("work").display()
+        ),
+    )
+    .expect("write runbook");
+    rb
+}
+
+#[test]
+fn kill_9_after_a_loop_then_resume() {
+    let name = "kill_9_after_a_loop_then_resume";
+    if !salvage_testkit::require_tool(name, &["mkfs.ext4"]) || !salvage_testkit::require_root(name)
+    {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tmp");
+    let work = dir.path().join("work");
+    std::fs::create_dir_all(&work).expect("work");
+    let rb = runbook_after(dir.path());
+    let state = dir.path().join("state");
+
+    let mut first = Run(Some(run(&rb, &state).spawn().expect("start")));
+    let deadline = Instant::now() + Duration::from_secs(60);
+    // Killed once the loop and the steps after it are done and `hold` waits.
+    loop {
+        let ev = events(&state);
+        if ev
+            .iter()
+            .any(|(e, s, _)| e == "step_started" && s == "hold")
+        {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the run never got there: {ev:?}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let killed = first.0.take().map(|mut c| {
+        c.kill().expect("kill -9");
+        c.wait().expect("wait")
+    });
+    assert!(killed.is_some_and(|s| !s.success()));
+    let before = events(&state).len();
+    let stamps = std::fs::read_to_string(work.join("stamps")).expect("stamps");
+    assert_eq!(stamps.lines().count(), 1, "{stamps}");
+
+    std::fs::write(work.join("go"), "").expect("go");
+    let out = run(&rb, &state).output().expect("resume");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let resumed: Vec<(String, String, String)> = events(&state).split_off(before);
+    let skipped = |step: &str| {
+        resumed
+            .iter()
+            .any(|(e, s, r)| e == "step_skipped" && s == step && r.starts_with("resumed"))
+    };
+    let started: Vec<&str> = resumed
+        .iter()
+        .filter(|(e, _, _)| e == "step_started")
+        .map(|(_, s, _)| s.as_str())
+        .collect();
+    // Only the step the kill cut short runs again.
+    assert_eq!(started, ["hold"], "{resumed:?}");
+    for step in ["files[1]", "files[3]", "first", "stamp"] {
+        assert!(skipped(step), "{step} not skipped as done: {resumed:?}");
+    }
+    let stamps = std::fs::read_to_string(work.join("stamps")).expect("stamps");
+    assert_eq!(stamps.lines().count(), 1, "`stamp` ran again: {stamps}");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("lines ="), "{stdout}");
     let mounts = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
     let root = dir.path().display().to_string();
     assert!(

@@ -3,7 +3,7 @@
 //! "message"` (a step of its own that later steps wait for), and `when: COND` of a step.
 
 use super::expression::written;
-use super::{Cx, Decl, Scope, location};
+use super::{Cx, Decl, LoopVar, Scope, location};
 use crate::diagnostic::{Diagnostic, DiagnosticKind as K};
 use crate::effect::Effect;
 use crate::plan::*;
@@ -11,12 +11,14 @@ use crate::value_type::Type;
 use salvage_grammar::ast;
 use std::collections::{BTreeMap, BTreeSet};
 
-/// Each checked loop's list and its text, by the loop statement's start.
-pub(super) type LoopLists = BTreeMap<usize, (Expr, String)>;
+/// Each checked loop's list, its text and the loop's id, by the loop statement's start.
+pub(super) type LoopLists = BTreeMap<usize, (Expr, String, String)>;
 
 impl Cx {
-    /// Declares a loop's variable (an error when the name is taken: it would hide a step or
-    /// param). Returns the loop's id, or `None` when it is not declared.
+    /// Declares a loop's variable (an error when the name is taken: it would hide a step,
+    /// a param, or the variable of a loop around it; a sibling loop may reuse it). Returns the
+    /// loop's id (`part`, or `part#2` for the second loop over `part`), or `None` when it is
+    /// not declared.
     pub(super) fn declare_loop(
         &mut self,
         scope: &mut Scope,
@@ -25,16 +27,25 @@ impl Cx {
         first: &mut BTreeMap<String, (ast::Span, &'static str)>,
     ) -> Option<String> {
         let name = &f.var.name;
+        let before = match scope.names.get(name) {
+            Some(Decl::LoopVar(vars)) => vars.clone(),
+            _ => Vec::new(),
+        };
         if let Some((prev, what)) = first.get(name) {
-            let kind = K::Shadows {
-                name: name.clone(),
-                what: "loop variable",
-                first: what,
-            };
-            let d =
-                Diagnostic::error(&scope.file, f.var.span, kind).with_label(*prev, "declared here");
-            self.diags.push(d);
-            return None;
+            // A loop of the same name around this one would be hidden by it.
+            let around = before.iter().find(|v| loops.contains(&v.id));
+            if before.is_empty() || around.is_some() {
+                let kind = K::Shadows {
+                    name: name.clone(),
+                    what: "loop variable",
+                    first: what,
+                };
+                let label = around.map_or(*prev, |v| ast::Span::new(v.at, v.at + 3));
+                let d = Diagnostic::error(&scope.file, f.var.span, kind)
+                    .with_label(label, "declared here");
+                self.diags.push(d);
+                return None;
+            }
         }
         if scope.params.contains_key(name) {
             let kind = K::Shadows {
@@ -45,18 +56,22 @@ impl Cx {
             self.err(&scope.file, f.var.span, kind);
             return None;
         }
-        first.insert(name.clone(), (f.var.span, "loop variable"));
-        let id = format!("{}{}", scope.prefix, name);
-        scope.names.insert(
-            name.clone(),
-            Decl::LoopVar {
-                id: id.clone(),
-                ty: None,
-            },
-        );
-        if !loops.is_empty() {
-            scope.loops_of.insert(name.clone(), loops.to_vec());
-        }
+        first
+            .entry(name.clone())
+            .or_insert((f.var.span, "loop variable"));
+        let id = match before.len() {
+            0 => format!("{}{}", scope.prefix, name),
+            n => format!("{}{}#{}", scope.prefix, name, n + 1),
+        };
+        let var = LoopVar {
+            id: id.clone(),
+            ty: None,
+            at: f.span.start,
+            enclosing: loops.to_vec(),
+        };
+        let mut vars = before;
+        vars.push(var);
+        scope.names.insert(name.clone(), Decl::LoopVar(vars));
         Some(id)
     }
 
@@ -67,7 +82,14 @@ impl Cx {
         f: &ast::ForLoop,
         lists: &mut LoopLists,
     ) {
-        let enclosing = scope.loops_of.get(&f.var.name).cloned().unwrap_or_default();
+        let Some(var) = scope
+            .names
+            .get_mut(&f.var.name)
+            .and_then(|d| d.loop_var_at(f.span.start))
+        else {
+            return;
+        };
+        let (id, enclosing) = (var.id.clone(), var.enclosing.clone());
         *scope.current.borrow_mut() = enclosing;
         let lowered = self.lower(scope, &f.list);
         scope.current.borrow_mut().clear();
@@ -76,10 +98,14 @@ impl Cx {
             self.err(&scope.file, f.list.span, K::LoopNotList { ty });
             return;
         };
-        if let Some(Decl::LoopVar { ty, .. }) = scope.names.get_mut(&f.var.name) {
-            *ty = Some(*elem);
+        if let Some(var) = scope
+            .names
+            .get_mut(&f.var.name)
+            .and_then(|d| d.loop_var_at(f.span.start))
+        {
+            var.ty = Some(*elem);
         }
-        lists.insert(f.span.start, (list, written(scope, &f.list)));
+        lists.insert(f.span.start, (list, written(scope, &f.list), id));
     }
 
     /// The step a loop stands for in the plan: its list, waited for like any value.
@@ -87,19 +113,18 @@ impl Cx {
         &self,
         scope: &Scope,
         f: &ast::ForLoop,
-        list: &Expr,
-        text: &str,
+        (list, text, id): &(Expr, String, String),
     ) -> PlanStep {
         let mut deps = Vec::new();
         list.collect_deps(&mut deps);
         deps.sort();
         deps.dedup();
         PlanStep {
-            id: format!("{}{}", scope.prefix, f.var.name),
+            id: id.clone(),
             kind: StepKind::ForEach {
                 var: f.var.name.clone(),
                 list: list.clone(),
-                text: text.to_string(),
+                text: text.clone(),
             },
             args: Vec::new(),
             deps,

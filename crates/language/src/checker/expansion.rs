@@ -271,12 +271,15 @@ impl Cx {
         loops: Vec<&ast::ForLoop>,
     ) -> (BTreeMap<String, Vec<PlanStep>>, LoopLists) {
         let call_names: BTreeSet<String> = calls.iter().map(|s| s.name.name.clone()).collect();
-        let loop_vars: BTreeSet<String> = loops.iter().map(|f| f.var.name.clone()).collect();
+        // Loops not yet listed, by variable name (sibling loops may share one).
+        let mut unlisted: BTreeMap<String, usize> = BTreeMap::new();
+        for f in &loops {
+            *unlisted.entry(f.var.name.clone()).or_default() += 1;
+        }
         let mut pending: Vec<Pending> = calls.into_iter().map(Pending::Call).collect();
         pending.extend(loops.into_iter().map(Pending::Loop));
         let mut call_steps: BTreeMap<String, Vec<PlanStep>> = BTreeMap::new();
         let mut lists = LoopLists::new();
-        let mut listed: BTreeSet<String> = BTreeSet::new();
         let mut progressed = true;
         while !pending.is_empty() && progressed {
             progressed = false;
@@ -284,7 +287,7 @@ impl Cx {
             for item in pending {
                 let waiting = item.roots().iter().any(|r| {
                     (call_names.contains(r) && !scope.names.contains_key(r) && *r != item.name())
-                        || (loop_vars.contains(r) && !listed.contains(r) && *r != item.name())
+                        || (unlisted.get(r).is_some_and(|n| *n > 0) && *r != item.name())
                 });
                 if waiting {
                     next.push(item);
@@ -302,7 +305,9 @@ impl Cx {
                     }
                     Pending::Loop(f) => {
                         self.check_loop_list(scope, f, &mut lists);
-                        listed.insert(f.var.name.clone());
+                        if let Some(n) = unlisted.get_mut(&f.var.name) {
+                            *n -= 1;
+                        }
                     }
                 }
             }
@@ -375,10 +380,10 @@ impl Cx {
                     }
                 }
                 Stmt::For(f) => {
-                    let Some((list, text)) = lw.lists.get(&f.span.start) else {
+                    let Some(list) = lw.lists.get(&f.span.start) else {
                         continue;
                     };
-                    let step = self.loop_step(scope, f, list, text);
+                    let step = self.loop_step(scope, f, list);
                     let id = step.id.clone();
                     steps.push(step);
                     let start = steps.len();
@@ -401,9 +406,13 @@ impl Cx {
         if let Some(a) = &m.after {
             after = self.lower_after(scope, a);
         }
+        let when = m.when.as_ref().and_then(|w| self.lower_when(scope, w));
         let mut deps = Vec::new();
         if let Some(t) = &text {
             t.collect_deps(&mut deps);
+        }
+        if let Some(w) = &when {
+            w.cond.collect_deps(&mut deps);
         }
         deps.sort();
         deps.dedup();
@@ -420,7 +429,7 @@ impl Cx {
             file: file.name.clone(),
             span: m.span,
             location: location(file, m.span),
-            when: None,
+            when,
             loops: Vec::new(),
         }
     }

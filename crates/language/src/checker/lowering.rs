@@ -30,8 +30,9 @@ impl Cx {
                 if let (1.., Some(loop_id)) = scope.loops_outside(&r.root.name) {
                     let var = loop_id
                         .strip_prefix(scope.prefix.as_str())
-                        .unwrap_or(&loop_id)
-                        .to_string();
+                        .unwrap_or(&loop_id);
+                    // `part#2`, the second loop over `part`, is written `part`.
+                    let var = var.split('#').next().unwrap_or(var).to_string();
                     let shown = scope
                         .file
                         .text
@@ -165,7 +166,7 @@ impl Cx {
                 Some(Decl::Op { id, .. }) | Some(Decl::Manual { id }) => out.push(id.clone()),
                 Some(Decl::Call { ids, .. }) => out.extend(ids.iter().cloned()),
                 Some(Decl::Broken) => {}
-                Some(Decl::LoopVar { .. }) => {
+                Some(Decl::LoopVar(_)) => {
                     self.err(&scope.file, item.span, K::AfterNotSteps);
                 }
                 None if scope.params.contains_key(&r.root.name) => {

@@ -2,7 +2,7 @@
 //! `--param` values or defaults, expanded, ordered into a [`Plan`].
 
 use super::fill_known::fill_known;
-use super::param_value::{parse_param_value, symbolic_param};
+use super::param_value::{bind_value, parse_param_values, symbolic_param};
 use super::{Cx, ParamBinding, Scope};
 use crate::diagnostic::{Diagnostic, DiagnosticKind as K, suggest};
 use crate::graph;
@@ -13,8 +13,8 @@ use salvage_grammar::ast::{self, Block, BlockKind, Stmt, StrPart};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
-/// `--param` values by name.
-type Given<'p> = BTreeMap<&'p str, &'p str>;
+/// `--param` values by name, in the order given (a list param joins them).
+type Given<'p> = BTreeMap<&'p str, Vec<&'p str>>;
 
 impl Cx {
     /// Checks a runbook (or a definition planned alone) and builds its plan.
@@ -28,10 +28,7 @@ impl Cx {
         let (plan_params, bindings) = self.bind_plan_params(file, block, params);
         let mut steps = Vec::new();
         let outputs = self.expand(file, block, "", Some(bindings), &mut steps);
-        let declares_steps = block
-            .body
-            .iter()
-            .any(|s| matches!(s, Stmt::Step(_) | Stmt::Manual(_)));
+        let declares_steps = declares_steps(&block.body);
         if !declares_steps && block.kind == BlockKind::Runbook {
             self.diags
                 .push(Diagnostic::warning(file, block.name.span, K::NoSteps));
@@ -75,7 +72,7 @@ impl Cx {
         let mut given: Given = BTreeMap::new();
         if let Some(ps) = params {
             for (k, v) in ps {
-                given.insert(k, v);
+                given.entry(k).or_default().push(v);
             }
         }
         let declared: Vec<&ast::Param> = block
@@ -99,15 +96,10 @@ impl Cx {
                 continue;
             };
             let (value, source) = self.param_value(file, block, p, &ty, &given, params.is_some());
-            let mut bound = value
-                .clone()
-                .unwrap_or_else(|| symbolic_param(&p.name.name, &ty));
-            if ty == Type::Secret && value.is_some() {
-                bound = Expr::Secret {
-                    name: p.name.name.clone(),
-                    value: Box::new(bound),
-                };
-            }
+            let bound = match &value {
+                Some(v) => bind_value(&p.name.name, &ty, v.clone()),
+                None => symbolic_param(&p.name.name, &ty),
+            };
             bindings.insert(
                 p.name.name.clone(),
                 ParamBinding {
@@ -150,8 +142,8 @@ impl Cx {
         given: &Given,
         planning: bool,
     ) -> (Option<Expr>, ParamSource) {
-        if let Some(text) = given.get(p.name.name.as_str()) {
-            match parse_param_value(&p.name.name, ty, text) {
+        if let Some(texts) = given.get(p.name.name.as_str()) {
+            match parse_param_values(&p.name.name, ty, texts) {
                 Ok(v) => (Some(v), ParamSource::Given),
                 Err(d) => {
                     self.diags.push(d);
@@ -220,4 +212,13 @@ fn lit_text(s: &ast::StringLit) -> String {
             StrPart::Interp(r) => format!("${{{}}}", r.root.name),
         })
         .collect()
+}
+
+/// Whether statements declare a step (a loop's body included).
+fn declares_steps(body: &[Stmt]) -> bool {
+    body.iter().any(|s| match s {
+        Stmt::Step(_) | Stmt::Manual(_) => true,
+        Stmt::For(f) => declares_steps(&f.body),
+        _ => false,
+    })
 }

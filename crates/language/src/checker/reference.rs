@@ -2,7 +2,7 @@
 //! param's value, a step's output (a [`StepRef`]), or a definition call's output, then each
 //! accessor applied to the value's type.
 
-use super::{Cx, Decl, Scope};
+use super::{Cx, Decl, LoopVar, Scope};
 use crate::diagnostic::{DiagnosticKind as K, suggest};
 use crate::op_table::OpSig;
 use crate::plan::*;
@@ -79,12 +79,15 @@ impl Cx {
                 None
             }
             Decl::Broken => None,
-            Decl::LoopVar { id, ty } => {
-                if !scope.current.borrow().contains(id) {
+            Decl::LoopVar(vars) => {
+                let current = scope.current.borrow();
+                let Some(LoopVar { id, ty, .. }) = vars.iter().find(|v| current.contains(&v.id))
+                else {
                     let kind = K::LoopVarOutside { name: name.clone() };
+                    drop(current);
                     self.err(&scope.file, r.root.span, kind);
                     return None;
-                }
+                };
                 let typed = Typed {
                     expr: Expr::Ref(StepRef {
                         step: id.clone(),

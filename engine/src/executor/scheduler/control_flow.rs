@@ -267,9 +267,40 @@ impl Scheduler<'_> {
         );
         let id = self.steps[i].id.clone();
         self.fps.insert(id.clone(), fp);
+        if instances
+            .iter()
+            .any(|j| self.changed.contains(&self.steps[*j].id))
+        {
+            self.changed.insert(id.clone());
+        }
         self.outcome.outputs.insert(id, Value::Object(outputs));
         self.state[i] = State::Done;
+        self.resume_after_loop();
         true
+    }
+
+    /// Once a loop's step is done, the steps after it that a previous run finished with the
+    /// inputs they have now are known: they are skipped like any other (the run's start could
+    /// not tell, not knowing the loop's outputs).
+    fn resume_after_loop(&mut self) {
+        let pending: Vec<PlanStep> = (0..self.steps.len())
+            .filter(|j| {
+                self.state[*j] == State::Pending
+                    && !self.done_before.contains_key(&self.steps[*j].id)
+            })
+            .map(|j| self.steps[j].clone())
+            .collect();
+        let key = *self.shared.state.key();
+        let more = resume_among(
+            &pending,
+            &key,
+            self.replay,
+            &self.outcome.outputs,
+            &self.fps,
+        );
+        for (id, v) in more {
+            self.done_before.entry(id).or_insert(v);
+        }
     }
 }
 
