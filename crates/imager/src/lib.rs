@@ -311,8 +311,17 @@ fn prepare(opts: &ImageOptions) -> Result<(Parts, Dest, u64, Vec<RunLock>), Imag
         .try_clone()
         .map_err(|e| ImageError::io(ImageErrorKind::OpenDest(opts.dest.clone()), e))?;
     let sparse_from = (opts.sparse && !dest.is_device).then_some(dest.original_len);
-    let writer = Writer::start(file, hasher, buffers, copy_size as usize, sparse_from)
+    let mut writer = Writer::start(file, hasher, buffers, copy_size as usize, sparse_from)
         .map_err(|e| ImageError::io(ImageErrorKind::OpenDest(opts.dest.clone()), e))?;
+    if opts.direct_output {
+        use std::os::unix::fs::OpenOptionsExt;
+        let direct = std::fs::File::options()
+            .write(true)
+            .custom_flags(libc::O_DIRECT)
+            .open(&opts.dest)
+            .map_err(|e| ImageError::io(ImageErrorKind::OpenDest(opts.dest.clone()), e))?;
+        writer.write_direct(direct);
+    }
     let t = Tuning {
         sector,
         cluster,

@@ -88,6 +88,9 @@ pub struct ImageOptions {
     /// Only these byte ranges `(start, len)` are read (a domain mapfile, `--domain used`);
     /// `None`: the whole domain.
     pub domain_parts: Option<Vec<(u64, u64)>>,
+    /// Write the image with O_DIRECT where a write is 4 KiB-aligned (GNU ddrescue's
+    /// `--odirect`): the image bypasses the page cache; other writes go through it.
+    pub direct_output: bool,
 }
 
 /// `retries` meaning "until every sector is read or the run is stopped" (`--retry-passes=-1`).
@@ -136,6 +139,7 @@ impl ImageOptions {
             no_scrape: false,
             cpass: None,
             domain_parts: None,
+            direct_output: false,
         }
     }
 }

@@ -158,3 +158,31 @@ fn limits_stop_the_run_with_the_map_saved() {
     let err = rescue(&opts, &mut |_| {}, &AtomicBool::new(false)).expect_err("bad pass");
     assert_eq!(err.exit_code(), 2);
 }
+
+#[test]
+fn direct_output_writes_the_same_image() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let data = pattern(3 * MIB as usize + 1000, 8);
+    std::fs::write(dir.path().join("src"), &data).expect("src");
+    let mut opts = ImageOptions::new(
+        dir.path().join("src"),
+        dir.path().join("img"),
+        dir.path().join("map"),
+    );
+    opts.bad_map = Some(BadMap::from_ranges([(MIB + 100, 512)]));
+    opts.direct_output = true;
+    match rescue(&opts, &mut |_| {}, &AtomicBool::new(false)) {
+        Ok(r) => {
+            assert_eq!(r.bad_bytes, 1024, "the sectors holding the bad range");
+            let img = std::fs::read(dir.path().join("img")).expect("img");
+            let mut want = data.clone();
+            want[MIB as usize..MIB as usize + 1024].fill(0);
+            assert!(
+                img == want,
+                "the image differs from the source outside the bad sectors"
+            );
+        }
+        // A filesystem without O_DIRECT (tmpfs) refuses the open: said, not ignored.
+        Err(e) => assert!(e.to_string().contains("img"), "{e}"),
+    }
+}

@@ -12,7 +12,7 @@ use std::os::unix::fs::FileExt;
 use std::sync::mpsc::{Receiver, Sender, SyncSender, TryRecvError, channel, sync_channel};
 use std::thread::JoinHandle;
 
-use super::aligned_buf::AlignedBuf;
+use super::aligned_buf::{ALIGN, AlignedBuf};
 use super::hasher::ImageHasher;
 use super::image_pages::ImagePages;
 use super::unsynced::add_range;
@@ -53,6 +53,8 @@ pub(crate) struct SyncFailure {
 /// The image file, the hasher and sync threads, the buffer pool and what is not yet on disk.
 pub(crate) struct Writer {
     file: File,
+    /// The image opened O_DIRECT (`--odirect`): aligned writes go through it.
+    direct: Option<File>,
     sparse_from: Option<u64>,
     pool: Receiver<AlignedBuf>,
     pool_return: Sender<AlignedBuf>,
@@ -138,6 +140,7 @@ impl Writer {
             sparse_from,
             pool: pool_rx,
             pool_return: pool_tx,
+            direct: None,
             to_hash,
             batch: Vec::new(),
             batch_bytes: 0,
@@ -150,10 +153,15 @@ impl Writer {
         })
     }
 
+    /// Writes aligned pieces through `direct` (the image opened O_DIRECT) from now on.
+    pub(crate) fn write_direct(&mut self, direct: File) {
+        self.direct = Some(direct);
+    }
+
     /// True when kernel copies may write the image (not in sparse mode, where every block
-    /// must be looked at before it is written).
+    /// must be looked at before it is written, nor with direct output).
     pub(crate) fn takes_kernel_copies(&self) -> bool {
-        self.sparse_from.is_none()
+        self.sparse_from.is_none() && self.direct.is_none()
     }
 
     /// The image, for kernel copies into it.
@@ -209,7 +217,12 @@ impl Writer {
         let data = &buf.as_slice()[..len];
         let skip = self.sparse_from.is_some_and(|from| pos >= from) && is_zero(data);
         if !skip {
-            if let Err(e) = self.file.write_all_at(data, pos) {
+            let aligned = pos % ALIGN as u64 == 0 && len % ALIGN == 0;
+            let file = match &self.direct {
+                Some(d) if aligned => d,
+                _ => &self.file,
+            };
+            if let Err(e) = file.write_all_at(data, pos) {
                 self.give_back(buf);
                 return Err(e);
             }

@@ -30,7 +30,8 @@ k or K = 1000, Ki = 1024, M = 10^6, Mi = 2^20, G, Gi, T, Ti, P, Pi, E, Ei, with 
 `4M` is 4,000,000 bytes and `4MiB` is 4,194,304. GNU ddrescue's long options work under the same
 names: --skip-size, --min-read-rate, --max-error-rate, --max-bad-areas, --max-read-errors,
 --timeout, --domain-mapfile, --no-trim, --no-scrape, --cpass, --retry-passes (-1 = until every
-sector reads), --input-position, --size, --idirect; and the map may be the third argument. A
+sector reads), --input-position, --size, --idirect, --odirect, --fill-mode; and the map may be
+the third argument. A
 failed read is left whole for trimming and is not asked again (no copying pass reads a bad
 sector twice); the map is saved every 5 s and after every 256 MiB rescued.
 
@@ -302,6 +303,10 @@ pub(crate) struct ImageArgs {
     /// Copy from the end towards the start.
     #[arg(long, short = 'R')]
     pub reverse: bool,
+    /// Write the image with O_DIRECT where a write is 4 KiB-aligned (bypass the page cache
+    /// for the image), as GNU ddrescue's --odirect.
+    #[arg(long, short = 'D')]
+    pub odirect: bool,
     /// Read the source with O_DIRECT (bypass the page cache).
     #[arg(long, visible_alias = "idirect", short = 'd')]
     pub direct: bool,
@@ -486,6 +491,7 @@ pub(crate) fn command(args: &ImageArgs) -> i32 {
     opts.timeout = args.timeout;
     opts.no_trim = args.no_trim;
     opts.no_scrape = args.no_scrape;
+    opts.direct_output = args.odirect;
     opts.cpass = args.cpass.clone();
     if let Some(path) = &args.domain_mapfile {
         match Mapfile::load(path) {
