@@ -25,8 +25,8 @@ use super::dest_dir::DestDir;
 use super::dir_identity::DirIdentity;
 use super::error::{FsError, FsErrorKind};
 use super::manifest::{
-    ContentHash, DamageState, EntryStatus, MANIFEST_FORMAT, Manifest, ManifestEntry, ManifestHeader,
-    ManifestRecord, ManifestSummary, ManifestWriter, SourceSpec, encode_name,
+    ContentHash, DamageState, EntryStatus, MANIFEST_FORMAT, Manifest, ManifestEntry,
+    ManifestHeader, ManifestRecord, ManifestSummary, ManifestWriter, SourceSpec, encode_name,
 };
 use super::progress::Progress;
 use super::source_tree::{EntryKind, EntryMeta, SourceTree, clean_relative};
@@ -116,6 +116,11 @@ impl CopyReport {
             0 => {}
             1 => line.push_str(", 1 directory"),
             n => line.push_str(&format!(", {n} directories")),
+        }
+        if let Some(n) = s.damage_unknown.filter(|n| *n > 0) {
+            line.push_str(&format!(
+                ", {n} not known (in a damaged directory the report could not read)"
+            ));
         }
         Some(line)
     }
@@ -885,20 +890,23 @@ impl Copier<'_> {
     ) {
         let found = marks.of(rel, meta);
         let s = &mut self.summary;
-        let (files, dirs, lost) = (
-            s.damaged_files.get_or_insert(0),
-            s.damaged_dirs.get_or_insert(0),
-            s.lost_bytes.get_or_insert(0),
-        );
+        s.damaged_files.get_or_insert(0);
+        s.damaged_dirs.get_or_insert(0);
+        s.lost_bytes.get_or_insert(0);
+        if found.unknown {
+            *s.damage_unknown.get_or_insert(0) += 1;
+            entry.damage = Some(DamageState::Unknown);
+            return;
+        }
         if found.hit.is_empty() {
             entry.damage = Some(DamageState::Intact);
             return;
         }
         if meta.kind == EntryKind::Dir {
-            *dirs += 1;
+            s.damaged_dirs = s.damaged_dirs.map(|n| n + 1);
         } else {
-            *files += 1;
-            *lost += found.lost_bytes;
+            s.damaged_files = s.damaged_files.map(|n| n + 1);
+            s.lost_bytes = s.lost_bytes.map(|n| n + found.lost_bytes);
         }
         entry.damage = Some(DamageState::Damaged);
         entry.damaged = found.ranges.clone();

@@ -38,9 +38,12 @@ struct Lost {
     hit: Vec<String>,
 }
 
-/// An entry's damage, as its manifest line records it (`hit` empty: intact).
+/// An entry's damage, as its manifest line records it (`hit` empty and not `unknown`: intact).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub(crate) struct EntryDamage {
+    /// Matched by path, it lies under a damaged directory the report could not read names
+    /// from: whether it is damaged is not known.
+    pub unknown: bool,
     /// `[start, length]` byte ranges inside the entry that the image could not give.
     pub ranges: Vec<[u64; 2]>,
     pub lost_bytes: u64,
@@ -54,6 +57,8 @@ pub struct CopyDamage {
     by_inode: HashMap<u64, Lost>,
     /// Path from the filesystem's root ("/a/b") to inode, for trees that hide inode numbers.
     by_path: HashMap<String, u64>,
+    /// The paths of the damaged directories (names in them may be missing from `by_path`).
+    damaged_dirs: Vec<String>,
 }
 
 impl CopyDamage {
@@ -121,6 +126,19 @@ impl CopyDamage {
                 by_path.insert(p.clone(), u64::from(i.inode));
             }
         }
+        let mut damaged_dirs: Vec<String> = report
+            .directories
+            .iter()
+            .filter(|d| d.partition == part)
+            .flat_map(|d| d.paths.iter().cloned())
+            .collect();
+        damaged_dirs.extend(
+            report
+                .inodes
+                .iter()
+                .filter(|i| i.partition == part && i.kind.as_deref() == Some("directory"))
+                .flat_map(|i| i.paths.iter().cloned()),
+        );
         let name = match part {
             Some(n) => format!("partition {n} ({})", fs.fs_type),
             None => format!("the image ({})", fs.fs_type),
@@ -134,6 +152,7 @@ impl CopyDamage {
             },
             by_inode,
             by_path,
+            damaged_dirs,
         })
     }
 
@@ -149,7 +168,14 @@ impl CopyDamage {
             Some(meta.ino)
         } else {
             let key = format!("/{}", rel.to_string_lossy());
-            self.by_path.get(&key).copied()
+            let found = self.by_path.get(&key).copied();
+            if found.is_none() && self.under_damaged_dir(&key) {
+                return EntryDamage {
+                    unknown: true,
+                    ..EntryDamage::default()
+                };
+            }
+            found
         };
         let Some(lost) = ino.and_then(|i| self.by_inode.get(&i)) else {
             return EntryDamage::default();
@@ -172,7 +198,17 @@ impl CopyDamage {
             lost_bytes: ranges.iter().map(|r| r[1]).sum(),
             ranges,
             hit: lost.hit.clone(),
+            unknown: false,
         }
+    }
+
+    /// Whether `path` ("/a/b") lies inside a damaged directory ("/a", "/").
+    fn under_damaged_dir(&self, path: &str) -> bool {
+        self.damaged_dirs.iter().any(|d| {
+            let d = d.trim_end_matches('/');
+            path.strip_prefix(d)
+                .is_some_and(|rest| rest.starts_with('/'))
+        })
     }
 }
 
@@ -225,9 +261,10 @@ fn pick_filesystem<'a>(
             let v: Vec<&MappedFilesystem> = report
                 .filesystems
                 .iter()
-                .filter(|f| uuid_bytes(&f.uuid).is_some_and(|u| {
-                    salvage_sys::filesystem_id::ext_filesystem_id(&u) == id
-                }))
+                .filter(|f| {
+                    uuid_bytes(&f.uuid)
+                        .is_some_and(|u| salvage_sys::filesystem_id::ext_filesystem_id(&u) == id)
+                })
                 .collect();
             (
                 v,
@@ -314,6 +351,7 @@ mod tests {
             .into_iter()
             .collect(),
             by_path: [("/a/b".to_string(), 12)].into_iter().collect(),
+            damaged_dirs: vec!["/d".into()],
         }
     }
 
@@ -339,8 +377,18 @@ mod tests {
         assert_eq!(by_ino, d, "an inode number wins over the path");
         let intact = marks().of(Path::new("a/c"), &meta(100_000, 0));
         assert_eq!(intact, EntryDamage::default());
+        let under = marks().of(Path::new("d/x"), &meta(10, 0));
+        assert!(
+            under.unknown,
+            "under a damaged directory, unnamed: not known"
+        );
+        assert!(!marks().of(Path::new("dx/y"), &meta(10, 0)).unknown);
         let short = marks().of(Path::new("a/b"), &meta(4096, 0));
-        assert_eq!(short, EntryDamage::default(), "lost only past its end: intact");
+        assert_eq!(
+            short,
+            EntryDamage::default(),
+            "lost only past its end: intact"
+        );
         let other_inode = marks().of(Path::new("a/b"), &meta(100_000, 13));
         assert!(other_inode.ranges.is_empty(), "the inode number decides");
     }

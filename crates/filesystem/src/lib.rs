@@ -58,8 +58,8 @@ pub use host_tree::HostTree;
 pub use inspect::{InspectReport, Inspection, inspect_tree};
 pub use loop_device::LoopDevice;
 pub use manifest::{
-    ContentHash, DamageState, EntryStatus, MANIFEST_FORMAT, Manifest, ManifestEntry, ManifestHeader,
-    ManifestRecord, ManifestSummary, SourceSpec,
+    ContentHash, DamageState, EntryStatus, MANIFEST_FORMAT, Manifest, ManifestEntry,
+    ManifestHeader, ManifestRecord, ManifestSummary, SourceSpec,
 };
 pub use mount::{MountRequest, Mounted, mount_readonly};
 pub use partition_ref::PartitionRef;

@@ -85,6 +85,9 @@ pub enum DamageState {
     /// Some bytes (`damaged`) were unreadable in the image: the copy holds zeros there (a
     /// directory: entries may be missing).
     Damaged,
+    /// Not known: the copy's reader hides inode numbers and the entry lies in a damaged
+    /// directory whose names the report could not read.
+    Unknown,
 }
 
 /// What happened to one entry.
@@ -162,6 +165,9 @@ pub struct ManifestSummary {
     /// With a damage report: the bytes lost inside the damaged files.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lost_bytes: Option<u64>,
+    /// With a damage report: entries whose damage is not known (`DamageState::Unknown`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub damage_unknown: Option<u64>,
 }
 
 /// One line of a manifest.

@@ -17,9 +17,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
+use super::copy_damage::DamageSource;
 use super::error::FsError;
 use super::host_tree::HostTree;
-use super::copy_damage::DamageSource;
 use super::manifest::{ContentHash, EntryStatus, Manifest, ManifestEntry};
 use super::source_tree::{EntryKind, SourceTree};
 
@@ -60,6 +60,8 @@ pub struct VerifyReport {
     pub damaged: Vec<DamagedFinding>,
     /// The bytes lost inside the damaged files (not directories).
     pub damaged_bytes: u64,
+    /// Entries whose damage the copy could not tell (in a damaged directory).
+    pub damage_unknown: Vec<String>,
 }
 
 /// An entry the copy marked damaged.
@@ -386,6 +388,9 @@ pub fn verify(
     {
         if checked.matched {
             report.matched += 1;
+        }
+        if entry.damage == Some(super::manifest::DamageState::Unknown) {
+            report.damage_unknown.push(escaped(&entry.rel_path()));
         }
         if let Some(lost) = entry.damage_lost() {
             if entry.kind != EntryKind::Dir {

@@ -110,5 +110,10 @@ impl RunOutcome {
 /// entries; and a copy's `damaged` output: files marked damaged from a damage report).
 pub fn losses_of(outputs: &Value) -> u64 {
     let n = |k: &str| outputs.get(k).and_then(Value::as_u64).unwrap_or(0);
-    n("losses") + if outputs.get("manifest").is_some() { n("damaged") } else { 0 }
+    n("losses")
+        + if outputs.get("manifest").is_some() {
+            n("damaged")
+        } else {
+            0
+        }
 }

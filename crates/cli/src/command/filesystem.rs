@@ -13,9 +13,9 @@ use serde::Serialize;
 
 use crate::signals::Interrupt;
 use salvage_filesystem::{
-    Attachment, CleanupStack, CopyDamage, CopyMethod, CopyOptions, ExtTree, FsError, FsErrorKind, FsType,
-    FsckMode, FsckRequest, HostTree, InspectReport, Inspection, LoopDevice, Manifest, MountRequest,
-    PartitionRef, Progress, ReadPath, SourceSpec, SourceTree, Unreadable, copy_tree,
+    Attachment, CleanupStack, CopyDamage, CopyMethod, CopyOptions, ExtTree, FsError, FsErrorKind,
+    FsType, FsckMode, FsckRequest, HostTree, InspectReport, Inspection, LoopDevice, Manifest,
+    MountRequest, PartitionRef, Progress, ReadPath, SourceSpec, SourceTree, Unreadable, copy_tree,
     damage_report, fsck, inspect_tree, verify,
 };
 
@@ -543,7 +543,11 @@ pub(crate) fn copy_command(args: &CopyArgs) -> i32 {
                 if let Some(line) = report.damage_line() {
                     println!("damage: {line}");
                     for d in report.damaged.iter().flatten() {
-                        println!("  {}: {}", d.path, lost_text(d.lost_bytes, &d.ranges, &d.hit));
+                        println!(
+                            "  {}: {}",
+                            d.path,
+                            lost_text(d.lost_bytes, &d.ranges, &d.hit)
+                        );
                     }
                 }
                 println!("manifest: {}", report.manifest.display());
@@ -602,7 +606,11 @@ fn copy_damage(args: &CopyArgs, spec: &SourceSpec) -> Result<Option<CopyDamage>,
     let map = salvage_imager::BadMap::load(map_path).map_err(|e| bad(e.to_string()))?;
     let unreadable = Unreadable::new(map.ranges().iter().copied());
     let report = damage_report(&image, &unreadable)?;
-    let label = format!("{} (mapped now from {})", map_path.display(), image.display());
+    let label = format!(
+        "{} (mapped now from {})",
+        map_path.display(),
+        image.display()
+    );
     CopyDamage::from_report(&report, &label, spec)
         .map(Some)
         .map_err(bad)
@@ -729,6 +737,15 @@ pub(crate) fn verify_command(args: &VerifyArgs) -> i32 {
                                 lost_text(d.lost_bytes, &d.ranges, &[])
                             );
                         }
+                        if !report.damage_unknown.is_empty() {
+                            println!(
+                                "damage not known (in a damaged directory the report could not read): {}",
+                                report.damage_unknown.len()
+                            );
+                            for p in &report.damage_unknown {
+                                println!("  {p}");
+                            }
+                        }
                     }
                 }
                 println!(
@@ -736,8 +753,9 @@ pub(crate) fn verify_command(args: &VerifyArgs) -> i32 {
                     match (report.ok(), report.damage_line()) {
                         (false, _) => "NOT VERIFIED".to_string(),
                         (true, None) => "VERIFIED".to_string(),
-                        (true, Some(line)) =>
-                            format!("VERIFIED, WITH LOSSES: {line} (the copy holds what the image held)"),
+                        (true, Some(line)) => format!(
+                            "VERIFIED, WITH LOSSES: {line} (the copy holds what the image held)"
+                        ),
                     }
                 );
             }

@@ -196,11 +196,8 @@ fn summary(
         if let Some(d) = &damage {
             found_lost.push(d.clone());
         }
-        let lost = o
-            .partial
-            .iter()
-            .find(|(id, _)| id == step)
-            .map(|(_, n)| match outs.and_then(copy_damage_of) {
+        let lost = o.partial.iter().find(|(id, _)| id == step).map(|(_, n)| {
+            match outs.and_then(copy_damage_of) {
                 Some(line) => {
                     let unread = outs.map_or(0, |v| int(v, "losses"));
                     let unread = if unread > 0 {
@@ -211,7 +208,8 @@ fn summary(
                     format!("PARTIAL: {unread}{line} (see its manifest)")
                 }
                 None => format!("PARTIAL: {n} entries lost (see its manifest)"),
-            });
+            }
+        });
         let skipped_when = o.skipped_when.iter().find(|(id, _)| id == step);
         let asserted = o.assertion.as_ref().filter(|(id, _)| id == step);
         let word = if let Some((_, why)) = skipped_when {
