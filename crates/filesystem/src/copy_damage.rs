@@ -86,8 +86,7 @@ impl CopyDamage {
                 e.column()
             ))
         })?;
-        Self::from_report(&report, &path.display().to_string(), spec)
-            .map_err(|message| bad(message))
+        Self::from_report(&report, &path.display().to_string(), spec).map_err(bad)
     }
 
     /// The marks of the filesystem of `report` that `spec` reads; `label` names the report.
