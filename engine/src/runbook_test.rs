@@ -324,15 +324,19 @@ fn check_recovered(r: &Recovered, manifest: &str, fixture_files: &Path) -> Vec<S
     let Ok(copied) = std::fs::read_to_string(manifest) else {
         return vec![format!("no copy manifest at {manifest}")];
     };
-    let copied: BTreeMap<String, String> = copied
+    // Manifest format 1 names each file's SHA-256, format 2 its BLAKE3.
+    let copied: BTreeMap<String, (&'static str, String)> = copied
         .lines()
         .filter_map(|l| serde_json::from_str::<Value>(l).ok())
         .filter(|v| v["record"] == "entry")
         .filter_map(|v| {
-            Some((
-                v["path"].as_str()?.trim_start_matches('/').to_string(),
-                v["sha256"].as_str()?.to_string(),
-            ))
+            let path = v["path"].as_str()?.trim_start_matches('/').to_string();
+            let hash = match (v["sha256"].as_str(), v["blake3"].as_str()) {
+                (Some(h), _) => ("sha256", h.to_string()),
+                (None, Some(h)) => ("blake3", h.to_string()),
+                (None, None) => return None,
+            };
+            Some((path, hash))
         })
         .collect();
     // The copy's root, from the manifest's header: every expected file is hashed again there,
@@ -352,7 +356,15 @@ fn check_recovered(r: &Recovered, manifest: &str, fixture_files: &Path) -> Vec<S
         }
         expected += 1;
         match copied.get(path) {
-            Some(h) if Some(h.as_str()) == v["sha256"].as_str() => {}
+            Some(("sha256", h)) if Some(h.as_str()) == v["sha256"].as_str() => {}
+            // A BLAKE3 manifest: its hash must be the recovered file's (whose SHA-256 is
+            // compared with the fixture's below).
+            Some(("blake3", h)) => match &dest {
+                Some(d) if blake3_of(&d.join(path)).is_ok_and(|b| b == *h) => {}
+                _ => failures.push(format!(
+                    "{path}: the manifest's blake3 is not the recovered file's"
+                )),
+            },
             Some(_) => failures.push(format!("{path}: recovered with a different hash")),
             None => failures.push(format!("{path}: not recovered")),
         }
@@ -383,6 +395,12 @@ fn copied_dest(manifest: &str) -> Option<std::path::PathBuf> {
 }
 
 /// The sha256 of a file's contents, in hex.
+fn blake3_of(path: &Path) -> std::io::Result<String> {
+    let mut h = blake3::Hasher::new();
+    h.update_reader(std::fs::File::open(path)?)?;
+    Ok(h.finalize().to_hex().to_string())
+}
+
 fn sha256_of(path: &Path) -> std::io::Result<String> {
     use sha2::{Digest, Sha256};
     let mut file = std::fs::File::open(path)?;

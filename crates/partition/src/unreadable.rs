@@ -1,8 +1,10 @@
 //! What a signature scan need not read: the holes of a sparse image ([`data_ranges`]) and the
 //! candidates just after a read error ([`Unreadable`], which also says what was skipped).
 
-use super::scan::MIB;
 use super::source::ByteSource;
+
+/// One mebibyte, the first span skipped after an unreadable candidate.
+const MIB: u64 = 1 << 20;
 
 /// The bytes a probe at a candidate offset reads: the first 8 KiB and btrfs's magic at
 /// 64 KiB + 0x40. A candidate whose window is all hole reads zeros and finds nothing.

@@ -2,7 +2,7 @@
 //! `salvage image`), on a blocking thread, with progress and Ctrl-C handled.
 
 use super::{OpContext, OpError, op_args};
-use salvage_imager::{BadMap, HashAlgorithm, ImageOptions, rescue};
+use salvage_imager::{BadMap, HashAlgorithm, ImageOptions, UsedDomain, rescue, rescue_used_first};
 use salvage_language::ops::image::ImageArgs;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
@@ -40,6 +40,16 @@ pub(super) async fn run(args: &BTreeMap<String, Value>, ctx: &OpContext) -> Resu
     if args.hash.as_deref() == Some("sha256") {
         opts.hash = HashAlgorithm::Sha256;
     }
+    let domain = match args.domain.as_deref() {
+        None | Some("all") => None,
+        Some("used") => Some(UsedDomain::UsedOnly),
+        Some("used-first") => Some(UsedDomain::UsedFirst),
+        Some(other) => {
+            return Err(OpError::new(format!(
+                "image: domain `{other}` is not all, used or used-first"
+            )));
+        }
+    };
     let simulate_bad = args.simulate_bad.filter(|b| !b.is_empty());
     if let Some(bad) = &simulate_bad {
         opts.bad_map = Some(BadMap::load(Path::new(bad)).map_err(|e| OpError::new(e.to_string()))?);
@@ -51,9 +61,7 @@ pub(super) async fn run(args: &BTreeMap<String, Value>, ctx: &OpContext) -> Resu
     let ctx = ctx.clone();
     tokio::task::spawn_blocking(move || {
         let task = ctx.progress.bytes(&ctx.step, None);
-        let result = rescue(
-            &opts,
-            &mut |s| {
+        let mut on_status = |s: &salvage_imager::ImageStatus| {
                 task.set(
                     s.rescued_bytes,
                     &format!(
@@ -65,11 +73,15 @@ pub(super) async fn run(args: &BTreeMap<String, Value>, ctx: &OpContext) -> Resu
                         s.current_rate / 1_048_576.0
                     ),
                 );
-            },
-            &ctx.cancel,
-        );
+        };
+        let result = match domain {
+            None => rescue(&opts, &mut on_status, &ctx.cancel).map(|r| (r, None)),
+            Some(which) => rescue_used_first(&opts, which, &mut on_status, &ctx.cancel)
+                .map(|(r, d)| (r, Some(d))),
+        };
         match result {
-            Ok(report) => {
+            Ok((report, used)) => {
+                let not_read = used.as_ref().map_or(0, |d| d.free_bytes_not_read);
                 task.finish(report.rescued_bytes);
                 // The equivalent `salvage image` command line, with the options that change
                 // what is read.
@@ -86,13 +98,17 @@ pub(super) async fn run(args: &BTreeMap<String, Value>, ctx: &OpContext) -> Resu
                 if let Some(bad) = &simulate_bad {
                     argv.extend(["--simulate-bad".to_string(), bad.clone()]);
                 }
+                if let Some(which) = domain {
+                    let name = if which == UsedDomain::UsedOnly { "used" } else { "used-first" };
+                    argv.extend(["--domain".to_string(), name.to_string()]);
+                }
                 let bad: Vec<Value> = report.bad_areas.iter().map(|a| json!({"start": a.start, "size": a.size})).collect();
                 ctx.log(
                     "command",
                     crate::fields! {
                         "argv" => argv,
                         "exit_code" => 0,
-                        "stdout" => format!("rescued {} of {} bytes ({:.4}%), {} bad area(s), {} bad bytes", report.rescued_bytes, report.size, report.percent, report.bad_areas.len(), report.bad_bytes),
+                        "stdout" => format!("rescued {} of {} bytes ({:.4}%), {} bad area(s), {} bad bytes{}", report.rescued_bytes, report.size, report.percent, report.bad_areas.len(), report.bad_bytes, if not_read > 0 { format!("; {not_read} bytes of free space not read (domain: used)") } else { String::new() }),
                     },
                 );
                 Ok(json!({
@@ -104,6 +120,7 @@ pub(super) async fn run(args: &BTreeMap<String, Value>, ctx: &OpContext) -> Resu
                     "percent": report.percent,
                     "bad_bytes": report.bad_bytes,
                     "bad_areas": report.bad_areas.len(),
+                    "not_read_bytes": not_read,
                     "bad_ranges": bad,
                     "hash": report.hash,
                     "complete": report.complete,

@@ -286,6 +286,11 @@ pub(crate) struct ImageArgs {
     /// The copying passes to run: `1`, `1,2`, `1-5` [default: all].
     #[arg(long, value_name = "RANGE", value_parser = parse_passes)]
     pub cpass: Option<Vec<u32>>,
+    /// Fill mode, as GNU ddrescue's: SOURCE is a pattern file; the blocks of DEST whose map
+    /// status is one of TYPES (`?*/-+`) are overwritten with it, repeated; the map is not
+    /// changed. `-F -` marks bad sectors so they can be found in files copied out later.
+    #[arg(long, short = 'F', value_name = "TYPES")]
+    pub fill_mode: Option<String>,
     /// Rescue only the finished (`+`) blocks of this GNU ddrescue mapfile.
     #[arg(long, value_name = "FILE", conflicts_with = "domain")]
     pub domain_mapfile: Option<PathBuf>,
@@ -398,6 +403,33 @@ fn print_summary(r: &ImageReport, used_only: bool) {
     }
 }
 
+/// `--fill-mode TYPES PATTERN DEST MAP`.
+fn fill_command(args: &ImageArgs, types: &str, map: &std::path::Path) -> i32 {
+    let command_line = std::env::args().collect::<Vec<_>>().join(" ");
+    let result = salvage_imager::fill_types(types)
+        .and_then(|t| salvage_imager::fill(&args.source, &args.dest, map, &t, &command_line));
+    match result {
+        Ok(r) => {
+            if args.json {
+                println!("{}", serde_json::to_string_pretty(&r).unwrap_or_default());
+            } else {
+                println!(
+                    "salvage image: filled {} blocks ({}) of status `{types}` in {} with {}",
+                    r.blocks,
+                    human_bytes(r.bytes),
+                    args.dest.display(),
+                    args.source.display()
+                );
+            }
+            0
+        }
+        Err(e) => {
+            eprintln!("salvage image: {e}");
+            e.exit_code()
+        }
+    }
+}
+
 /// What `--domain used` read and left.
 fn print_domain(d: &salvage_imager::DomainReport) {
     println!(
@@ -420,6 +452,9 @@ fn print_domain(d: &salvage_imager::DomainReport) {
 /// Runs `salvage image`; returns the process exit code (0 ok, 1 I/O, 2 bad input, 130 interrupted).
 pub(crate) fn command(args: &ImageArgs) -> i32 {
     let map = args.map_path();
+    if let Some(types) = &args.fill_mode {
+        return fill_command(args, types, &map);
+    }
     let mut opts = ImageOptions::new(&args.source, &args.dest, &map);
     opts.command_line = std::env::args().collect::<Vec<_>>().join(" ");
     opts.sector_size = args.sector_size;

@@ -68,13 +68,36 @@ fn events(state: &Path) -> Vec<(String, String, String)> {
 fn copied(manifest: &Path) -> Vec<(String, String)> {
     let text =
         std::fs::read_to_string(manifest).unwrap_or_else(|e| panic!("{}: {e}", manifest.display()));
-    let mut v: Vec<(String, String)> = text
+    let records: Vec<serde_json::Value> = text
         .lines()
         .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .collect();
+    let dest = records
+        .iter()
+        .find(|r| r["record"] == "header")
+        .and_then(|h| h["dest"].as_str())
+        .map(std::path::PathBuf::from);
+    // Manifest format 1 names each file's SHA-256; format 2 its BLAKE3, which must be the
+    // copied file's, whose SHA-256 is then compared with synth's.
+    let mut v: Vec<(String, String)> = records
+        .iter()
         .filter(|e| e["record"] == "entry" && e["status"] == "copied")
         .map(|e| {
             let s = |k: &str| e[k].as_str().unwrap_or("").to_string();
-            (s("path"), s("sha256"))
+            let path = s("path");
+            let sha = match (e["sha256"].as_str(), e["blake3"].as_str(), &dest) {
+                (Some(h), _, _) => h.to_string(),
+                (None, Some(b3), Some(d)) => {
+                    assert_eq!(
+                        salvage_testkit::filesystem::blake3_file(&d.join(&path)),
+                        b3,
+                        "{path}"
+                    );
+                    salvage_testkit::filesystem::sha256_file(&d.join(&path))
+                }
+                _ => String::new(),
+            };
+            (path, sha)
         })
         .collect();
     v.sort();

@@ -589,3 +589,66 @@ fn the_runbook_image_op_creates_a_missing_work_directory() {
     assert_eq!(std::fs::read(work.join("root.img")).expect("image"), data);
     assert!(work.join("root.map").exists());
 }
+
+/// `--fill-mode -` writes the pattern over the bad sectors only, leaves the map as it was, and
+/// gives the same image as GNU ddrescue's fill mode.
+#[test]
+fn fill_mode_marks_bad_sectors_as_ddrescue_does() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let p = |n: &str| dir.path().join(n);
+    let data = salvage_testkit::pattern(2 << 20, 77);
+    std::fs::write(p("src"), &data).expect("src");
+    std::fs::write(p("bad"), "1000+512\n0x100000+3000\n").expect("bad");
+    let o = crate::common::salvage()
+        .args(["image", "src", "img", "map", "-H", "bad", "-q"])
+        .current_dir(dir.path())
+        .output()
+        .expect("salvage");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    std::fs::copy(p("img"), p("img2")).expect("copy");
+    std::fs::copy(p("map"), p("map2")).expect("copy");
+    let map_before = std::fs::read(p("map")).expect("map");
+    std::fs::write(p("pat"), "BADSECTOR").expect("pattern");
+    let o = crate::common::salvage()
+        .args(["image", "--fill-mode", "-", "pat", "img", "map"])
+        .current_dir(dir.path())
+        .output()
+        .expect("salvage");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("filled 2 blocks"));
+    assert_eq!(
+        std::fs::read(p("map")).expect("map"),
+        map_before,
+        "the map is not changed"
+    );
+    let img = std::fs::read(p("img")).expect("img");
+    // The bad sectors (512..1536 and 1 MiB..1 MiB + 3072) hold the pattern from their start.
+    assert_eq!(&img[512..521], b"BADSECTOR");
+    assert_eq!(&img[1 << 20..(1 << 20) + 9], b"BADSECTOR");
+    assert_eq!(&img[..512], &data[..512], "rescued bytes untouched");
+    assert_eq!(&img[2048..1 << 20], &data[2048..1 << 20]);
+    // A status that is not one is refused with the list.
+    let o = crate::common::salvage()
+        .args(["image", "--fill-mode", "x", "pat", "img", "map"])
+        .current_dir(dir.path())
+        .output()
+        .expect("salvage");
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("not one of"));
+    if salvage_testkit::require_tool(
+        "fill_mode_marks_bad_sectors_as_ddrescue_does",
+        &["ddrescue"],
+    ) {
+        let o = std::process::Command::new("ddrescue")
+            .args(["-q", "--fill-mode=-", "pat", "img2", "map2"])
+            .current_dir(dir.path())
+            .output()
+            .expect("ddrescue");
+        assert!(o.status.success());
+        assert_eq!(
+            std::fs::read(p("img2")).expect("img2"),
+            img,
+            "same as ddrescue's fill"
+        );
+    }
+}

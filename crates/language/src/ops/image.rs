@@ -54,6 +54,9 @@ pub struct ImageArgs {
     /// Allow a block device as dest.
     #[serde(default, deserialize_with = "arg_value::flag")]
     pub force: bool,
+    /// What to read: `all`, `used` (metadata and used blocks only) or `used-first`.
+    #[serde(default, deserialize_with = "arg_value::text")]
+    pub domain: Option<String>,
 }
 
 fn image_commands(a: &dyn ArgView) -> Vec<String> {
@@ -74,6 +77,16 @@ fn image_commands(a: &dyn ArgView) -> Vec<String> {
         "copy good areas with large reads, skip ahead on errors, then trim, scrape and retry"
             .to_string(),
     ];
+    match a.known("domain").as_deref() {
+        Some("used") => v.push(
+            "domain used: read the partition table and allocation maps as they are rescued; rescue metadata, then used blocks; free space is not read"
+                .to_string(),
+        ),
+        Some("used-first") => v.push(
+            "domain used-first: rescue metadata, then used blocks, then free space".to_string(),
+        ),
+        _ => {}
+    }
     if let Some(bad) = a.shown("simulate_bad").filter(|b| !b.is_empty()) {
         v.push(format!("test mode: sectors listed in {bad} read as errors"));
     }
@@ -163,6 +176,12 @@ pub(crate) const SIG: OpSig = OpSig {
             "false",
             "allow a block device as dest, or resume a map made from another source path",
         ),
+        pick(
+            "domain",
+            Some("all"),
+            &["all", "used", "used-first"],
+            "what to read: all; used (the partition table, filesystem metadata and blocks in use, read from ext2/3/4 bitmaps and FAT tables as they are rescued; free space never); used-first (the same, then free space)",
+        ),
     ],
     one_of: &[],
     outputs: &[
@@ -176,6 +195,11 @@ pub(crate) const SIG: OpSig = OpSig {
         ),
         out("bad_bytes", Type::Size, "bytes left unreadable"),
         out("bad_areas", Type::Int, "number of unreadable areas"),
+        out(
+            "not_read_bytes",
+            Type::Size,
+            "free space left unread by domain: used (0 otherwise)",
+        ),
         out(
             "hash",
             Type::String,
