@@ -9,25 +9,10 @@
 use std::collections::HashMap;
 use std::path::Path;
 
-use serde::{Deserialize, Serialize};
-
 use super::damage::{ByteRange, DamageReport, MappedFilesystem, ext_uuid_at};
 use super::error::{FsError, FsErrorKind};
-use super::manifest::SourceSpec;
+use super::manifest::{DamageSource, SourceSpec};
 use super::source_tree::EntryMeta;
-
-/// Where a copy's damage marks come from, as its manifest header records it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct DamageSource {
-    /// The damage report (or the map it was computed from).
-    pub report: String,
-    /// The filesystem of the report the copy was made from: "partition 1 (ext4)".
-    pub filesystem: String,
-    /// Its UUID.
-    pub uuid: String,
-    /// The report's one-line answer, for the whole image.
-    pub headline: String,
-}
 
 /// What was lost of one inode.
 #[derive(Clone, Debug)]

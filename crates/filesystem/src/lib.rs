@@ -43,7 +43,7 @@ mod verify;
 pub use attachment::{Attachment, UndoOutcome};
 pub use cleanup_stack::CleanupStack;
 pub use copy::{CopyOptions, CopyReport, DamagedEntry, copy_tree, resumable};
-pub use copy_damage::{CopyDamage, DamageSource};
+pub use copy_damage::CopyDamage;
 pub use damage::{
     Area, ByteRange, DamageCounts, DamageReport, DamagedFile, LostInode, MappedFilesystem,
     MetadataHit, Unreadable, damage_report, ext_uuid_at, render_damage_text,
@@ -58,7 +58,7 @@ pub use host_tree::HostTree;
 pub use inspect::{InspectReport, Inspection, inspect_tree};
 pub use loop_device::LoopDevice;
 pub use manifest::{
-    ContentHash, DamageState, EntryStatus, MANIFEST_FORMAT, Manifest, ManifestEntry,
+    ContentHash, DamageSource, DamageState, EntryStatus, MANIFEST_FORMAT, Manifest, ManifestEntry,
     ManifestHeader, ManifestRecord, ManifestSummary, SourceSpec,
 };
 pub use mount::{MountRequest, Mounted, mount_readonly};

@@ -14,7 +14,6 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use super::copy_damage::DamageSource;
 use super::error::{FsError, FsErrorKind};
 use super::source_tree::EntryKind;
 
@@ -62,6 +61,19 @@ pub enum SourceSpec {
         offset: u64,
         size: Option<u64>,
     },
+}
+
+/// Where a copy's damage marks come from, as its manifest header records it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DamageSource {
+    /// The damage report (or the map it was computed from).
+    pub report: String,
+    /// The filesystem of the report the copy was made from: "partition 1 (ext4)".
+    pub filesystem: String,
+    /// Its UUID.
+    pub uuid: String,
+    /// The report's one-line answer, for the whole image.
+    pub headline: String,
 }
 
 /// The first line of a manifest.

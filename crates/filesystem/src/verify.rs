@@ -17,10 +17,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use super::copy_damage::DamageSource;
 use super::error::FsError;
 use super::host_tree::HostTree;
-use super::manifest::{ContentHash, EntryStatus, Manifest, ManifestEntry};
+use super::manifest::{ContentHash, DamageSource, EntryStatus, Manifest, ManifestEntry};
 use super::source_tree::{EntryKind, SourceTree};
 
 /// Threads hashing at once.
