@@ -77,7 +77,8 @@ pub struct Run {
     pub left_attached: Vec<LeftAttached>,
     /// Remarks about lines of this run.
     pub notes: Vec<Note>,
-    /// What the unreadable areas hit, from each `damage` step.
+    /// What the unreadable areas hit, from each `damage` step, and the files each copy given
+    /// a damage report marked damaged (`copy_damage`).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub damage: Vec<DamageSeen>,
     #[serde(skip)]
@@ -345,6 +346,13 @@ impl Run {
         }
     }
 
+    /// What the run found lost, for its headline: each `damage` step's answer ("3 files
+    /// damaged (12.0 KiB lost), 1 directory, no metadata"), then each copy's damaged files.
+    pub fn lost_headline(&self) -> Option<String> {
+        let parts: Vec<&str> = self.damage.iter().map(|d| d.summary.as_str()).collect();
+        (!parts.is_empty()).then(|| parts.join("; "))
+    }
+
     fn at(&self, l: &LogLine) -> i64 {
         millis(l) - self.start_ms
     }
@@ -535,6 +543,12 @@ impl Run {
                 step: l.str("step").to_string(),
                 summary: l.str("summary").to_string(),
                 report: l.str("report").to_string(),
+            }),
+            "copy_damage" => self.damage.push(DamageSeen {
+                line: l.number,
+                step: l.str("step").to_string(),
+                summary: format!("in the copy: {}", l.str("summary")),
+                report: l.str("manifest").to_string(),
             }),
             "recovered" => self.recovered.push(Recovered {
                 line: l.number,

@@ -18,14 +18,15 @@ use std::sync::{Arc, Mutex};
 
 use serde::Serialize;
 
+use super::copy_damage::CopyDamage;
 use super::copy_job::{CHUNK, FileJob, JobContext, Outcome};
 use super::copy_ledger::Ledger;
 use super::dest_dir::DestDir;
 use super::dir_identity::DirIdentity;
 use super::error::{FsError, FsErrorKind};
 use super::manifest::{
-    ContentHash, EntryStatus, MANIFEST_FORMAT, Manifest, ManifestEntry, ManifestHeader,
-    ManifestRecord, ManifestSummary, ManifestWriter, SourceSpec, encode_name,
+    ContentHash, DamageState, EntryStatus, MANIFEST_FORMAT, Manifest, ManifestEntry,
+    ManifestHeader, ManifestRecord, ManifestSummary, ManifestWriter, SourceSpec, encode_name,
 };
 use super::progress::Progress;
 use super::source_tree::{EntryKind, EntryMeta, SourceTree, clean_relative};
@@ -50,6 +51,23 @@ pub struct CopyOptions {
     /// lists as copied, still the same size and mtime in the source and the copy, are kept
     /// with their hash instead of being copied again.
     pub resume: bool,
+    /// What the image's unreadable areas hit (`CopyDamage::from_report_file`): each entry is
+    /// then marked intact or damaged, with its damaged byte ranges, in the manifest.
+    pub damage: Option<Arc<CopyDamage>>,
+}
+
+/// An entry the copy marked damaged.
+#[derive(Clone, Debug, Serialize)]
+pub struct DamagedEntry {
+    /// The path relative to the copy's root.
+    pub path: String,
+    /// "file", "dir", ...
+    pub kind: EntryKind,
+    /// `[start, length]` byte ranges the image could not give (zeros in the copy).
+    pub ranges: Vec<[u64; 2]>,
+    pub lost_bytes: u64,
+    /// What was hit: "data", "extent tree block", "directory block", "inode table".
+    pub hit: Vec<String>,
 }
 
 /// The outcome of a copy.
@@ -60,6 +78,9 @@ pub struct CopyReport {
     pub summary: ManifestSummary,
     /// Entries skipped or unreadable, with why (`path: note`).
     pub problems: Vec<String>,
+    /// With a damage report: the entries marked damaged, in manifest order.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub damaged: Option<Vec<DamagedEntry>>,
 }
 
 impl CopyReport {
@@ -72,6 +93,36 @@ impl CopyReport {
     /// directory could not be read, say): a failure, not a copy.
     pub fn recovered_nothing(&self) -> bool {
         self.losses() > 0 && self.summary.files == 0 && self.summary.symlinks == 0
+    }
+
+    /// With a damage report: "2 files damaged (12.0 KiB lost), 1 directory", or "no file
+    /// damaged".
+    pub fn damage_line(&self) -> Option<String> {
+        let s = &self.summary;
+        let files = s.damaged_files?;
+        let dirs = s.damaged_dirs.unwrap_or(0);
+        let mut line = match files {
+            0 => "no file damaged".to_string(),
+            1 => "1 file damaged".to_string(),
+            n => format!("{n} files damaged"),
+        };
+        if files > 0 {
+            line.push_str(&format!(
+                " ({} lost)",
+                salvage_text::size_text::binary_size(s.lost_bytes.unwrap_or(0), 1)
+            ));
+        }
+        match dirs {
+            0 => {}
+            1 => line.push_str(", 1 directory"),
+            n => line.push_str(&format!(", {n} directories")),
+        }
+        if let Some(n) = s.damage_unknown.filter(|n| *n > 0) {
+            line.push_str(&format!(
+                ", {n} not known (in a damaged directory the report could not read)"
+            ));
+        }
+        Some(line)
     }
 
     /// Why a copy that recovered nothing failed, for the operator.
@@ -152,13 +203,14 @@ pub fn copy_tree(
         format: MANIFEST_FORMAT.to_string(),
         source: spec,
         dest: dest_abs.clone(),
+        damage: options.damage.as_ref().map(|d| d.source().clone()),
     };
     let manifest = ManifestWriter::create(manifest_path, header)?;
     let ledger = Ledger::new(dest_abs)?;
     let bytes = AtomicU64::new(0);
     let stop = AtomicBool::new(false);
     let (result_tx, result_rx) = std::sync::mpsc::channel();
-    let (summary, problems) = std::thread::scope(|scope| {
+    let (summary, problems, damaged) = std::thread::scope(|scope| {
         let jobs = source.as_sync().map(|shared| {
             let (tx, rx) = std::sync::mpsc::sync_channel::<FileJob>(QUEUE);
             let rx = Arc::new(Mutex::new(rx));
@@ -213,6 +265,8 @@ pub fn copy_tree(
             shown_bytes: 0,
             stop: &stop,
             buffer: Vec::new(),
+            damage: options.damage.as_deref(),
+            damaged: Vec::new(),
         };
         copier.progress.set_total(total);
         copier.run(&roots)
@@ -223,6 +277,7 @@ pub fn copy_tree(
         manifest: manifest_path.to_path_buf(),
         summary,
         problems,
+        damaged: options.damage.is_some().then_some(damaged),
     })
 }
 
@@ -357,6 +412,9 @@ enum Work {
     Finish(PathBuf, EntryMeta),
 }
 
+/// What a finished walk hands back: the summary, the problems, the entries marked damaged.
+type CopyDone = (ManifestSummary, Vec<String>, Vec<DamagedEntry>);
+
 struct Copier<'a> {
     source: &'a dyn SourceTree,
     dest: &'a DestDir,
@@ -391,6 +449,10 @@ struct Copier<'a> {
     stop: &'a AtomicBool,
     /// The walker's buffer when it copies files itself.
     buffer: Vec<u8>,
+    /// What the image's unreadable areas hit, when the copy was given it.
+    damage: Option<&'a CopyDamage>,
+    /// The entries marked damaged so far.
+    damaged: Vec<DamagedEntry>,
 }
 
 impl Copier<'_> {
@@ -407,7 +469,7 @@ impl Copier<'_> {
     /// attributes, makes everything durable and closes the manifest with its summary. On an
     /// error (a cancel included), what was done is still made durable and claimed, so a
     /// resume does not copy it again.
-    fn run(mut self, roots: &[PathBuf]) -> Result<(ManifestSummary, Vec<String>), FsError> {
+    fn run(mut self, roots: &[PathBuf]) -> Result<CopyDone, FsError> {
         let walked = roots.iter().try_for_each(|root| self.copy_root(root));
         if walked.is_err() {
             self.stop.store(true, Ordering::Relaxed);
@@ -421,12 +483,20 @@ impl Copier<'_> {
             Ok(()) if self.ledger.complete() => {
                 let Copier {
                     manifest,
-                    summary,
+                    mut summary,
                     problems,
+                    damage,
+                    damaged,
                     ..
                 } = self;
+                if damage.is_some() {
+                    // Counted even when no entry was recorded.
+                    summary.damaged_files.get_or_insert(0);
+                    summary.damaged_dirs.get_or_insert(0);
+                    summary.lost_bytes.get_or_insert(0);
+                }
                 manifest.finish(summary.clone())?;
-                Ok((summary, problems))
+                Ok((summary, problems, damaged))
             }
             Ok(()) => Err(FsError::new(FsErrorKind::Interrupted)),
             Err(e) => {
@@ -737,6 +807,7 @@ impl Copier<'_> {
             gid: 0,
             mtime: Default::default(),
             atime: Default::default(),
+            ino: 0,
         };
         self.ledger.push(
             Outcome::new(rel.to_path_buf(), meta, EntryStatus::Unreadable)
@@ -782,7 +853,7 @@ impl Copier<'_> {
             Some(ContentHash::Sha256(h)) => (None, Some(h)),
             None => (None, None),
         };
-        let entry = ManifestEntry {
+        let mut entry = ManifestEntry {
             path,
             path_hex,
             kind: meta.kind,
@@ -798,8 +869,56 @@ impl Copier<'_> {
             target_hex,
             status,
             note,
+            damage: None,
+            damaged: Vec::new(),
+            lost_bytes: None,
+            damage_hit: Vec::new(),
         };
+        if let Some(marks) = self.damage {
+            self.mark_damage(marks, &mut entry, &rel, &meta);
+        }
         self.manifest.write(&ManifestRecord::Entry(entry))
+    }
+
+    /// Marks `entry` intact or damaged and counts it.
+    fn mark_damage(
+        &mut self,
+        marks: &CopyDamage,
+        entry: &mut ManifestEntry,
+        rel: &Path,
+        meta: &EntryMeta,
+    ) {
+        let found = marks.of(rel, meta);
+        let s = &mut self.summary;
+        s.damaged_files.get_or_insert(0);
+        s.damaged_dirs.get_or_insert(0);
+        s.lost_bytes.get_or_insert(0);
+        if found.unknown {
+            *s.damage_unknown.get_or_insert(0) += 1;
+            entry.damage = Some(DamageState::Unknown);
+            return;
+        }
+        if found.hit.is_empty() {
+            entry.damage = Some(DamageState::Intact);
+            return;
+        }
+        if meta.kind == EntryKind::Dir {
+            s.damaged_dirs = s.damaged_dirs.map(|n| n + 1);
+        } else {
+            s.damaged_files = s.damaged_files.map(|n| n + 1);
+            s.lost_bytes = s.lost_bytes.map(|n| n + found.lost_bytes);
+        }
+        entry.damage = Some(DamageState::Damaged);
+        entry.damaged = found.ranges.clone();
+        entry.lost_bytes = Some(found.lost_bytes);
+        entry.damage_hit = found.hit.clone();
+        self.damaged.push(DamagedEntry {
+            path: entry.path.clone(),
+            kind: meta.kind,
+            ranges: found.ranges,
+            lost_bytes: found.lost_bytes,
+            hit: found.hit,
+        });
     }
 }
 

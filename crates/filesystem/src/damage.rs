@@ -36,6 +36,16 @@ struct Region {
     ambivalent: Option<String>,
 }
 
+/// The UUID (as `blkid` prints it) of the ext filesystem whose primary superblock is at
+/// `offset + 1024` in `image`, when one is there.
+pub fn ext_uuid_at(image: &Path, offset: u64) -> Result<Option<String>, FsError> {
+    let reader = ImageReader::open(image)?;
+    let bytes = reader.read(offset.saturating_add(1024), 1024)?;
+    Ok(ext_layout::ExtSuper::parse(&bytes)
+        .ok()
+        .map(|sb| ext_damage::uuid_text(&sb.uuid)))
+}
+
 /// Maps the image's unreadable byte ranges `(start, end)` to what they hit.
 pub fn damage_report(image: &Path, unreadable: &Unreadable) -> Result<DamageReport, FsError> {
     let reader = ImageReader::open(image)?;

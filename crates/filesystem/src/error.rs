@@ -108,6 +108,8 @@ pub enum FsErrorKind {
     NeedsRoot { what: String },
     /// The image's partition table could not be read.
     PartitionTable { path: PathBuf, message: String },
+    /// A damage report cannot be used for this copy (unreadable, or made from another disk).
+    DamageInput { path: PathBuf, message: String },
 }
 
 /// The error of every filesystem op: what went wrong, and the OS error beneath it.
@@ -331,6 +333,9 @@ impl fmt::Display for FsError {
                     "{} is not a salvage manifest (no header line)",
                     path.display()
                 )
+            }
+            FsErrorKind::DamageInput { path, message } => {
+                write!(f, "damage report {}: {message}", path.display())
             }
             FsErrorKind::Interrupted => {
                 write!(f, "interrupted by a signal (SIGINT, SIGTERM or SIGHUP)")

@@ -264,5 +264,6 @@ fn meta_from_ext(meta: &Metadata) -> EntryMeta {
         gid: meta.gid(),
         mtime: stamp(meta.modified()),
         atime: stamp(meta.accessed()),
+        ino: 0,
     }
 }

@@ -252,5 +252,6 @@ pub(crate) fn meta_from_stat(stat: &FileStat) -> EntryMeta {
             sec: stat.st_atime,
             nsec: nsec(stat.st_atime_nsec),
         },
+        ino: stat.st_ino,
     }
 }

@@ -12,6 +12,7 @@
 mod attachment;
 mod cleanup_stack;
 mod copy;
+mod copy_damage;
 mod copy_job;
 mod copy_ledger;
 mod damage;
@@ -41,10 +42,11 @@ mod verify;
 
 pub use attachment::{Attachment, UndoOutcome};
 pub use cleanup_stack::CleanupStack;
-pub use copy::{CopyOptions, CopyReport, copy_tree, resumable};
+pub use copy::{CopyOptions, CopyReport, DamagedEntry, copy_tree, resumable};
+pub use copy_damage::CopyDamage;
 pub use damage::{
     Area, ByteRange, DamageCounts, DamageReport, DamagedFile, LostInode, MappedFilesystem,
-    MetadataHit, Unreadable, damage_report, render_damage_text,
+    MetadataHit, Unreadable, damage_report, ext_uuid_at, render_damage_text,
 };
 pub use dir_identity::DirIdentity;
 pub use error::{FsError, FsErrorKind};
@@ -56,8 +58,8 @@ pub use host_tree::HostTree;
 pub use inspect::{InspectReport, Inspection, inspect_tree};
 pub use loop_device::LoopDevice;
 pub use manifest::{
-    ContentHash, EntryStatus, MANIFEST_FORMAT, Manifest, ManifestEntry, ManifestHeader,
-    ManifestRecord, ManifestSummary, SourceSpec,
+    ContentHash, DamageSource, DamageState, EntryStatus, MANIFEST_FORMAT, Manifest, ManifestEntry,
+    ManifestHeader, ManifestRecord, ManifestSummary, SourceSpec,
 };
 pub use mount::{MountRequest, Mounted, mount_readonly};
 pub use partition_ref::PartitionRef;
@@ -65,4 +67,4 @@ pub use progress::Progress;
 pub use read_path::ReadPath;
 pub use repair_copy::{CopyMethod, RepairCopy};
 pub use source_tree::{EntryKind, EntryMeta, SourceTree, Timestamp, resolve_in_tree};
-pub use verify::{Finding, VerifyReport, verify};
+pub use verify::{DamagedFinding, Finding, VerifyReport, verify};

@@ -1,7 +1,10 @@
 //! `Manifest`: the JSON-lines record of a copy: a header (what was copied from where to where),
 //! one line per entry (path, kind, size, sha256, mode, owner, mtime, status) and a closing
 //! summary. JSON escapes names with newlines; names that are not UTF-8 also carry their bytes
-//! in hex, so every name round-trips exactly.
+//! in hex, so every name round-trips exactly. A copy given a damage report also marks each
+//! entry `"damage": "intact"` or `"damaged"` with the byte ranges the image could not give
+//! (copied as zeros), and counts them in the summary; these fields are optional, so format 2
+//! is unchanged for copies without one and format 1 still reads.
 
 use std::ffi::{OsStr, OsString};
 use std::fs::File;
@@ -60,6 +63,19 @@ pub enum SourceSpec {
     },
 }
 
+/// Where a copy's damage marks come from, as its manifest header records it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DamageSource {
+    /// The damage report (or the map it was computed from).
+    pub report: String,
+    /// The filesystem of the report the copy was made from: "partition 1 (ext4)".
+    pub filesystem: String,
+    /// Its UUID.
+    pub uuid: String,
+    /// The report's one-line answer, for the whole image.
+    pub headline: String,
+}
+
 /// The first line of a manifest.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ManifestHeader {
@@ -67,6 +83,23 @@ pub struct ManifestHeader {
     pub source: SourceSpec,
     /// The copy's root directory (absolute).
     pub dest: PathBuf,
+    /// The damage report the entries' `damage` marks come from, when the copy was given one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub damage: Option<DamageSource>,
+}
+
+/// Whether an entry holds bytes the image could not give (with a damage report only).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DamageState {
+    /// No byte of it lay in an unreadable area.
+    Intact,
+    /// Some bytes (`damaged`) were unreadable in the image: the copy holds zeros there (a
+    /// directory: entries may be missing).
+    Damaged,
+    /// Not known: the copy's reader hides inode numbers and the entry lies in a damaged
+    /// directory whose names the report could not read.
+    Unknown,
 }
 
 /// What happened to one entry.
@@ -112,6 +145,18 @@ pub struct ManifestEntry {
     /// Why an entry was skipped or unreadable, or what was changed (setuid stripped).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
+    /// With a damage report: intact or damaged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub damage: Option<DamageState>,
+    /// The damaged byte ranges inside the entry, `[start, length]`, sorted.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub damaged: Vec<[u64; 2]>,
+    /// The bytes in `damaged`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lost_bytes: Option<u64>,
+    /// What of it was hit: "data", "extent tree block", "directory block", "inode table".
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub damage_hit: Vec<String>,
 }
 
 /// The last line of a manifest: totals.
@@ -123,6 +168,18 @@ pub struct ManifestSummary {
     pub bytes: u64,
     pub skipped: u64,
     pub unreadable: u64,
+    /// With a damage report: files (not directories) marked damaged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub damaged_files: Option<u64>,
+    /// With a damage report: directories marked damaged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub damaged_dirs: Option<u64>,
+    /// With a damage report: the bytes lost inside the damaged files.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lost_bytes: Option<u64>,
+    /// With a damage report: entries whose damage is not known (`DamageState::Unknown`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub damage_unknown: Option<u64>,
 }
 
 /// One line of a manifest.
@@ -163,6 +220,11 @@ impl ManifestEntry {
             (None, Some(s)) => Some(ContentHash::Sha256(s.clone())),
             (None, None) => None,
         }
+    }
+
+    /// The damaged ranges and bytes lost, when the copy marked the entry damaged.
+    pub fn damage_lost(&self) -> Option<u64> {
+        (self.damage == Some(DamageState::Damaged)).then(|| self.lost_bytes.unwrap_or(0))
     }
 
     /// The source mode as a number.
@@ -370,6 +432,7 @@ mod tests {
                 path: "/src".into(),
             },
             dest: "/dest".into(),
+            damage: None,
         });
         let mut text = serde_json::to_string(&header).expect("json");
         text.push_str("\n{\"record\":\"entry\",\"pa");
@@ -405,11 +468,59 @@ mod tests {
             target_hex: None,
             status: EntryStatus::Copied,
             note: None,
+            damage: Some(DamageState::Damaged),
+            damaged: vec![[4096, 512]],
+            lost_bytes: Some(512),
+            damage_hit: vec!["data".into()],
         };
         let line = serde_json::to_string(&ManifestRecord::Entry(entry.clone())).unwrap_or_default();
         assert!(!line.contains('\n'), "one record per line: {line:?}");
         let back: ManifestRecord = serde_json::from_str(&line).expect("parses");
         assert_eq!(back, ManifestRecord::Entry(entry.clone()));
         assert_eq!(entry.rel_path(), PathBuf::from(name));
+    }
+}
+
+#[cfg(test)]
+mod format_tests {
+    use super::*;
+
+    /// Lines written before damage marks existed (format 1, SHA-256; format 2 without marks)
+    /// still read, and a marked line keeps its marks.
+    #[test]
+    fn format_1_and_2_lines_read_with_or_without_damage_marks() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("m.jsonl");
+        let v1 = concat!(
+            r#"{"record":"header","format":"salvage-manifest/1","source":{"type":"directory","path":"/s"},"dest":"/d"}"#,
+            "\n",
+            r#"{"record":"entry","path":"a","kind":"file","size":3,"sha256":"ab","mode":"0644","uid":0,"gid":0,"mtime":0,"mtime_nsec":0,"status":"copied"}"#,
+            "\n",
+            r#"{"record":"summary","files":1,"dirs":0,"symlinks":0,"bytes":3,"skipped":0,"unreadable":0}"#,
+            "\n"
+        );
+        std::fs::write(&path, v1).expect("write");
+        let m = Manifest::read(&path).expect("format 1 reads");
+        assert_eq!(m.entries[0].damage, None);
+        assert_eq!(m.entries[0].damage_lost(), None);
+        assert!(m.header.damage.is_none());
+        let v2 = concat!(
+            r#"{"record":"header","format":"salvage-manifest/2","source":{"type":"directory","path":"/s"},"dest":"/d","damage":{"report":"r.json","filesystem":"partition 1 (ext4)","uuid":"u","headline":"h"}}"#,
+            "\n",
+            r#"{"record":"entry","path":"a","kind":"file","size":9000,"blake3":"ab","mode":"0644","uid":0,"gid":0,"mtime":0,"mtime_nsec":0,"status":"copied","damage":"damaged","damaged":[[4096,4096]],"lost_bytes":4096,"damage_hit":["data"]}"#,
+            "\n",
+            r#"{"record":"entry","path":"b","kind":"file","size":3,"blake3":"cd","mode":"0644","uid":0,"gid":0,"mtime":0,"mtime_nsec":0,"status":"copied","damage":"intact"}"#,
+            "\n"
+        );
+        std::fs::write(&path, v2).expect("write");
+        let m = Manifest::read(&path).expect("format 2 reads");
+        assert_eq!(m.entries[0].damaged, vec![[4096, 4096]]);
+        assert_eq!(m.entries[0].damage_lost(), Some(4096));
+        assert_eq!(m.entries[1].damage, Some(DamageState::Intact));
+        assert_eq!(m.entries[1].damage_lost(), None);
+        assert_eq!(
+            m.header.damage.as_ref().map(|d| d.filesystem.as_str()),
+            Some("partition 1 (ext4)")
+        );
     }
 }

@@ -43,6 +43,9 @@ pub struct EntryMeta {
     pub gid: u32,
     pub mtime: Timestamp,
     pub atime: Timestamp,
+    /// The inode number, where the tree shows it (a mounted directory); 0 where it does not
+    /// (the userspace ext reader).
+    pub ino: u64,
 }
 
 /// A directory's entries with their metadata (or why it could not be read).

@@ -4,6 +4,10 @@
 //! manifest does not know. Files are checked by a few threads at once (the copy, and the
 //! source when it can be read by several), each file hashed with what its manifest line holds
 //! (BLAKE3, or SHA-256 in a version 1 manifest); the findings come out in manifest order.
+//!
+//! A file the copy marked damaged (the image could not give some of its bytes, copied as
+//! zeros) that matches its hash is not a mismatch: it is listed apart, as damaged, with the
+//! bytes it lost, so a verified copy never passes for an intact one.
 
 use std::collections::BTreeSet;
 use std::io::Read;
@@ -15,7 +19,7 @@ use sha2::{Digest, Sha256};
 
 use super::error::FsError;
 use super::host_tree::HostTree;
-use super::manifest::{ContentHash, EntryStatus, Manifest, ManifestEntry};
+use super::manifest::{ContentHash, DamageSource, EntryStatus, Manifest, ManifestEntry};
 use super::source_tree::{EntryKind, SourceTree};
 
 /// Threads hashing at once.
@@ -48,6 +52,28 @@ pub struct VerifyReport {
     pub extra: Vec<String>,
     /// The manifest has no summary line: the copy did not finish.
     pub incomplete_copy: bool,
+    /// The damage report the copy marked its entries from; `None`: the copy was made without
+    /// one, so which files hold zeros for unreadable areas is not known.
+    pub damage_source: Option<DamageSource>,
+    /// Entries the copy marked damaged (matched or not: a mismatch is also in `differed`).
+    pub damaged: Vec<DamagedFinding>,
+    /// The bytes lost inside the damaged files (not directories).
+    pub damaged_bytes: u64,
+    /// Entries whose damage the copy could not tell (in a damaged directory).
+    pub damage_unknown: Vec<String>,
+}
+
+/// An entry the copy marked damaged.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct DamagedFinding {
+    /// The path, escaped as in [`Finding`].
+    pub path: String,
+    pub kind: EntryKind,
+    /// `[start, length]` byte ranges the image could not give (zeros in the copy).
+    pub ranges: Vec<[u64; 2]>,
+    pub lost_bytes: u64,
+    /// Whether the copy (and the source, when re-read) matched the manifest.
+    pub matched: bool,
 }
 
 impl VerifyReport {
@@ -58,6 +84,41 @@ impl VerifyReport {
             && self.unreadable.is_empty()
             && self.extra.is_empty()
             && !self.incomplete_copy
+    }
+
+    /// True when the copy verified and no entry is marked damaged: nothing was lost.
+    pub fn intact(&self) -> bool {
+        self.ok() && self.damaged.is_empty()
+    }
+
+    /// "2 files damaged (12.0 KiB lost), 1 directory" when the copy marked entries damaged.
+    pub fn damage_line(&self) -> Option<String> {
+        let dirs = self
+            .damaged
+            .iter()
+            .filter(|d| d.kind == EntryKind::Dir)
+            .count();
+        let files = self.damaged.len() - dirs;
+        if self.damaged.is_empty() {
+            return None;
+        }
+        let mut line = match files {
+            0 => "no file damaged".to_string(),
+            1 => "1 file damaged".to_string(),
+            n => format!("{n} files damaged"),
+        };
+        if files > 0 {
+            line.push_str(&format!(
+                " ({} lost)",
+                salvage_text::size_text::binary_size(self.damaged_bytes, 1)
+            ));
+        }
+        match dirs {
+            0 => {}
+            1 => line.push_str(", 1 directory"),
+            n => line.push_str(&format!(", {n} directories")),
+        }
+        Some(line)
     }
 }
 
@@ -316,12 +377,31 @@ pub fn verify(
         copy_root: root,
         source: source.map(|s| s.describe()),
         incomplete_copy: manifest.summary.is_none(),
+        damage_source: manifest.header.damage.clone(),
         ..VerifyReport::default()
     };
     let listed: BTreeSet<PathBuf> = manifest.entries.iter().map(|e| e.rel_path()).collect();
-    for checked in check_all(&manifest.entries, &copy, source) {
+    for (checked, entry) in check_all(&manifest.entries, &copy, source)
+        .into_iter()
+        .zip(&manifest.entries)
+    {
         if checked.matched {
             report.matched += 1;
+        }
+        if entry.damage == Some(super::manifest::DamageState::Unknown) {
+            report.damage_unknown.push(escaped(&entry.rel_path()));
+        }
+        if let Some(lost) = entry.damage_lost() {
+            if entry.kind != EntryKind::Dir {
+                report.damaged_bytes += lost;
+            }
+            report.damaged.push(DamagedFinding {
+                path: escaped(&entry.rel_path()),
+                kind: entry.kind,
+                ranges: entry.damaged.clone(),
+                lost_bytes: lost,
+                matched: checked.matched,
+            });
         }
         for (kind, finding) in checked.findings {
             match kind {

@@ -17,7 +17,7 @@ pub enum RunStatus {
     /// Refused before anything ran (e.g. modify steps without `--yes`).
     Refused(String),
     /// Every step finished, but some lost entries they were asked for (a copy with unreadable
-    /// files): completed with losses.
+    /// files, or files it marked damaged from a damage report): completed with losses.
     Partial,
     /// An `assert` was false: nothing more was started, cleanup ran. Holds its message.
     AssertFailed(String),
@@ -106,7 +106,14 @@ impl RunOutcome {
     }
 }
 
-/// The entries a finished step lost (its `losses` output: a copy's unreadable entries).
+/// The entries a finished step lost or holds damaged (its `losses` output: a copy's unreadable
+/// entries; and a copy's `damaged` output: files marked damaged from a damage report).
 pub fn losses_of(outputs: &Value) -> u64 {
-    outputs.get("losses").and_then(Value::as_u64).unwrap_or(0)
+    let n = |k: &str| outputs.get(k).and_then(Value::as_u64).unwrap_or(0);
+    n("losses")
+        + if outputs.get("manifest").is_some() {
+            n("damaged")
+        } else {
+            0
+        }
 }

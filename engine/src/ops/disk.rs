@@ -326,6 +326,7 @@ pub(super) async fn copy(
         .filter(|p| !p.is_empty())
         .map(PathBuf::from)
         .collect();
+    let damage = args.damage.filter(|d| !d.is_empty());
     blocking(ctx, move |ctx| {
         let (tree, spec) = source_of(&from)?;
         let manifest = PathBuf::from(format!("{}.manifest.jsonl", to.display()));
@@ -350,11 +351,19 @@ pub(super) async fn copy(
         } else if ctx.partial_before {
             set_aside_partial(&ctx, &to, &manifest)?;
         }
+        let damage = match &damage {
+            Some(report) => Some(std::sync::Arc::new(
+                salvage_filesystem::CopyDamage::from_report_file(Path::new(report), &spec)
+                    .map_err(|e| OpError::new(format!("copy: {e}")))?,
+            )),
+            None => None,
+        };
         let options = salvage_filesystem::CopyOptions {
             paths,
             preserve_owner: None,
             cancel: Some(ctx.cancel.clone()),
             resume,
+            damage,
         };
         let mut progress = match ctx.progress.mode() {
             crate::progress::ProgressMode::Quiet => salvage_filesystem::Progress::hidden(),
@@ -368,6 +377,19 @@ pub(super) async fn copy(
         }
         for p in report.problems.iter().take(20) {
             ctx.progress.println(&format!("[{}] {p}", ctx.step));
+        }
+        if let Some(line) = report.damage_line() {
+            ctx.progress.println(&format!("[{}] damage: {line}", ctx.step));
+            ctx.log(
+                "copy_damage",
+                crate::fields! {
+                    "summary" => line,
+                    "files" => report.summary.damaged_files.unwrap_or(0),
+                    "directories" => report.summary.damaged_dirs.unwrap_or(0),
+                    "lost_bytes" => report.summary.lost_bytes.unwrap_or(0),
+                    "manifest" => report.manifest.display().to_string(),
+                },
+            );
         }
         if report.recovered_nothing() {
             return Err(OpError::new(format!(
@@ -383,6 +405,8 @@ pub(super) async fn copy(
             "bytes": s.get("bytes").cloned().unwrap_or(Value::Null),
             "unreadable": s.get("unreadable").cloned().unwrap_or(Value::Null),
             "losses": report.losses(),
+            "damaged": report.summary.damaged_files.unwrap_or(0),
+            "lost_bytes": report.summary.lost_bytes.unwrap_or(0),
             "summary": s,
         }))
     })

@@ -34,7 +34,7 @@ fn status(s: &Step) -> String {
     match s.status {
         StepStatus::Ok => "ok".to_string(),
         StepStatus::Partial => format!(
-            "PARTIAL: completed with losses, {} entries lost (see its manifest)",
+            "PARTIAL: completed with losses, {} entries lost or damaged (see its manifest)",
             s.losses.unwrap_or(0)
         ),
         StepStatus::Failed => "FAILED".to_string(),
@@ -78,8 +78,12 @@ fn render_run(o: &mut String, run: &Run) {
         .map_or("DID NOT FINISH", |f| &f.status);
     let _ = writeln!(
         o,
-        "run {} (line {}): {} — {how}",
-        run.number, run.line, run.runbook
+        "run {} (line {}): {} — {how}{}",
+        run.number,
+        run.line,
+        run.runbook,
+        run.lost_headline()
+            .map_or_else(String::new, |l| format!(" — {l}"))
     );
     let resumed = if run.resumed { "resumed" } else { "fresh run" };
     let _ = writeln!(o, "  started   {} ({resumed})", run.started);

@@ -1,7 +1,8 @@
 //! The standalone commands for a filesystem inside an image, for a person at 3 a.m.:
 //! `salvage fsck`, `salvage mount`, `salvage copy`, `salvage verify`, `salvage inspect`.
 //! Exit codes: 0 all good, 1 the op ran and found problems, 2 the op could not run (or a copy
-//! recovered nothing), 6 a copy completed with losses, 130 interrupted (SIGINT, SIGTERM or
+//! recovered nothing), 6 a copy completed with losses (entries not recovered, or files marked
+//! damaged from a damage report) or a verified copy holds damaged files, 130 interrupted (SIGINT, SIGTERM or
 //! SIGHUP; cleanup ran).
 
 use std::io::IsTerminal;
@@ -12,10 +13,10 @@ use serde::Serialize;
 
 use crate::signals::Interrupt;
 use salvage_filesystem::{
-    Attachment, CleanupStack, CopyMethod, CopyOptions, ExtTree, FsError, FsErrorKind, FsType,
-    FsckMode, FsckRequest, HostTree, InspectReport, Inspection, LoopDevice, Manifest, MountRequest,
-    PartitionRef, Progress, ReadPath, SourceSpec, SourceTree, copy_tree, fsck, inspect_tree,
-    verify,
+    Attachment, CleanupStack, CopyDamage, CopyMethod, CopyOptions, ExtTree, FsError, FsErrorKind,
+    FsType, FsckMode, FsckRequest, HostTree, InspectReport, Inspection, LoopDevice, Manifest,
+    MountRequest, PartitionRef, Progress, ReadPath, SourceSpec, SourceTree, Unreadable, copy_tree,
+    damage_report, fsck, inspect_tree, verify,
 };
 
 const EXIT_OK: i32 = 0;
@@ -96,6 +97,18 @@ pub(crate) struct CopyArgs {
     /// its manifest lists as copied are kept, not copied again.
     #[arg(long)]
     pub resume: bool,
+    /// What the image's unreadable areas hit (the JSON of `salvage damage --json` or of the
+    /// `damage` op): each entry is marked intact or damaged, with its damaged byte ranges,
+    /// in the manifest.
+    #[arg(long, conflicts_with = "map")]
+    pub damage: Option<PathBuf>,
+    /// Instead of --damage: the image's ddrescue map; what its unreadable areas hit is mapped
+    /// now, from FROM when it is an image, else from --image.
+    #[arg(long)]
+    pub map: Option<PathBuf>,
+    /// With --map, when FROM is a mount: the image the map belongs to.
+    #[arg(long, requires = "map")]
+    pub image: Option<PathBuf>,
     /// Print the report as JSON.
     #[arg(long)]
     pub json: bool,
@@ -484,11 +497,20 @@ pub(crate) fn copy_command(args: &CopyArgs) -> i32 {
             name.push(".manifest.jsonl");
             args.to.with_file_name(name)
         });
+        let damage = copy_damage(args, &spec)?;
+        if let Some(d) = &damage {
+            let s = d.source();
+            eprintln!(
+                "salvage copy: damage marks from {}: {}: {}",
+                s.report, s.filesystem, s.headline
+            );
+        }
         let options = CopyOptions {
             paths: args.paths.clone(),
             preserve_owner: None,
             cancel: Some(flag),
             resume: args.resume,
+            damage: damage.map(std::sync::Arc::new),
         };
         let mut progress = Progress::console();
         copy_tree(
@@ -518,6 +540,16 @@ pub(crate) fn copy_command(args: &CopyArgs) -> i32 {
                 for problem in &report.problems {
                     println!("  {problem}");
                 }
+                if let Some(line) = report.damage_line() {
+                    println!("damage: {line}");
+                    for d in report.damaged.iter().flatten() {
+                        println!(
+                            "  {}: {}",
+                            d.path,
+                            lost_text(d.lost_bytes, &d.ranges, &d.hit)
+                        );
+                    }
+                }
                 println!("manifest: {}", report.manifest.display());
             }
             if report.recovered_nothing() {
@@ -532,12 +564,85 @@ pub(crate) fn copy_command(args: &CopyArgs) -> i32 {
                     report.losses()
                 );
                 EXIT_LOSSES
+            } else if report.damaged.as_ref().is_some_and(|d| !d.is_empty()) {
+                eprintln!(
+                    "salvage copy: PARTIAL: completed with losses: {} (zeros where the image was unreadable; exit code 6)",
+                    report.damage_line().unwrap_or_default()
+                );
+                EXIT_LOSSES
             } else {
                 EXIT_OK
             }
         }
         Err(e) => fail("copy", &e),
     }
+}
+
+/// The damage marks `salvage copy` was asked for: a report, or a map to map now.
+fn copy_damage(args: &CopyArgs, spec: &SourceSpec) -> Result<Option<CopyDamage>, FsError> {
+    if let Some(report) = &args.damage {
+        return CopyDamage::from_report_file(report, spec).map(Some);
+    }
+    let Some(map_path) = &args.map else {
+        return Ok(None);
+    };
+    let image = match (&args.image, spec) {
+        (Some(image), _) => image.clone(),
+        (None, SourceSpec::ExtImage { image, .. }) => image.clone(),
+        (None, SourceSpec::Directory { .. }) => {
+            return Err(FsError::new(FsErrorKind::DamageInput {
+                path: map_path.clone(),
+                message: "FROM is a directory: give the image the map belongs to with --image"
+                    .into(),
+            }));
+        }
+    };
+    let bad = |message: String| {
+        FsError::new(FsErrorKind::DamageInput {
+            path: map_path.clone(),
+            message,
+        })
+    };
+    let map = salvage_imager::BadMap::load(map_path).map_err(|e| bad(e.to_string()))?;
+    let unreadable = Unreadable::new(map.ranges().iter().copied());
+    let report = damage_report(&image, &unreadable)?;
+    let label = format!(
+        "{} (mapped now from {})",
+        map_path.display(),
+        image.display()
+    );
+    CopyDamage::from_report(&report, &label, spec)
+        .map(Some)
+        .map_err(bad)
+}
+
+/// "4.0 KiB lost at 4096+4096 (data)".
+fn lost_text(lost: u64, ranges: &[[u64; 2]], hit: &[String]) -> String {
+    let at: Vec<String> = ranges
+        .iter()
+        .take(8)
+        .map(|[s, l]| format!("{s}+{l}"))
+        .collect();
+    let more = ranges.len().saturating_sub(8);
+    let more = if more > 0 {
+        format!(" and {more} more")
+    } else {
+        String::new()
+    };
+    let hit = if hit.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", hit.join(", "))
+    };
+    format!(
+        "{} lost at {}{more}{hit}",
+        salvage_text::size_text::binary_size(lost, 1),
+        if at.is_empty() {
+            "no byte (empty)".to_string()
+        } else {
+            at.join(", ")
+        }
+    )
 }
 
 /// Runs `salvage verify`; returns the process exit code.
@@ -608,16 +713,59 @@ pub(crate) fn verify_command(args: &VerifyArgs) -> i32 {
                 if report.incomplete_copy {
                     println!("the copy did not finish (the manifest has no summary line)");
                 }
+                match &report.damage_source {
+                    None => println!(
+                        "DAMAGED: not known (the copy was made without a damage report: \
+                         `salvage copy --damage` marks files holding unreadable areas)"
+                    ),
+                    Some(src) => {
+                        println!(
+                            "DAMAGED (zeros where the image was unreadable; marks from {}, {}): {}",
+                            src.report,
+                            src.filesystem,
+                            report.damaged.len()
+                        );
+                        for d in &report.damaged {
+                            let how = if d.matched {
+                                "matches its damaged copy"
+                            } else {
+                                "also a mismatch (above)"
+                            };
+                            println!(
+                                "  {}: {}; {how}",
+                                d.path,
+                                lost_text(d.lost_bytes, &d.ranges, &[])
+                            );
+                        }
+                        if !report.damage_unknown.is_empty() {
+                            println!(
+                                "damage not known (in a damaged directory the report could not read): {}",
+                                report.damage_unknown.len()
+                            );
+                            for p in &report.damage_unknown {
+                                println!("  {p}");
+                            }
+                        }
+                    }
+                }
                 println!(
                     "{}",
-                    if report.ok() {
-                        "VERIFIED"
-                    } else {
-                        "NOT VERIFIED"
+                    match (report.ok(), report.damage_line()) {
+                        (false, _) => "NOT VERIFIED".to_string(),
+                        (true, None) => "VERIFIED".to_string(),
+                        (true, Some(line)) => format!(
+                            "VERIFIED, WITH LOSSES: {line} (the copy holds what the image held)"
+                        ),
                     }
                 );
             }
-            if report.ok() { EXIT_OK } else { EXIT_FOUND }
+            if !report.ok() {
+                EXIT_FOUND
+            } else if report.intact() {
+                EXIT_OK
+            } else {
+                EXIT_LOSSES
+            }
         }
         Err(e) => fail("verify", &e),
     }

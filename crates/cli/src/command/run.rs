@@ -189,12 +189,27 @@ fn summary(
     } else {
         o.order.iter().collect()
     };
+    let mut found_lost = Vec::new();
     for step in ids {
-        let lost = o
-            .partial
-            .iter()
-            .find(|(id, _)| id == step)
-            .map(|(_, n)| format!("PARTIAL: {n} entries lost (see its manifest)"));
+        let outs = o.outputs.get(step.as_str());
+        let damage = outs.and_then(|v| damage_of(plan, step, v));
+        if let Some(d) = &damage {
+            found_lost.push(d.clone());
+        }
+        let lost = o.partial.iter().find(|(id, _)| id == step).map(|(_, n)| {
+            match outs.and_then(copy_damage_of) {
+                Some(line) => {
+                    let unread = outs.map_or(0, |v| int(v, "losses"));
+                    let unread = if unread > 0 {
+                        format!("{unread} entries lost, ")
+                    } else {
+                        String::new()
+                    };
+                    format!("PARTIAL: {unread}{line} (see its manifest)")
+                }
+                None => format!("PARTIAL: {n} entries lost (see its manifest)"),
+            }
+        });
         let skipped_when = o.skipped_when.iter().find(|(id, _)| id == step);
         let asserted = o.assertion.as_ref().filter(|(id, _)| id == step);
         let word = if let Some((_, why)) = skipped_when {
@@ -202,7 +217,10 @@ fn summary(
         } else if let Some((_, message)) = asserted {
             format!("ASSERT FAILED: {message}")
         } else if o.ok.contains(step) {
-            lost.unwrap_or_else(|| "ok".to_string())
+            lost.unwrap_or_else(|| match &damage {
+                Some(d) => format!("ok: {d}"),
+                None => "ok".to_string(),
+            })
         } else if o.skipped.contains(step) {
             match lost {
                 Some(l) => format!("skipped (done in an earlier run; {l})"),
@@ -219,16 +237,35 @@ fn summary(
         };
         lines.push(format!("  {:<24} {word}", step));
     }
-    let headline = match o.status {
+    let mut headline = match o.status {
         RunStatus::Partial => {
             let lost: u64 = o.partial.iter().map(|(_, n)| n).sum();
+            let damaged: u64 = o
+                .partial
+                .iter()
+                .filter_map(|(id, _)| o.outputs.get(id.as_str()))
+                .filter(|v| copy_damage_of(v).is_some())
+                .map(|v| int(v, "damaged"))
+                .sum();
+            let what = if damaged > 0 {
+                format!(
+                    "{} entries lost, {damaged} files damaged",
+                    lost.saturating_sub(damaged)
+                )
+            } else {
+                format!("{lost} entries lost")
+            };
             format!(
-                "PARTIAL: completed with losses ({lost} entries lost in {} step(s))",
+                "PARTIAL: completed with losses ({what} in {} step(s))",
                 o.partial.len()
             )
         }
         _ => o.status.word().to_string(),
     };
+    if !found_lost.is_empty() {
+        headline.push_str(" — ");
+        headline.push_str(&found_lost.join("; "));
+    }
     eprintln!("\nrunbook {:?}: {headline}", plan.name);
     for l in lines {
         eprintln!("{l}");
@@ -258,7 +295,7 @@ fn summary(
         }
         RunStatus::Interrupted => eprintln!("\ninterrupted; rerun the same command to resume"),
         RunStatus::Partial => eprintln!(
-            "\ncompleted with losses (exit code 6): the entries marked unreadable in the manifest were not recovered"
+            "\ncompleted with losses (exit code 6): the entries marked unreadable in the manifest were not recovered, and those marked damaged hold zeros where the image was unreadable"
         ),
         RunStatus::AssertFailed(message) => eprintln!(
             "\nstopped by an assert (exit code 7): {message}\nnothing after it was started; cleanup ran"
@@ -271,6 +308,46 @@ fn summary(
         log.display(),
         state.display()
     );
+}
+
+fn int(v: &Value, key: &str) -> u64 {
+    v.get(key).and_then(Value::as_u64).unwrap_or(0)
+}
+
+/// The op of a step (`copy[2]`, an instance of a loop's step, is the op of `copy`).
+fn op_of<'a>(plan: &'a Plan, id: &str) -> Option<&'a str> {
+    let base = id.split('[').next().unwrap_or(id);
+    plan.steps
+        .iter()
+        .find(|s| s.id == id || s.id == base)
+        .and_then(|s| match s.kind {
+            salvage_language::plan::StepKind::Op(sig) => Some(sig.name),
+            _ => None,
+        })
+}
+
+/// A `damage` step's answer: "3 files damaged (12.0 KiB lost), 1 directory, no metadata".
+fn damage_of(plan: &Plan, id: &str, outputs: &Value) -> Option<String> {
+    if op_of(plan, id) != Some("damage") {
+        return None;
+    }
+    outputs
+        .get("summary")
+        .and_then(Value::as_str)
+        .map(str::to_string)
+}
+
+/// A copy's damaged files, when it was given a damage report and marked some.
+fn copy_damage_of(outputs: &Value) -> Option<String> {
+    let n = int(outputs, "damaged");
+    if outputs.get("manifest").is_none() || n == 0 {
+        return None;
+    }
+    let lost = salvage_text::size_text::binary_size(int(outputs, "lost_bytes"), 1);
+    Some(match n {
+        1 => format!("1 file damaged ({lost} lost)"),
+        n => format!("{n} files damaged ({lost} lost)"),
+    })
 }
 
 /// Runs `salvage cleanup`.

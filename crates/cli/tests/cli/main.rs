@@ -6,6 +6,7 @@
 
 mod cli;
 mod common;
+mod copy_damage;
 mod copy_dir_loop;
 mod copy_kill;
 mod copy_losses;

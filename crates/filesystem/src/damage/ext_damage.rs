@@ -731,6 +731,7 @@ impl Pass<'_> {
             fs_type: self.fs_type.clone(),
             block_size: self.vol.sb.block_size,
             unreadable_bytes: self.vol.bad.total(),
+            uuid: uuid_text(&self.vol.sb.uuid),
         });
         report.metadata.append(&mut self.metadata);
         report.no_file.append(&mut self.no_file);
@@ -846,4 +847,17 @@ impl<'n> Paths<'n> {
         v.dedup();
         v
     }
+}
+
+/// A UUID as `blkid` prints it: `8-4-4-4-12` lowercase hex.
+pub(crate) fn uuid_text(u: &[u8; 16]) -> String {
+    let h = hex::encode(u);
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[0..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..32]
+    )
 }

@@ -55,6 +55,8 @@ pub(crate) struct ExtSuper {
     pub(crate) cluster_ratio: u64,
     /// Inodes at or above `first_ino` the superblock names as metadata (quota, orphan file).
     pub(crate) named_inodes: Vec<(u32, &'static str)>,
+    /// `s_uuid`: what identifies the filesystem (a mount's `statfs` id is folded from it).
+    pub(crate) uuid: [u8; 16],
 }
 
 impl ExtSuper {
@@ -123,7 +125,10 @@ impl ExtSuper {
                 named_inodes.push((ino, name));
             }
         }
+        let mut uuid = [0u8; 16];
+        uuid.copy_from_slice(&b[0x68..0x78]);
         Ok(Self {
+            uuid,
             block_size,
             blocks_count,
             first_data_block,

@@ -3,10 +3,10 @@
 //! were hit, the inodes lost with their inode-table block, the filesystem metadata hit, and the
 //! areas that hit no file (free space, outside every partition) or could not be mapped.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// A byte range `[start, end)` inside a file, or of the image.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct ByteRange {
     /// First byte.
     pub start: u64,
@@ -15,7 +15,7 @@ pub struct ByteRange {
 }
 
 /// A file or directory whose blocks were hit.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DamagedFile {
     /// The partition number (absent when the filesystem is the whole image).
     pub partition: Option<u32>,
@@ -38,7 +38,7 @@ pub struct DamagedFile {
 
 /// An in-use inode whose bytes in the inode table are unreadable: the file is lost whole
 /// (its blocks cannot be found), though its data blocks may be intact on the disk.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LostInode {
     /// The partition number (absent when the filesystem is the whole image).
     pub partition: Option<u32>,
@@ -53,7 +53,7 @@ pub struct LostInode {
 }
 
 /// Filesystem metadata hit.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MetadataHit {
     /// The partition number (absent when the filesystem is the whole image).
     pub partition: Option<u32>,
@@ -71,7 +71,7 @@ pub struct MetadataHit {
 }
 
 /// An unreadable area that hit no file, or one salvage could not map.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Area {
     /// The unreadable image bytes.
     pub bytes: ByteRange,
@@ -80,7 +80,7 @@ pub struct Area {
 }
 
 /// A filesystem whose metadata was read.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MappedFilesystem {
     /// The partition number (absent when the filesystem is the whole image).
     pub partition: Option<u32>,
@@ -95,10 +95,14 @@ pub struct MappedFilesystem {
     pub block_size: u64,
     /// Unreadable bytes inside it.
     pub unreadable_bytes: u64,
+    /// Its UUID (`s_uuid`, as `blkid` prints it): how a copy finds which filesystem of the
+    /// report it was made from.
+    #[serde(default)]
+    pub uuid: String,
 }
 
 /// The totals.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DamageCounts {
     /// Files (not directories) with data lost.
     pub files: usize,
@@ -117,7 +121,7 @@ pub struct DamageCounts {
 }
 
 /// What the unreadable areas of an image hit.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DamageReport {
     /// The image, as given.
     pub image: String,

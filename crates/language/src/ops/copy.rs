@@ -2,7 +2,7 @@
 
 use super::arg_value;
 use super::plan_words::show;
-use super::sig_parts::{arg, create, list, none, out, pass};
+use super::sig_parts::{arg, create, list, none, opt, out, pass};
 use crate::effect::Effect;
 use crate::op_sig::{ArgView, OpSig};
 use crate::value_type::Type;
@@ -20,6 +20,9 @@ pub struct CopyArgs {
     /// Only these paths, relative to `from`.
     #[serde(default, deserialize_with = "arg_value::texts")]
     pub paths: Vec<String>,
+    /// A damage report (the `damage` op's `report`): entries are marked intact or damaged.
+    #[serde(default, deserialize_with = "arg_value::text")]
+    pub damage: Option<String>,
 }
 
 fn copy_commands(a: &dyn ArgView) -> Vec<String> {
@@ -34,6 +37,11 @@ fn copy_commands(a: &dyn ArgView) -> Vec<String> {
     ];
     if let Some(paths) = a.shown_list("paths") {
         v.insert(1, format!("only: {}", paths.join(", ")));
+    }
+    if let Some(report) = a.shown("damage") {
+        v.push(format!(
+            "mark each entry intact or damaged (its byte ranges lost) from the damage report {report}"
+        ));
     }
     v
 }
@@ -50,6 +58,11 @@ pub(crate) const SIG: OpSig = OpSig {
             Type::String,
             false,
             "only these paths, relative to from",
+        ),
+        opt(
+            "damage",
+            Type::Path,
+            "a damage report (the damage op's report): each entry is marked intact or damaged in the manifest, with its byte ranges lost",
         ),
     ],
     one_of: &[],
@@ -71,6 +84,16 @@ pub(crate) const SIG: OpSig = OpSig {
             "losses",
             Type::Int,
             "entries asked for and not recovered; above 0 the run ends completed with losses (exit 6)",
+        ),
+        out(
+            "damaged",
+            Type::Int,
+            "with damage: files marked damaged (zeros where the image was unreadable); above 0 the run ends completed with losses (exit 6)",
+        ),
+        out(
+            "lost_bytes",
+            Type::Size,
+            "with damage: bytes lost inside the damaged files",
         ),
     ],
     value: Some("dest"),
