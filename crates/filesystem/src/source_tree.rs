@@ -45,6 +45,9 @@ pub struct EntryMeta {
     pub atime: Timestamp,
 }
 
+/// A name in a directory with its metadata, or why it could not be read.
+pub type DirEntry = (OsString, Result<EntryMeta, FsError>);
+
 /// A read-only tree of files.
 pub trait SourceTree {
     /// What the tree is, for reports and manifests.
@@ -66,7 +69,7 @@ pub trait SourceTree {
     /// The entries of directory `rel` with their metadata (or why it could not be read),
     /// sorted bytewise by name. A tree that can stat a name inside an open directory
     /// overrides this to avoid looking every path up from the root again.
-    fn entries(&self, rel: &Path) -> Result<Vec<(OsString, Result<EntryMeta, FsError>)>, FsError> {
+    fn entries(&self, rel: &Path) -> Result<Vec<DirEntry>, FsError> {
         Ok(self
             .list_dir(rel)?
             .into_iter()
