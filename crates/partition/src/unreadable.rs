@@ -1,7 +1,8 @@
 //! What a signature scan need not read: the holes of a sparse image ([`data_ranges`]) and the
 //! candidates just after a read error ([`Unreadable`], which also says what was skipped).
 
-use super::scan::MIB;
+/// One mebibyte: the first span skipped after an unreadable candidate.
+const MIB: u64 = 1 << 20;
 use super::source::ByteSource;
 
 /// The bytes a probe at a candidate offset reads: the first 8 KiB and btrfs's magic at
