@@ -316,15 +316,19 @@ fn check_recovered(r: &Recovered, manifest: &str, fixture_files: &Path) -> Vec<S
     let Ok(copied) = std::fs::read_to_string(manifest) else {
         return vec![format!("no copy manifest at {manifest}")];
     };
-    let copied: BTreeMap<String, String> = copied
+    // Path -> the manifest's hash: (true, BLAKE3) in a version 2 manifest, (false, SHA-256)
+    // in a version 1 one.
+    let copied: BTreeMap<String, (bool, String)> = copied
         .lines()
         .filter_map(|l| serde_json::from_str::<Value>(l).ok())
         .filter(|v| v["record"] == "entry")
         .filter_map(|v| {
-            Some((
-                v["path"].as_str()?.trim_start_matches('/').to_string(),
-                v["sha256"].as_str()?.to_string(),
-            ))
+            let path = v["path"].as_str()?.trim_start_matches('/').to_string();
+            match (v["blake3"].as_str(), v["sha256"].as_str()) {
+                (Some(b3), _) => Some((path, (true, b3.to_string()))),
+                (None, Some(sha)) => Some((path, (false, sha.to_string()))),
+                (None, None) => None,
+            }
         })
         .collect();
     // The copy's root, from the manifest's header: every expected file is hashed again there,
@@ -343,8 +347,19 @@ fn check_recovered(r: &Recovered, manifest: &str, fixture_files: &Path) -> Vec<S
             continue;
         }
         expected += 1;
+        // The fixture lists SHA-256; a BLAKE3 manifest line is checked against the recovered
+        // file, whose SHA-256 is checked against the fixture below.
+        let matches = |(blake3, h): &(bool, String)| {
+            if *blake3 {
+                dest.as_ref()
+                    .and_then(|d| blake3_of(&d.join(path)).ok())
+                    .is_some_and(|b| b == *h)
+            } else {
+                Some(h.as_str()) == v["sha256"].as_str()
+            }
+        };
         match copied.get(path) {
-            Some(h) if Some(h.as_str()) == v["sha256"].as_str() => {}
+            Some(h) if matches(h) => {}
             Some(_) => failures.push(format!("{path}: recovered with a different hash")),
             None => failures.push(format!("{path}: not recovered")),
         }
@@ -381,6 +396,12 @@ fn sha256_of(path: &Path) -> std::io::Result<String> {
     let mut h = Sha256::new();
     std::io::copy(&mut file, &mut h)?;
     Ok(hex::encode(h.finalize()))
+}
+
+fn blake3_of(path: &Path) -> std::io::Result<String> {
+    let mut h = blake3::Hasher::new();
+    h.update_reader(std::fs::File::open(path)?)?;
+    Ok(h.finalize().to_hex().to_string())
 }
 
 fn toml_to_json(v: &toml::Value) -> Value {
