@@ -14,8 +14,9 @@ use super::copy_job::Outcome;
 use super::error::{FsError, FsErrorKind};
 
 /// How often a long copy makes what it has done durable and claims it in the manifest (what a
-/// kill or a crash can cost: at most this much work to do again on resume).
-const CHECKPOINT_EVERY: Duration = Duration::from_secs(5);
+/// kill or a crash can cost: at most this much work to do again on resume). Not much more
+/// often: `syncfs` also flushes whatever else is waiting on that filesystem.
+const CHECKPOINT_EVERY: Duration = Duration::from_secs(10);
 
 /// Outcomes by walk order, waiting to be claimed.
 pub(crate) struct Ledger {

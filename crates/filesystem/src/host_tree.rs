@@ -16,7 +16,7 @@ use nix::sys::stat::{FileStat, SFlag, fstat};
 use super::dir_identity::DirIdentity;
 use super::error::{FsError, FsErrorKind};
 use super::hole_reader::HoleReader;
-use super::source_tree::{EntryKind, EntryMeta, SourceTree, Timestamp, clean_relative};
+use super::source_tree::{DirEntry, EntryKind, EntryMeta, SourceTree, Timestamp, clean_relative};
 
 /// A directory tree on this machine, read without following symlinks.
 #[derive(Debug)]
@@ -115,7 +115,7 @@ impl SourceTree for HostTree {
 
     /// One open of the directory, then `fstatat` of each name in it (no symlink followed; a
     /// name on another filesystem, a mount point, is refused as `RESOLVE_NO_XDEV` would).
-    fn entries(&self, rel: &Path) -> Result<super::source_tree::DirEntries, FsError> {
+    fn entries(&self, rel: &Path) -> Result<Vec<DirEntry>, FsError> {
         let fd = self.open_beneath(rel, OFlag::O_RDONLY | OFlag::O_DIRECTORY)?;
         let path = || self.root.join(rel);
         let dir_dev = fstat(&fd)

@@ -66,5 +66,5 @@ pub use partition_ref::PartitionRef;
 pub use progress::Progress;
 pub use read_path::ReadPath;
 pub use repair_copy::{CopyMethod, RepairCopy};
-pub use source_tree::{EntryKind, EntryMeta, SourceTree, Timestamp, resolve_in_tree};
+pub use source_tree::{DirEntry, EntryKind, EntryMeta, SourceTree, Timestamp, resolve_in_tree};
 pub use verify::{DamagedFinding, Finding, VerifyReport, verify};

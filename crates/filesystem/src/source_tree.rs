@@ -48,8 +48,8 @@ pub struct EntryMeta {
     pub ino: u64,
 }
 
-/// A directory's entries with their metadata (or why it could not be read).
-pub(crate) type DirEntries = Vec<(OsString, Result<EntryMeta, FsError>)>;
+/// A name in a directory with its metadata, or why it could not be read.
+pub type DirEntry = (OsString, Result<EntryMeta, FsError>);
 
 /// A read-only tree of files.
 pub trait SourceTree {
@@ -72,7 +72,7 @@ pub trait SourceTree {
     /// The entries of directory `rel` with their metadata (or why it could not be read),
     /// sorted bytewise by name. A tree that can stat a name inside an open directory
     /// overrides this to avoid looking every path up from the root again.
-    fn entries(&self, rel: &Path) -> Result<DirEntries, FsError> {
+    fn entries(&self, rel: &Path) -> Result<Vec<DirEntry>, FsError> {
         Ok(self
             .list_dir(rel)?
             .into_iter()

@@ -168,6 +168,14 @@ fn look(
     rel: &Path,
     buf: &mut [u8],
 ) -> Result<Seen, String> {
+    if entry.kind == EntryKind::File
+        && let Some(like) = entry.content_hash()
+        && let Ok(reader) = tree.open_file(rel)
+    {
+        // The usual case in one open (`open_file` refuses anything but a regular file).
+        let (hash, size) = hash_of(reader, &like, buf).map_err(|e| e.to_string())?;
+        return Ok(Seen::File { hash, size });
+    }
     let meta = tree.metadata(rel).map_err(|e| e.to_string())?;
     Ok(match meta.kind {
         EntryKind::File => {

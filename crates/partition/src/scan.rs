@@ -17,7 +17,7 @@ use super::source::{ByteSource, read_zero_padded};
 use super::table::Partition;
 use super::unreadable::{Unreadable, data_ranges};
 
-pub(crate) const MIB: u64 = 1 << 20;
+const MIB: u64 = 1 << 20;
 /// Sectors in one cylinder of the classic 255-head, 63-sector geometry.
 const CYLINDER: u64 = 255 * 63;
 const HEAD: u64 = 63;

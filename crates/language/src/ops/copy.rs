@@ -32,7 +32,7 @@ fn copy_commands(a: &dyn ArgView) -> Vec<String> {
         format!("walk {from} without following symlinks (O_NOFOLLOW); copy files into {to}"),
         "keep modes and times (owners when root); no device nodes, no setuid/setgid bits".into(),
         format!(
-            "hash while copying; write the manifest {to}.manifest.jsonl (path, size, sha256, status)"
+            "hash while copying; write the manifest {to}.manifest.jsonl (path, size, blake3, status)"
         ),
     ];
     if let Some(paths) = a.shown_list("paths") {
@@ -71,7 +71,7 @@ pub(crate) const SIG: OpSig = OpSig {
         out(
             "manifest",
             Type::Path,
-            "the manifest (JSON lines: path, size, sha256, status)",
+            "the manifest (JSON lines: path, size, blake3, status)",
         ),
         out("files", Type::Int, "files copied"),
         out("bytes", Type::Size, "bytes copied"),
