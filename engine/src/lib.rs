@@ -13,6 +13,7 @@ pub mod ops;
 pub mod probe;
 pub mod progress;
 pub mod prompter;
+pub mod report;
 pub mod resolve;
 pub mod review;
 pub mod runbook_file;

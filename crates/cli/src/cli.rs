@@ -26,6 +26,8 @@ enum Command {
     Ops(crate::command::ops::OpsArgs),
     /// The post-incident view of a run log; --verify checks its hash chain.
     Review(crate::command::review::ReviewArgs),
+    /// The post-incident report of a run log: one self-contained HTML page, or Markdown.
+    Report(crate::command::report::ReportArgs),
     /// Image a failing disk or file with read errors tolerated (ddrescue-class).
     Image(Box<crate::command::image::ImageArgs>),
     /// The bytes that matter (table, metadata, blocks in use) as a ddrescue domain mapfile.
@@ -60,6 +62,7 @@ pub(crate) fn main() -> i32 {
         Command::Test(args) => crate::command::test::command(args),
         Command::Cleanup(args) => crate::command::run::cleanup_command(args),
         Command::Review(args) => crate::command::review::command(args),
+        Command::Report(args) => crate::command::report::command(args),
         Command::Image(args) => crate::command::image::command(args),
         Command::Partitions(args) => crate::command::partitions::command(args),
         Command::Domain(args) => crate::command::domain::command(args),
@@ -83,6 +86,7 @@ impl Command {
             | Self::Review(_)
             | Self::Partitions(_)
             | Self::Domain(_) => true,
+            Self::Report(_) => false,
             Self::Verify(_) | Self::Damage(_) => true,
             // `plan --probe` reads inputs and attaches nothing.
             Self::Plan(_) => true,

@@ -28,6 +28,7 @@ mod new_user;
 mod partition_cli;
 mod partition_scan;
 mod partition_seeds;
+mod report_browser;
 mod review;
 mod review_wording;
 mod run_log;

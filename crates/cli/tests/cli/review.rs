@@ -1116,3 +1116,60 @@ fn the_anchor_catches_an_edited_last_line_a_cut_tail_and_a_forged_append() {
     std::fs::remove_file(&anchor).expect("rm");
     assert_eq!(anchor_findings(&path), [FindingKind::AnchorMissing]);
 }
+
+/// `salvage report`'s HTML and Markdown of every fixture, as snapshots under snapshots/report/:
+/// deterministic for a given log (the same input twice gives the same bytes). The image step's
+/// map is a fixed one, so the grid and its totals are in the snapshot.
+#[test]
+fn fixtures_report_as_snapshots() {
+    use salvage_engine::report::{MapView, ReportInput, render_html, render_markdown};
+    use salvage_imager::{BlockStatus, Mapfile};
+    let mut settings = snapshot_settings();
+    settings.set_snapshot_path(root().join("snapshots/report"));
+    let mut map = Mapfile::new(0, 64 << 20);
+    map.set_status(0, 60 << 20, BlockStatus::Finished);
+    map.set_status(10 << 20, 4096, BlockStatus::BadSector);
+    map.set_status(20 << 20, 1 << 20, BlockStatus::NonScraped);
+    map.set_status(30 << 20, 65536, BlockStatus::NonTrimmed);
+    for (name, _) in FIXTURES {
+        let bytes = fixture(name);
+        let (report, review) = review_of(name, &bytes);
+        let input = || ReportInput {
+            review: &review,
+            verify: &report,
+            maps: vec![MapView {
+                step: "img".into(),
+                path: "/srv/rescue/root.map".into(),
+                map: Ok(map.clone()),
+            }],
+            deps: Ok(vec![
+                ("mnt".into(), vec!["img".into()]),
+                ("files".into(), vec!["mnt".into(), "confirm_root".into()]),
+                ("confirm_root".into(), vec!["mnt".into()]),
+            ]),
+        };
+        let html = render_html(&input());
+        assert_eq!(
+            html,
+            render_html(&input()),
+            "the same input gives the same bytes"
+        );
+        for must in [
+            "<svg class=\"graph\"",
+            "<svg class=\"timeline\"",
+            "<svg class=\"map\"",
+            "Log verification",
+        ] {
+            assert!(html.contains(must), "{name}: no {must}");
+        }
+        // Self-contained: no script, nothing fetched (the SVG namespace is only a name).
+        for never in ["<script", "src=", "href=", "@import", "url(http"] {
+            assert!(!html.contains(never), "{name}: the page holds {never}");
+        }
+        let md = render_markdown(&input());
+        settings.bind(|| {
+            insta::assert_snapshot!(format!("{name}.html"), html);
+            insta::assert_snapshot!(format!("{name}.md"), md);
+        });
+    }
+}
