@@ -18,5 +18,6 @@ pub mod resolve;
 pub mod review;
 pub mod runbook_file;
 pub mod runbook_test;
+pub mod saved_plan;
 pub mod session;
 pub mod state;

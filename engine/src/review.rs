@@ -63,6 +63,9 @@ pub struct Run {
     pub resumed: bool,
     /// Parallel jobs.
     pub jobs: Option<i64>,
+    /// The saved plan the run carried out (`run --plan`), with its approvals.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub plan: Option<Value>,
     /// Leftovers of a crashed run undone at the start of this one.
     pub recovered: Vec<Recovered>,
     /// Steps in the order they first appear.
@@ -334,6 +337,7 @@ impl Run {
             state_dir: l.str("state_dir").to_string(),
             resumed: l.fields.get("resumed").and_then(Value::as_bool) == Some(true),
             jobs: l.int("jobs"),
+            plan: l.fields.get("plan").filter(|v| v.is_object()).cloned(),
             recovered: Vec::new(),
             steps: Vec::new(),
             finished: None,

@@ -103,9 +103,7 @@ pub fn run_session(plan: &Plan, s: Session<'_>) -> Result<Finished, String> {
             )
         })
         .collect();
-    log.event(
-        "run_started",
-        fields! {
+    let mut started_fields = fields! {
             "runbook" => plan.name,
             "file" => s.file.display().to_string(),
             "runbook_sha256" => source_hash,
@@ -116,8 +114,11 @@ pub fn run_session(plan: &Plan, s: Session<'_>) -> Result<Finished, String> {
             "state_dir" => s.state.display().to_string(),
             "resumed" => !replay.finished.is_empty(),
             "jobs" => s.opts.jobs,
-        },
-    );
+    };
+    if let Some(p) = &s.opts.saved_plan {
+        started_fields.insert("plan".to_string(), p.clone());
+    }
+    log.event("run_started", started_fields);
     let started = std::time::Instant::now();
     let opts = s.opts.clone();
     let result = runtime.block_on(async {

@@ -16,6 +16,8 @@ enum Command {
     Check(crate::command::check::CheckArgs),
     /// The dry run: every step in order, resolved arguments, effects, commands, cleanup.
     Plan(crate::command::plan::PlanArgs),
+    /// A partner's sign-off on a saved plan (salvage plan --out FILE).
+    Approve(crate::command::approve::ApproveArgs),
     /// Execute a runbook; rerunning the same command resumes from the last checkpoint.
     Run(crate::command::run::RunArgs),
     /// Undo what a crashed or killed run left attached (loop devices, mounts, snapshots).
@@ -59,6 +61,7 @@ pub(crate) fn main() -> i32 {
         Command::Plan(args) => crate::command::plan::command(args),
         Command::Ops(args) => crate::command::ops::command(args),
         Command::Run(args) => crate::command::run::command(args),
+        Command::Approve(args) => crate::command::approve::command(args),
         Command::Test(args) => crate::command::test::command(args),
         Command::Cleanup(args) => crate::command::run::cleanup_command(args),
         Command::Review(args) => crate::command::review::command(args),
@@ -86,7 +89,7 @@ impl Command {
             | Self::Review(_)
             | Self::Partitions(_)
             | Self::Domain(_) => true,
-            Self::Report(_) => false,
+            Self::Report(_) | Self::Approve(_) => false,
             Self::Verify(_) | Self::Damage(_) => true,
             // `plan --probe` reads inputs and attaches nothing.
             Self::Plan(_) => true,

@@ -13,4 +13,7 @@ pub struct RunOptions {
     pub approve: BTreeSet<String>,
     /// Who approves (for the log).
     pub user: String,
+    /// The saved plan this run carries out (`salvage run --plan`): its id, file and the
+    /// partners' approvals, written into the log's `run_started`.
+    pub saved_plan: Option<serde_json::Value>,
 }

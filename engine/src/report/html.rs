@@ -133,6 +133,20 @@ fn header(out: &mut String, input: &ReportInput, run: &Run) {
             })
         })
         .collect();
+    let mut approvals = approvals;
+    if let Some(p) = &run.plan {
+        for a in p["approvals"].as_array().into_iter().flatten() {
+            approvals.push(format!(
+                "saved plan {}: {} at {}{}",
+                esc(p["id"].as_str().unwrap_or("?")),
+                esc(a["by"].as_str().unwrap_or("?")),
+                esc(a["at"].as_str().unwrap_or("?")),
+                a["comment"]
+                    .as_str()
+                    .map_or_else(String::new, |c| format!(" (“{}”)", esc(c)))
+            ));
+        }
+    }
     row(
         "Approvals",
         if approvals.is_empty() {

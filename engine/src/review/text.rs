@@ -105,6 +105,37 @@ fn render_run(o: &mut String, run: &Run) {
         params.join(" ")
     };
     let _ = writeln!(o, "  params    {params}");
+    if let Some(p) = &run.plan {
+        let approvals: Vec<String> = p["approvals"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .map(|x| {
+                        let comment = x["comment"]
+                            .as_str()
+                            .map_or_else(String::new, |c| format!(": \"{c}\""));
+                        format!(
+                            "{} at {}{comment}",
+                            x["by"].as_str().unwrap_or("?"),
+                            x["at"].as_str().unwrap_or("?")
+                        )
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        let _ = writeln!(
+            o,
+            "  plan      saved plan {} by {} at {}; approved by {}",
+            p["id"].as_str().unwrap_or("?"),
+            p["created_by"].as_str().unwrap_or("?"),
+            p["created_at"].as_str().unwrap_or("?"),
+            if approvals.is_empty() {
+                "nobody".to_string()
+            } else {
+                approvals.join(", ")
+            }
+        );
+    }
     for d in &run.damage {
         let _ = writeln!(
             o,

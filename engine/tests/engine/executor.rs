@@ -53,6 +53,7 @@ fn run(src: &str, params: &[(&str, &str)], state: &Path, yes: bool, approve: &[&
             .map(|s| s.to_string())
             .collect::<BTreeSet<_>>(),
         user: "tester".into(),
+        saved_plan: None,
     };
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

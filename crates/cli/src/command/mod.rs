@@ -1,6 +1,7 @@
 //! The subcommands: one module each, owning its clap arguments and its exit code; the shared
 //! pieces (output format, diagnostics on stderr, `--param`) are here.
 
+pub(crate) mod approve;
 pub(crate) mod check;
 pub(crate) mod damage;
 pub(crate) mod domain;

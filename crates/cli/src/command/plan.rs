@@ -29,6 +29,11 @@ pub(crate) struct PlanArgs {
     /// of ext filesystems, in userspace) to show real offsets. Never writes or attaches.
     #[arg(long)]
     pub probe: bool,
+    /// Also save the plan to FILE for `salvage approve` and `salvage run --plan`: the runbook
+    /// and the files it uses by sha256, the params (secrets by name only), each input's size
+    /// and identity, and every step with its arguments and commands. Prints its id.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
 }
 
 /// Runs `salvage plan`; exit 1 on any error.
@@ -57,6 +62,28 @@ pub(crate) fn command(args: &PlanArgs) -> i32 {
     print_diagnostics(&diags);
     if diags.iter().any(Diagnostic::is_error) {
         return 1;
+    }
+    if let Some(out) = &args.out {
+        let Some(plan) = checked.plans.iter().find(|p| !p.is_define) else {
+            eprintln!(
+                "salvage plan: {} holds definitions only: there is no runbook plan to save",
+                args.file.display()
+            );
+            return 1;
+        };
+        let body = salvage_engine::saved_plan::body(plan, &args.file, args.probe);
+        let saved = salvage_engine::saved_plan::SavedPlan::new(body, &super::run::user());
+        if let Err(e) = saved.save(out) {
+            eprintln!("salvage plan: {e}");
+            return 1;
+        }
+        eprintln!(
+            "salvage plan: saved plan {} to {} (salvage approve {} --as NAME; salvage run --plan {})",
+            saved.id,
+            out.display(),
+            out.display(),
+            out.display()
+        );
     }
     let root = nix::unistd::geteuid().is_root();
     for (i, plan) in checked.plans.iter().enumerate() {

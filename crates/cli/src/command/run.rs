@@ -20,8 +20,17 @@ use tokio::sync::Notify;
 /// `salvage run FILE [--param k=v]... [--state DIR] [--log FILE] [--jobs N] [--yes]`.
 #[derive(Debug, Args)]
 pub(crate) struct RunArgs {
-    /// The runbook.
-    pub file: PathBuf,
+    /// The runbook (with --plan: optional; the saved plan names it).
+    #[arg(required_unless_present = "plan")]
+    pub file: Option<PathBuf>,
+    /// Run exactly this saved plan (`salvage plan ... --out FILE`): refused, naming what
+    /// changed, when the runbook, a file it uses, a param, an input's size or identity, or a
+    /// step's arguments differ from what was planned and approved.
+    #[arg(long, value_name = "FILE")]
+    pub plan: Option<PathBuf>,
+    /// Refuse to run a saved plan with fewer than N partners' approvals (`salvage approve`).
+    #[arg(long, value_name = "N", default_value_t = 0, requires = "plan")]
+    pub require_approvals: usize,
     /// A param value, NAME=VALUE; repeat for each param.
     #[arg(long = "param", short = 'p', value_parser = parse_param, value_name = "NAME=VALUE")]
     pub params: Vec<(String, String)>,
@@ -100,18 +109,122 @@ pub(crate) fn user() -> String {
     }
 }
 
+/// What `run` starts from: the saved plan of `--plan` (if any), the runbook file, the params.
+type Start = (
+    Option<salvage_engine::saved_plan::SavedPlan>,
+    PathBuf,
+    Vec<(String, String)>,
+);
+
+/// The saved plan of `--plan`, the runbook it names (or FILE), and the params it fixes.
+fn saved_plan(args: &RunArgs) -> Result<Start, i32> {
+    let saved = match &args.plan {
+        None => None,
+        Some(p) => match salvage_engine::saved_plan::SavedPlan::load(p) {
+            Ok(s) => Some(s),
+            Err(e) => {
+                eprintln!("salvage run: {e}");
+                return Err(2);
+            }
+        },
+    };
+    let file = match (&args.file, &saved) {
+        (Some(f), _) => f.clone(),
+        (None, Some(s)) => PathBuf::from(s.body["runbook"]["path"].as_str().unwrap_or("")),
+        (None, None) => {
+            eprintln!("salvage run: give the runbook, or --plan FILE");
+            return Err(2);
+        }
+    };
+    let mut params = args.params.clone();
+    if let Some(s) = &saved
+        && let Some(fixed) = s.body["params"].as_object()
+    {
+        for (name, v) in fixed {
+            if v["given"] == true
+                && let Some(text) = v["value"].as_str()
+                && !params.iter().any(|(n, _)| n == name)
+            {
+                params.push((name.clone(), text.to_string()));
+            }
+        }
+    }
+    Ok((saved, file, params))
+}
+
+/// Refuses a run whose plan is not the saved one, or lacks approvals; else what the log
+/// records of the saved plan.
+fn check_saved(
+    args: &RunArgs,
+    saved: &salvage_engine::saved_plan::SavedPlan,
+    plan: &Plan,
+    file: &Path,
+) -> Result<Value, i32> {
+    let probed = saved.body["probed"] == true;
+    let mut now_plan = plan.clone();
+    if probed {
+        let _ = salvage_engine::probe::probe(&mut now_plan);
+    }
+    let now = salvage_engine::saved_plan::body(&now_plan, file, probed);
+    let diffs = salvage_engine::saved_plan::differences(&saved.body, &now);
+    let shown = args.plan.as_deref().map(Path::display);
+    if !diffs.is_empty() {
+        eprintln!(
+            "salvage run: refused: the plan that would run now is not the saved plan {} ({}):",
+            saved.id,
+            shown.map(|p| p.to_string()).unwrap_or_default()
+        );
+        for d in &diffs {
+            eprintln!("  {d}");
+        }
+        eprintln!("make, review and approve a new plan: salvage plan ... --out FILE");
+        return Err(5);
+    }
+    let approvers = saved.approvers();
+    if approvers.len() < args.require_approvals {
+        eprintln!(
+            "salvage run: refused: plan {} has {} approval(s){}; --require-approvals {} wants more: a partner runs salvage approve {} --as NAME",
+            saved.id,
+            approvers.len(),
+            if approvers.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", approvers.join(", "))
+            },
+            args.require_approvals,
+            shown.map(|p| p.to_string()).unwrap_or_default()
+        );
+        return Err(5);
+    }
+    let approvals: Vec<&salvage_engine::saved_plan::PlanApproval> = saved
+        .approvals
+        .iter()
+        .filter(|a| a.plan_id == saved.id)
+        .collect();
+    Ok(serde_json::json!({
+        "id": saved.id,
+        "file": shown.map(|p| p.to_string()),
+        "created_by": saved.created_by,
+        "created_at": saved.created_at,
+        "approvals": approvals,
+    }))
+}
+
 /// Runs `salvage run`.
 pub(crate) fn command(args: &RunArgs) -> i32 {
-    let params =
-        match super::param_sources::gather(&args.file, &args.params, &args.param_files, true) {
-            Ok(p) => p,
-            Err(e) => {
-                eprintln!("salvage run: {}", e.message);
-                return e.exit;
-            }
-        };
+    let (saved, file, given) = match saved_plan(args) {
+        Ok(x) => x,
+        Err(code) => return code,
+    };
+    let params = match super::param_sources::gather(&file, &given, &args.param_files, true) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("salvage run: {}", e.message);
+            return e.exit;
+        }
+    };
     super::param_sources::forget_env();
-    let checked = load_and_check(&args.file, Some(&params));
+    let checked = load_and_check(&file, Some(&params));
     print_diagnostics(&checked.diagnostics);
     if checked.has_errors() {
         return 2;
@@ -119,9 +232,16 @@ pub(crate) fn command(args: &RunArgs) -> i32 {
     let Some(plan) = checked.plans.into_iter().next().filter(|p| !p.is_define) else {
         eprintln!(
             "salvage run: {} holds definitions only; run a runbook that uses them",
-            args.file.display()
+            file.display()
         );
         return 2;
+    };
+    let saved_value = match &saved {
+        None => None,
+        Some(s) => match check_saved(args, s, &plan, &file) {
+            Ok(v) => Some(v),
+            Err(code) => return code,
+        },
     };
     let manuals: Vec<&str> = plan
         .steps
@@ -150,7 +270,7 @@ pub(crate) fn command(args: &RunArgs) -> i32 {
     };
     let interrupts = crate::signals::Interrupt::interrupts();
     let session = Session {
-        file: &args.file,
+        file: &file,
         state: state.clone(),
         log: args.log.clone(),
         opts: RunOptions {
@@ -158,6 +278,7 @@ pub(crate) fn command(args: &RunArgs) -> i32 {
             yes: args.yes,
             approve: args.approve.iter().cloned().collect(),
             user: user(),
+            saved_plan: saved_value,
         },
         progress,
         prompter: Arc::new(TerminalPrompter::new(interrupts.clone())),

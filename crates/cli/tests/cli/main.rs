@@ -33,6 +33,7 @@ mod review;
 mod review_wording;
 mod run_log;
 mod runbook_tests;
+mod saved_plan;
 mod secrets;
 mod shell_quote;
 mod snapshot_root;
