@@ -6,6 +6,7 @@
 mod block_walk;
 mod dir_entries;
 mod ext_damage;
+mod ext_inline_data;
 mod ext_inode;
 mod ext_layout;
 mod ext_volume;
