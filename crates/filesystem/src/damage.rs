@@ -10,6 +10,7 @@ mod ext_inline_data;
 mod ext_inode;
 mod ext_layout;
 mod ext_volume;
+mod fat_damage;
 mod image_reader;
 mod report;
 mod report_text;
@@ -28,6 +29,7 @@ pub use unreadable::Unreadable;
 
 use crate::error::{FsError, FsErrorKind};
 use ext_damage::{ExtTarget, map_ext};
+use fat_damage::map_fat;
 use image_reader::ImageReader;
 
 /// A stretch of the image to map: a partition, or the whole image.
@@ -175,6 +177,14 @@ pub fn damage_report(image: &Path, unreadable: &Unreadable) -> Result<DamageRepo
                     unknown(
                         &mut report,
                         format!("{} ({ty}): its superblock does not read", t.name),
+                    );
+                }
+            }
+            Some("vfat") => {
+                if !map_fat(&reader, t, unreadable, &mut report)? {
+                    unknown(
+                        &mut report,
+                        format!("{} (vfat): its boot sector does not read", t.name),
                     );
                 }
             }
