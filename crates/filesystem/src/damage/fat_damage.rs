@@ -119,7 +119,10 @@ pub(crate) fn map_fat(
     pass.read_fat()?;
     pass.walk()?;
     pass.unclaimed();
-    pass.finish(report, format!("{:04X}-{:04X}", serial >> 16, serial & 0xFFFF));
+    pass.finish(
+        report,
+        format!("{:04X}-{:04X}", serial >> 16, serial & 0xFFFF),
+    );
     Ok(true)
 }
 
@@ -176,7 +179,10 @@ impl LongName {
             return;
         }
         let mut units = [0u16; 13];
-        let spots = (1..11).step_by(2).chain((14..26).step_by(2)).chain((28..32).step_by(2));
+        let spots = (1..11)
+            .step_by(2)
+            .chain((14..26).step_by(2))
+            .chain((28..32).step_by(2));
         for (u, at) in units.iter_mut().zip(spots) {
             *u = u16::from_le_bytes([e[at], e[at + 1]]);
         }
@@ -249,7 +255,9 @@ impl FatPass<'_> {
         let g = self.g;
         let ss = g.sector;
         let len = usize::try_from(g.fat_bytes()).unwrap_or(usize::MAX);
-        self.fat = self.reader.read(self.target.offset + g.fat_offset(0), len)?;
+        self.fat = self
+            .reader
+            .read(self.target.offset + g.fat_offset(0), len)?;
         self.fat_known = vec![true; g.fat_sectors as usize];
         let mut lost = 0u64;
         for s in 0..g.fat_sectors {
@@ -283,7 +291,12 @@ impl FatPass<'_> {
         let at = self.g.entry_offset(c);
         let width = if self.g.bits == 32 { 4 } else { 2 };
         let ss = self.g.sector;
-        let known = |b: u64| self.fat_known.get((b / ss) as usize).copied().unwrap_or(false);
+        let known = |b: u64| {
+            self.fat_known
+                .get((b / ss) as usize)
+                .copied()
+                .unwrap_or(false)
+        };
         if !known(at) || !known(at + width - 1) {
             return None;
         }
@@ -300,7 +313,9 @@ impl FatPass<'_> {
         let mut c = first;
         let broken = loop {
             if !self.valid_cluster(c) {
-                break Some(format!("its chain points at cluster {c}, outside the filesystem"));
+                break Some(format!(
+                    "its chain points at cluster {c}, outside the filesystem"
+                ));
             }
             if clusters.len() as u64 > self.g.clusters {
                 break Some("its chain loops".to_string());
@@ -554,9 +569,17 @@ impl FatPass<'_> {
             let mut pos = a;
             while pos < b {
                 let (end, list_unknown, place) = if pos >= fs_end {
-                    (b, false, format!("{} after the end of its filesystem", self.target.name))
+                    (
+                        b,
+                        false,
+                        format!("{} after the end of its filesystem", self.target.name),
+                    )
                 } else if pos >= data_end {
-                    (b.min(fs_end), false, format!("unused sectors after the last cluster of {name}"))
+                    (
+                        b.min(fs_end),
+                        false,
+                        format!("unused sectors after the last cluster of {name}"),
+                    )
                 } else if pos < data {
                     // The FAT12/16 root directory is walked; nothing else lies before data.
                     (b.min(data), true, format!("{name}: not mapped"))
@@ -565,20 +588,34 @@ impl FatPass<'_> {
                     let end = (data + (c - 1) * g.cluster_bytes()).min(b);
                     match self.entry(c) {
                         Some(0) => (end, false, format!("free space of {name}")),
-                        Some(v) if v == g.bad_mark() => {
-                            (end, false, format!("a cluster of {name} marked bad in its FAT"))
-                        }
-                        None => (end, true, format!("{name}: its FAT entry is unreadable in every copy")),
+                        Some(v) if v == g.bad_mark() => (
+                            end,
+                            false,
+                            format!("a cluster of {name} marked bad in its FAT"),
+                        ),
+                        None => (
+                            end,
+                            true,
+                            format!("{name}: its FAT entry is unreadable in every copy"),
+                        ),
                         Some(_) => (
                             end,
                             true,
-                            format!("allocated in {name}, but no directory entry read claims it (it may be named in an unreadable directory cluster)"),
+                            format!(
+                                "allocated in {name}, but no directory entry read claims it (it may be named in an unreadable directory cluster)"
+                            ),
                         ),
                     }
                 };
-                let list = if list_unknown { &mut self.unknown } else { &mut self.no_file };
+                let list = if list_unknown {
+                    &mut self.unknown
+                } else {
+                    &mut self.no_file
+                };
                 match list.last_mut() {
-                    Some(last) if last.bytes.end == pos && last.place == place => last.bytes.end = end,
+                    Some(last) if last.bytes.end == pos && last.place == place => {
+                        last.bytes.end = end
+                    }
                     _ => list.push(Area {
                         bytes: ByteRange { start: pos, end },
                         place,

@@ -4,6 +4,7 @@
 //! names the owner of each unreadable block, `ncheck` every path of those inodes, `imap` and
 //! `testi` the inodes of an inode-table block; salvage must name exactly those, no more.
 
+mod fat;
 mod inline;
 
 use std::collections::{BTreeMap, BTreeSet};
