@@ -1,6 +1,7 @@
 //! `damage_report`: which files, directories, inodes and metadata an image's unreadable areas
 //! hit. The areas are mapped through the partition table to each filesystem; each ext2/3/4
-//! filesystem is read once for the whole map (`ext_damage`), from the image, without root.
+//! (`ext_damage`) or FAT12/16/32 (`fat_damage`) filesystem is read once for the whole map, from
+//! the image, without root.
 //! Filesystems salvage does not read yet are reported as not mapped, never as unharmed.
 
 mod block_walk;

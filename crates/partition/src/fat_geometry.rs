@@ -153,7 +153,7 @@ impl FatGeometry {
 
     /// Whether entry value `v` ends a chain (end-of-chain marks).
     pub fn is_end(&self, v: u64) -> bool {
-        v >= self.bad_mark() + 1
+        v > self.bad_mark()
     }
 
     /// The entry value that marks a cluster bad.

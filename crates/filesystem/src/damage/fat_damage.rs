@@ -129,7 +129,7 @@ pub(crate) fn map_fat(
 /// The checksum of an 8.3 name that its long-name entries carry.
 fn short_checksum(name: &[u8]) -> u8 {
     name.iter()
-        .fold(0u8, |sum, &b| (sum >> 1 | sum << 7).wrapping_add(b))
+        .fold(0u8, |sum, &b| sum.rotate_right(1).wrapping_add(b))
 }
 
 /// An 8.3 name as Linux and mtools show it (lowercase flags of byte 12 applied); bytes
@@ -279,8 +279,9 @@ impl FatPass<'_> {
         }
         if lost > 0 {
             self.warnings.push(format!(
-                "{}: {lost} sectors of the FAT are unreadable in every copy: files whose chains pass there are lost from that point",
-                self.name()
+                "{}: {lost} FAT sector{} unreadable in every copy: files whose chains pass there are lost from that point",
+                self.name(),
+                if lost == 1 { " is" } else { "s are" }
             ));
         }
         Ok(())
@@ -407,15 +408,6 @@ impl FatPass<'_> {
                 hit: Vec::new(),
                 past_end: false,
             };
-            if let Some(why) = &broken {
-                self.warnings.push(format!(
-                    "{}: directory {path}: {why} (the filesystem is damaged there, not only the disk): entries after it are missing",
-                    self.name()
-                ));
-                hit.ranges.push((size, size + cb));
-                hit.hit.push("cluster chain unreadable");
-                hit.size = size + cb;
-            }
             let mut long = LongName::default();
             let mut pos_in_dir = 0u64;
             // After an entry starting with 0 the rest of the directory is free: bytes lost
@@ -465,6 +457,17 @@ impl FatPass<'_> {
                     }
                 }
                 pos_in_dir += len;
+            }
+            // A chain that stops before its end mark loses entries only when the ones read
+            // did not end.
+            if let (Some(why), false) = (&broken, ended) {
+                self.warnings.push(format!(
+                    "{}: directory {path}: {why} (the filesystem is damaged there, not only the disk): its entries after byte {size} are missing",
+                    self.name()
+                ));
+                hit.ranges.push((size, size + cb));
+                hit.hit.push("cluster chain unreadable");
+                hit.size = size + cb;
             }
             if !hit.ranges.is_empty() || hit.past_end {
                 self.hits.push(hit);

@@ -491,7 +491,8 @@ fn a_file_whose_block_map_is_broken_is_damaged_whole_never_intact() {
         .and_then(|w| w.parse().ok())
         .expect("a free block");
     let report = damage_report(&image, &bad_bytes(0, 4096, &[free], &[])).expect("report");
-    let got: Vec<(u32, Vec<(u64, u64)>, Vec<String>)> = report
+    type Lost = (u32, Vec<(u64, u64)>, Vec<String>);
+    let got: Vec<Lost> = report
         .files
         .iter()
         .map(|f| {

@@ -245,3 +245,71 @@ fn fat12_16_and_32_against_mtools() {
     check("16", "16384");
     check("32", "70000");
 }
+
+/// The first FAT sector unreadable in both copies: every chain's next links are lost. A file
+/// or directory whose data fits the first cluster is whole (its first cluster is in its entry;
+/// a directory's entries end there); every longer one is damaged from its second cluster on.
+#[test]
+fn a_fat_sector_lost_in_every_copy_breaks_the_chains_through_it() {
+    if !require_tool(
+        "damage FAT chains vs mtools",
+        &["mkfs.fat", "mcopy", "mdel", "mdir", "mshowfat", "minfo"],
+    ) {
+        return;
+    }
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let (img, sizes) = fat_image(tmp.path(), "16", "16384");
+    let chains = clusters(&img);
+    let (_, cb, fat) = geometry(&img);
+    let fat_len = {
+        let text = mtool("minfo", &["-i", &img, "::"]);
+        text.lines()
+            .find_map(|l| l.trim().strip_prefix("sectors per fat: "))
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .expect("sectors per fat")
+            * 512
+    };
+    assert!(
+        chains.values().flatten().all(|&c| c < 256),
+        "every entry in the first FAT sector"
+    );
+    let bad = Unreadable::new([(fat, fat + 512), (fat + fat_len, fat + fat_len + 512)]);
+    let report = damage_report(Path::new(&img), &bad).expect("damage report");
+    let want: BTreeSet<String> = chains
+        .iter()
+        .filter(|(_, list)| list.len() > 1)
+        .map(|(p, _)| p.trim_end_matches('/').to_string())
+        .collect();
+    assert!(
+        want.contains("/frag.bin") && want.contains("/Many"),
+        "{want:?}"
+    );
+    assert_eq!(
+        salvage_named(&report),
+        want,
+        "salvage vs mtools\n{report:#?}"
+    );
+    let f = report
+        .files
+        .iter()
+        .find(|f| f.paths == ["/frag.bin"])
+        .expect("frag.bin");
+    assert_eq!(
+        (f.ranges[0].start, f.ranges[0].end, f.hit.clone()),
+        (
+            cb,
+            sizes["/frag.bin"],
+            vec!["cluster chain unreadable".to_string()]
+        )
+    );
+    assert!(
+        report
+            .warnings
+            .iter()
+            .any(|w| w.contains("1 FAT sector is unreadable in every copy")),
+        "{:?}",
+        report.warnings
+    );
+    let what: BTreeSet<&str> = report.metadata.iter().map(|m| m.what.as_str()).collect();
+    assert_eq!(what, BTreeSet::from(["FAT", "backup FAT"]));
+}
