@@ -185,7 +185,10 @@ pub fn damage_report(image: &Path, unreadable: &Unreadable) -> Result<DamageRepo
                 if !map_fat(&reader, t, unreadable, &mut report)? {
                     unknown(
                         &mut report,
-                        format!("{} (vfat): its boot sector does not read", t.name),
+                        format!(
+                            "{} (vfat): its boot sector (and backup) does not read as FAT geometry that fits",
+                            t.name
+                        ),
                     );
                 }
             }
