@@ -1,14 +1,17 @@
 //! `damage_report`: which files, directories, inodes and metadata an image's unreadable areas
 //! hit. The areas are mapped through the partition table to each filesystem; each ext2/3/4
-//! filesystem is read once for the whole map (`ext_damage`), from the image, without root.
+//! (`ext_damage`) or FAT12/16/32 (`fat_damage`) filesystem is read once for the whole map, from
+//! the image, without root.
 //! Filesystems salvage does not read yet are reported as not mapped, never as unharmed.
 
 mod block_walk;
 mod dir_entries;
 mod ext_damage;
+mod ext_inline_data;
 mod ext_inode;
 mod ext_layout;
 mod ext_volume;
+mod fat_damage;
 mod image_reader;
 mod report;
 mod report_text;
@@ -27,6 +30,7 @@ pub use unreadable::Unreadable;
 
 use crate::error::{FsError, FsErrorKind};
 use ext_damage::{ExtTarget, map_ext};
+use fat_damage::map_fat;
 use image_reader::ImageReader;
 
 /// A stretch of the image to map: a partition, or the whole image.
@@ -174,6 +178,17 @@ pub fn damage_report(image: &Path, unreadable: &Unreadable) -> Result<DamageRepo
                     unknown(
                         &mut report,
                         format!("{} ({ty}): its superblock does not read", t.name),
+                    );
+                }
+            }
+            Some("vfat") => {
+                if !map_fat(&reader, t, unreadable, &mut report)? {
+                    unknown(
+                        &mut report,
+                        format!(
+                            "{} (vfat): its boot sector (and backup) does not read as FAT geometry that fits",
+                            t.name
+                        ),
                     );
                 }
             }

@@ -5,6 +5,7 @@
 mod bsd;
 mod bytes;
 mod error;
+mod fat_geometry;
 mod filesystem;
 mod foreign_label;
 mod gpt;
@@ -23,6 +24,7 @@ mod unreadable;
 pub mod used_space;
 
 pub use error::{PartitionError, PartitionErrorKind};
+pub use fat_geometry::FatGeometry;
 pub use filesystem::{Filesystem, Probe};
 pub use probe::{probe_filesystem, probe_signatures};
 pub use read::{ReadOptions, read_table, read_table_from};

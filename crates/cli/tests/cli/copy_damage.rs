@@ -355,3 +355,38 @@ fn a_mounted_copy_is_matched_by_inode_number_also_from_a_subdirectory() {
         std::panic::resume_unwind(e);
     }
 }
+
+/// A file whose extent tree does not parse (readable bytes, a broken filesystem) cannot be
+/// copied whole: the report counts it damaged ("block map unreadable") and the manifest marks
+/// it damaged, never intact.
+#[test]
+fn a_file_whose_block_map_is_broken_is_marked_damaged() {
+    if !require_tool("copy --damage broken block map", &["mke2fs", "debugfs"]) {
+        return;
+    }
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let t = tmp.path();
+    let img = image(t, "broken.img");
+    let out = Command::new("debugfs")
+        .args(["-w", "-R", "sif /docs/report.txt block[0] 0"])
+        .arg(&img)
+        .output()
+        .expect("debugfs -w");
+    assert!(out.status.success(), "{out:?}");
+    // One unreadable block, in top.txt's data.
+    let m = t.join("broken.map");
+    bad_map(&m, &[(first_block(&img, "/top.txt") * 4096, 4096)]);
+    let report = t.join("damage.json");
+    damage_json(&img, &m, &report);
+    let out = t.join("out");
+    let (code, stdout, err) = code_out_err(&["copy", s(&img), s(&out), "--damage", s(&report)]);
+    assert_eq!(code, 6, "{stdout}{err}");
+    assert!(stdout.contains("damage: 2 files damaged"), "{stdout}{err}");
+    let (entries, _, summary) = manifest(&t.join("out.manifest.jsonl"));
+    let r = &entries["docs/report.txt"];
+    assert_eq!(r["damage"], "damaged", "{r}");
+    assert_eq!(r["damaged"], serde_json::json!([[0, 3 * 4096]]));
+    assert_eq!(r["damage_hit"], serde_json::json!(["block map unreadable"]));
+    assert_eq!(entries["docs/ok.txt"]["damage"], "intact");
+    assert_eq!(summary["damaged_files"], 2);
+}

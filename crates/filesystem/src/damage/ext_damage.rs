@@ -10,6 +10,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use super::block_walk::{BlockSink, walk_blocks};
 use super::dir_entries::dir_entries;
+use super::ext_inline_data::{system_data_in_block, system_data_in_inode};
 use super::ext_inode::ExtInode;
 use super::ext_layout::{
     BG_BLOCK_UNINIT, BG_INODE_UNINIT, COMPAT_HAS_JOURNAL, ExtSuper, GroupDesc, INCOMPAT_FILETYPE,
@@ -58,7 +59,8 @@ struct Pass<'a> {
     unreadable_slots: Vec<u32>,
     dirs: Vec<u32>,
     dir_runs: Vec<(u64, u64, u32)>,
-    inline_dirs: Vec<(u32, [u8; 60])>,
+    /// Inline directories: their entries in `i_block` (after the parent) and in `system.data`.
+    inline_dirs: Vec<(u32, Vec<Vec<u8>>)>,
     no_file: Vec<Area>,
     unknown: Vec<Area>,
     warnings: Vec<String>,
@@ -276,15 +278,28 @@ impl BlockSink for InodeSink<'_, '_> {
         }
     }
 
+    /// The bytes the broken part maps are lost to a copy as surely as unreadable ones: the
+    /// file counts as damaged there ("block map unreadable"), never as intact.
     fn broken(&mut self, first: u64, end: u64, why: String) {
         let bs = self.pass.vol.sb.block_size;
+        let (fs, fe) = (
+            first.saturating_mul(bs),
+            end.saturating_mul(bs).min(self.inode.size),
+        );
         self.pass.warnings.push(format!(
-            "{}: inode {}: {why}; its bytes {}..{} could not be mapped (the filesystem is damaged there, not only the disk)",
+            "{}: inode {}: {why}; its bytes {fs}..{} could not be mapped (the filesystem is damaged there, not only the disk)",
             self.pass.target.name,
             self.ino,
-            first.saturating_mul(bs),
-            end.saturating_mul(bs).min(self.inode.size)
+            fe.max(fs),
         ));
+        if self.special.is_some() {
+            return;
+        }
+        if fs < fe {
+            let h = self.hits();
+            h.ranges.push((fs, fe));
+            h.hit.insert("block map unreadable");
+        }
     }
 }
 
@@ -430,9 +445,10 @@ impl Pass<'_> {
                         continue;
                     }
                     let off = k as usize * isz as usize;
-                    let inode = ExtInode::parse(&buf[off..off + isz as usize]);
+                    let raw = &buf[off..off + isz as usize];
+                    let inode = ExtInode::parse(raw);
                     if inode.in_use() {
-                        self.inode(ino, &inode)?;
+                        self.inode(ino, &inode, raw)?;
                     }
                 }
                 i += n;
@@ -441,18 +457,25 @@ impl Pass<'_> {
         Ok(())
     }
 
-    fn inode(&mut self, ino: u32, inode: &ExtInode) -> Result<(), FsError> {
+    fn inode(&mut self, ino: u32, inode: &ExtInode, raw: &[u8]) -> Result<(), FsError> {
         if inode.is_dir() {
             self.dirs.push(ino);
-            if inode.has_inline_data() {
-                self.inline_dirs.push((ino, inode.block));
-            }
         }
         if inode.file_acl != 0
             && self.vol.in_bounds(inode.file_acl, 1)
             && self.vol.unreadable(inode.file_acl, 1)
         {
-            self.xattr.entry(inode.file_acl).or_default().push(ino);
+            let owners = self.xattr.entry(inode.file_acl).or_default();
+            if owners.is_empty() {
+                // Claimed now: what nothing claims is looked up in the bitmap before the
+                // xattr hits are written out.
+                let (s, e) = self.vol.bytes_of(inode.file_acl, 1);
+                self.covered.extend(self.vol.bad.within(s, e));
+            }
+            owners.push(ino);
+        }
+        if inode.has_inline_data() {
+            return self.inline_inode(ino, inode, raw);
         }
         if !inode.has_blocks() {
             return Ok(());
@@ -471,6 +494,62 @@ impl Pass<'_> {
             self.files.insert(ino, h);
         }
         Ok(())
+    }
+
+    /// An inode whose data is inline: `i_block`, then `system.data` (in the inode, or else in
+    /// its xattr block). `i_block` holds bytes, never block numbers. What of its size cannot be
+    /// read (an unreadable xattr block holding the rest, an attribute area that does not
+    /// parse) is lost; a directory's entries are kept for names.
+    fn inline_inode(&mut self, ino: u32, inode: &ExtInode, raw: &[u8]) -> Result<(), FsError> {
+        let acl = inode.file_acl;
+        let mut lost_why = "inline data unreadable";
+        let tail = match system_data_in_inode(raw) {
+            Ok(None) if acl != 0 && self.vol.in_bounds(acl, 1) => {
+                if self.vol.unreadable(acl, 1) {
+                    lost_why = "extended attribute block";
+                    Err(None)
+                } else {
+                    system_data_in_block(&self.vol.read_block(acl)?).map_err(Some)
+                }
+            }
+            other => other.map_err(Some),
+        };
+        let tail = match tail {
+            Ok(t) => t.unwrap_or_default(),
+            Err(why) => {
+                if let Some(why) = why {
+                    self.warnings.push(format!(
+                        "{}: inode {ino} keeps its data inline, but {why} (the filesystem is damaged there, not only the disk)",
+                        self.target.name
+                    ));
+                }
+                Vec::new()
+            }
+        };
+        let held = 60 + tail.len() as u64;
+        if inode.size > held {
+            self.lose(ino, inode, held, inode.size, lost_why);
+        }
+        if inode.is_dir() {
+            let mut pieces = vec![inode.block[4..].to_vec()];
+            if !tail.is_empty() {
+                pieces.push(tail);
+            }
+            self.inline_dirs.push((ino, pieces));
+        }
+        Ok(())
+    }
+
+    /// Bytes `[start, end)` of inode `ino` are lost for `why`, though no unreadable byte of
+    /// the image says so (its map cannot be read).
+    fn lose(&mut self, ino: u32, inode: &ExtInode, start: u64, end: u64, why: &'static str) {
+        let h = self.files.entry(ino).or_insert_with(|| FileHits {
+            kind: inode.kind(),
+            size: inode.size,
+            ..FileHits::default()
+        });
+        h.ranges.push((start, end));
+        h.hit.insert(why);
     }
 
     /// Reads every directory block once, in disk order, keeping the names of directories and
@@ -510,10 +589,13 @@ impl Pass<'_> {
                 b += n;
             }
         }
-        for (ino, block) in std::mem::take(&mut self.inline_dirs) {
-            dir_entries(&block[4..], filetype, |child, name, ft| {
-                keep(&mut names, ino, child, name, ft)
-            });
+        for (ino, pieces) in std::mem::take(&mut self.inline_dirs) {
+            for piece in pieces {
+                let ok = dir_entries(&piece, filetype, |child, name, ft| {
+                    keep(&mut names, ino, child, name, ft)
+                });
+                broken += usize::from(!ok);
+            }
         }
         if broken > 0 {
             self.warnings.push(format!(

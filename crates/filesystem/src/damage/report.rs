@@ -19,7 +19,7 @@ pub struct ByteRange {
 pub struct DamagedFile {
     /// The partition number (absent when the filesystem is the whole image).
     pub partition: Option<u32>,
-    /// The inode number.
+    /// The inode number (FAT, which has none: the first cluster, 0 for the FAT12/16 root).
     pub inode: u32,
     /// "file", "directory", "symlink".
     pub kind: String,
@@ -88,15 +88,15 @@ pub struct MappedFilesystem {
     pub offset: u64,
     /// Its size in bytes.
     pub size: u64,
-    /// ext2, ext3 or ext4.
+    /// ext2, ext3, ext4 or vfat.
     #[serde(rename = "type")]
     pub fs_type: String,
     /// The block size.
     pub block_size: u64,
     /// Unreadable bytes inside it.
     pub unreadable_bytes: u64,
-    /// Its UUID (`s_uuid`, as `blkid` prints it): how a copy finds which filesystem of the
-    /// report it was made from.
+    /// Its UUID (ext `s_uuid`, FAT's volume serial, as `blkid` prints them): how a copy finds
+    /// which filesystem of the report it was made from.
     #[serde(default)]
     pub uuid: String,
 }

@@ -4,6 +4,9 @@
 //! names the owner of each unreadable block, `ncheck` every path of those inodes, `imap` and
 //! `testi` the inodes of an inode-table block; salvage must name exactly those, no more.
 
+mod fat;
+mod inline;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -444,4 +447,91 @@ fn an_image_that_is_not_there_is_an_error_naming_it() {
     )
     .expect_err("no image");
     assert!(e.to_string().contains("/nonexistent/disk.img"), "{e}");
+}
+
+#[test]
+fn a_file_whose_block_map_is_broken_is_damaged_whole_never_intact() {
+    if !require_tool("damage broken block map", &["mke2fs", "debugfs"]) {
+        return;
+    }
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let tree = tmp.path().join("tree");
+    std::fs::create_dir_all(&tree).expect("mkdir");
+    write_file(&tree.join("whole"), 3 * 4096 + 100, 1);
+    write_file(&tree.join("fine"), 5000, 2);
+    // Ten extents between holes: more than i_block's four, so one extent tree block.
+    let sparse = std::fs::File::create(tree.join("sparse")).expect("sparse");
+    use std::os::unix::fs::FileExt;
+    for i in 0..10u64 {
+        sparse
+            .write_all_at(&[0x5A; 4096], i * 3 * 4096)
+            .expect("sparse block");
+    }
+    drop(sparse);
+    let image = tmp.path().join("broken.img");
+    mkfs(&tree, &image, &["-t", "ext4", "-b", "4096"], "16M");
+    let img = image.to_str().expect("utf-8 path");
+    let etb = tree_blocks(img, "/sparse", "ETB0");
+    assert_eq!(etb.len(), 1, "one extent tree block");
+    let whole = inode_of(img, "/whole");
+    let sparse_ino = inode_of(img, "/sparse");
+    // The root of /whole's extent tree loses its magic; /sparse's tree block reads as zeros.
+    let out = Command::new("debugfs")
+        .args(["-w", "-R", "sif /whole block[0] 0"])
+        .arg(img)
+        .output()
+        .expect("debugfs -w");
+    assert!(out.status.success(), "{out:?}");
+    salvage_testkit::filesystem::write_at(&image, etb[0] * 4096, &[0u8; 4096]);
+
+    // One unreadable block, in free space: the filesystem is mapped.
+    let free: u64 = debugfs(img, "ffb 1 3000")
+        .split_whitespace()
+        .last()
+        .and_then(|w| w.parse().ok())
+        .expect("a free block");
+    let report = damage_report(&image, &bad_bytes(0, 4096, &[free], &[])).expect("report");
+    type Lost = (u32, Vec<(u64, u64)>, Vec<String>);
+    let got: Vec<Lost> = report
+        .files
+        .iter()
+        .map(|f| {
+            (
+                f.inode,
+                f.ranges.iter().map(|r| (r.start, r.end)).collect(),
+                f.hit.clone(),
+            )
+        })
+        .collect();
+    let size = 10 * 3 * 4096 - 2 * 4096;
+    let mut want = vec![
+        (
+            whole,
+            vec![(0, 3 * 4096 + 100)],
+            vec!["block map unreadable".to_string()],
+        ),
+        (
+            sparse_ino,
+            vec![(0, size)],
+            vec!["block map unreadable".to_string()],
+        ),
+    ];
+    want.sort();
+    assert_eq!(got, want, "{report:#?}");
+    let w = report
+        .files
+        .iter()
+        .find(|f| f.inode == whole)
+        .expect("/whole");
+    assert_eq!(w.paths, ["/whole"]);
+    assert_eq!(report.counts.files, 2);
+    assert!(
+        report
+            .warnings
+            .iter()
+            .any(|w| w.contains(&format!("inode {whole}:"))),
+        "{:?}",
+        report.warnings
+    );
+    assert!(report.headline().starts_with("2 files damaged"));
 }
