@@ -83,6 +83,14 @@ fn header(out: &mut String, input: &ReportInput, run: &Run) {
     row("Runbook", format!("<code>{}</code>", esc(&run.file)));
     row("Operator", esc(&format!("{}@{}", run.user, run.host)));
     row("Started", esc(&run.started));
+    let ended = run.finished.as_ref().and_then(|f| {
+        let start = crate::event_log::parse_millis(&run.started)?;
+        Some(crate::event_log::format_millis(start + f.duration_ms?))
+    });
+    row(
+        "Ended",
+        ended.map_or_else(|| "not recorded".to_string(), |e| esc(&e)),
+    );
     let duration = run
         .finished
         .as_ref()

@@ -126,4 +126,22 @@ fn report_of_the_demo_run_renders_in_chromium() {
         share > 0.05,
         "the screenshot is nearly blank: {share:.3} of it inked"
     );
+
+    // It prints: Chromium's print to PDF gives a document of a few pages.
+    let pdf = dir.path().join("report.pdf");
+    chromium(
+        &[
+            &format!("--print-to-pdf={}", pdf.display()),
+            "--no-pdf-header-footer",
+        ],
+        &page,
+        &profile,
+    );
+    let bytes = std::fs::read(&pdf).expect("pdf");
+    assert!(bytes.starts_with(b"%PDF"), "not a PDF");
+    let pages = bytes
+        .windows(11)
+        .filter(|w| w == b"/Type /Page" || w.starts_with(b"/Type/Page"))
+        .count();
+    assert!((1..=12).contains(&pages), "{pages} pages");
 }
