@@ -228,6 +228,8 @@ impl Filesystem for FailFs {
 /// A mounted failing disk; unmounted when dropped (also when a test panics).
 pub struct FailDisk {
     mountpoint: PathBuf,
+    /// The FUSE connection's number (the mount's device minor), to abort it when dropped.
+    connection: Option<u64>,
     session: Option<BackgroundSession>,
     stats: Arc<FailDiskStats>,
 }
@@ -257,7 +259,16 @@ impl FailDisk {
             MountOption::FSName("salvage-faildisk".into()),
         ];
         let session = fuser::spawn_mount(fs, mountpoint, &config)?;
+        let connection = {
+            use std::os::unix::fs::MetadataExt;
+            std::fs::metadata(mountpoint)
+                .ok()
+                .map(|m| m.dev())
+                .filter(|&d| libc::major(d) == 0)
+                .map(|d| u64::from(libc::minor(d)))
+        };
         Ok(Self {
+            connection,
             mountpoint: mountpoint.to_path_buf(),
             session: Some(session),
             stats,
@@ -275,8 +286,32 @@ impl FailDisk {
     }
 }
 
+/// Aborts FUSE connection `n` through fusectl (mounted if it is not), so its session thread
+/// ends even when another mount namespace still holds a copy of the mount (as `ip netns
+/// exec` processes do), which a plain unmount would leave waiting forever.
+fn abort_connection(n: u64) {
+    let dir = Path::new("/sys/fs/fuse/connections");
+    if !dir.join(n.to_string()).exists() {
+        let (src, target, kind) = (c"fusectl", c"/sys/fs/fuse/connections", c"fusectl");
+        // SAFETY: all three are valid NUL-terminated strings; no data argument.
+        unsafe {
+            libc::mount(
+                src.as_ptr(),
+                target.as_ptr(),
+                kind.as_ptr(),
+                0,
+                std::ptr::null(),
+            )
+        };
+    }
+    let _ = std::fs::write(dir.join(n.to_string()).join("abort"), "1");
+}
+
 impl Drop for FailDisk {
     fn drop(&mut self) {
+        if let Some(n) = self.connection {
+            abort_connection(n);
+        }
         if let Some(session) = self.session.take() {
             if session.umount_and_join().is_err() {
                 // Busy (a reader still has it open): detach it lazily so nothing is left mounted.
