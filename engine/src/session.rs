@@ -160,6 +160,11 @@ pub fn run_session(plan: &Plan, s: Session<'_>) -> Result<Finished, String> {
     });
     // A step abandoned after an interrupt may still block a thread: do not wait for it.
     runtime.shutdown_timeout(std::time::Duration::from_millis(500));
+    // The executor synced the journal at its end; a step abandoned after an interrupt may
+    // have journaled since.
+    if let Err(e) = shared.journal.sync() {
+        eprintln!("salvage: WARNING: the journal could not be synced to disk ({e})");
+    }
     let outcome = match result {
         Ok(o) => o,
         Err(e) => {
