@@ -64,7 +64,8 @@ struct State {
     pending: Option<Pending>,
     /// Lines in the file.
     lines: u64,
-    /// `<log>.head`, rewritten after every append, once [`EventLog::with_anchor`] is called.
+    /// `<log>.head`, rewritten after every append (synced as the log is), once
+    /// [`EventLog::with_anchor`] is called.
     anchor: Option<AnchorWriter>,
 }
 
@@ -256,7 +257,8 @@ impl EventLog {
     }
 
     /// Appends one event: `{"seq":N,"time":"…","event":"…",<fields…>,"prev":"…"}` and `\n`,
-    /// written with one `write(2)` on the O_APPEND descriptor, then `fdatasync`ed.
+    /// written with one `write(2)` on the O_APPEND descriptor, then `fdatasync`ed (unless
+    /// [`EventLog::with_deferred_sync`]: then [`EventLog::sync`] does it). The anchor follows.
     /// After [`EventLog::open_append_after_damage`] on a damaged file, the first append writes
     /// the `log_resumed_after_damage` event and this one in the same write.
     pub fn append(&self, event: &str, fields: Map<String, Value>) -> Result<(), LogError> {
