@@ -1,4 +1,6 @@
-//! The run log writer: appends hash-chained JSON-lines events, one write and one fdatasync each.
+//! The run log writer: appends hash-chained JSON-lines events, one write and one fdatasync each
+//! (or, with [`EventLog::with_deferred_sync`], one write each and an `fdatasync` of the log
+//! and then its anchor when [`EventLog::sync`] is called: grouped with the journal's).
 //!
 //! Every line carries `seq`, `time`, `event`, the event's fields, and `prev`: the sha256 of the
 //! previous line's exact bytes (64 zeros for the first line of a file). A resumed run appends to
@@ -29,6 +31,7 @@ use std::io::{Read, Seek, SeekFrom, Write};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::SystemTime;
 
 /// The clock the log stamps events with.
@@ -40,6 +43,14 @@ pub struct EventLog {
     path: PathBuf,
     clock: Clock,
     state: Mutex<State>,
+    /// Appends are not synced one by one: [`EventLog::sync`] makes them durable.
+    deferred: bool,
+    /// The log file again, and its anchor's, for `fdatasync` without holding up appends.
+    sync_files: Vec<File>,
+    /// Bytes appended so far.
+    written: AtomicU64,
+    /// Of those, the bytes known durable; held while syncing.
+    synced: Mutex<u64>,
 }
 
 struct State {
@@ -53,7 +64,8 @@ struct State {
     pending: Option<Pending>,
     /// Lines in the file.
     lines: u64,
-    /// `<log>.head`, rewritten after every append, once [`EventLog::with_anchor`] is called.
+    /// `<log>.head`, rewritten after every append (synced as the log is), once
+    /// [`EventLog::with_anchor`] is called.
     anchor: Option<AnchorWriter>,
 }
 
@@ -127,9 +139,14 @@ impl EventLog {
         let mut data = Vec::new();
         file.seek(SeekFrom::Start(0)).map_err(io)?;
         file.read_to_end(&mut data).map_err(io)?;
+        let sync_file = file.try_clone().map_err(io)?;
         let log = |next_seq, prev, file| EventLog {
             path: path.to_path_buf(),
             clock: Box::new(SystemTime::now),
+            deferred: false,
+            sync_files: vec![sync_file],
+            written: AtomicU64::new(0),
+            synced: Mutex::new(0),
             state: Mutex::new(State {
                 file,
                 next_seq,
@@ -147,7 +164,7 @@ impl EventLog {
                 needs_newline,
             } => {
                 if needs_newline {
-                    write_synced(&mut file, b"\n").map_err(io)?;
+                    write_synced(&mut file, b"\n", true).map_err(io)?;
                 }
                 Ok(log(next_seq, prev, file))
             }
@@ -184,16 +201,43 @@ impl EventLog {
     /// Keeps the anchor `<log>.head` from now on (recording the current head at once), its
     /// MAC keyed with `key` when given (the state key: `review --verify` finds it beside a log
     /// in the default layout).
-    pub fn with_anchor(self, key: Option<[u8; 32]>) -> Result<Self, LogError> {
+    pub fn with_anchor(mut self, key: Option<[u8; 32]>) -> Result<Self, LogError> {
         let io = |e| LogError::new(&self.path, LogErrorKind::Io(e));
-        let writer = AnchorWriter::open(&self.path, key).map_err(io)?;
+        let mut writer = AnchorWriter::open(&self.path, key).map_err(io)?;
+        self.sync_files.push(writer.try_clone_file().map_err(io)?);
         let mut st = self.state.lock().unwrap_or_else(|p| p.into_inner());
         if st.lines > 0 && st.pending.is_none() {
-            writer.record(st.lines, &st.prev).map_err(io)?;
+            writer.record(st.lines, &st.prev, true).map_err(io)?;
         }
         st.anchor = Some(writer);
         drop(st);
         Ok(self)
+    }
+
+    /// From now on an append is one `write(2)` of the line and one of the anchor, neither
+    /// synced: a killed process keeps both (the page cache holds them), and
+    /// [`EventLog::sync`] makes them durable, the log before its anchor. The executor syncs
+    /// the log together with the journal, so a trivial step does not wait for the disk.
+    pub fn with_deferred_sync(mut self) -> Self {
+        self.deferred = true;
+        self
+    }
+
+    /// Makes every line appended before this call durable, then the anchor. Group commit:
+    /// a caller arriving while another syncs returns at once when that sync covered it.
+    pub fn sync(&self) -> Result<(), LogError> {
+        let io = |e| LogError::new(&self.path, LogErrorKind::Io(e));
+        let target = self.written.load(Ordering::SeqCst);
+        let mut synced = self.synced.lock().unwrap_or_else(|p| p.into_inner());
+        if *synced >= target {
+            return Ok(());
+        }
+        let upto = self.written.load(Ordering::SeqCst);
+        for f in &self.sync_files {
+            f.sync_data().map_err(io)?;
+        }
+        *synced = upto;
+        Ok(())
     }
 
     /// Replaces the clock (tests fix it to make logs byte-for-byte reproducible).
@@ -213,7 +257,8 @@ impl EventLog {
     }
 
     /// Appends one event: `{"seq":N,"time":"…","event":"…",<fields…>,"prev":"…"}` and `\n`,
-    /// written with one `write(2)` on the O_APPEND descriptor, then `fdatasync`ed.
+    /// written with one `write(2)` on the O_APPEND descriptor, then `fdatasync`ed (unless
+    /// [`EventLog::with_deferred_sync`]: then [`EventLog::sync`] does it). The anchor follows.
     /// After [`EventLog::open_append_after_damage`] on a damaged file, the first append writes
     /// the `log_resumed_after_damage` event and this one in the same write.
     pub fn append(&self, event: &str, fields: Map<String, Value>) -> Result<(), LogError> {
@@ -245,7 +290,9 @@ impl EventLog {
         }
         prev = push_line(&mut out, seq, &time, event, &fields, &prev);
         st.poisoned = true;
-        write_synced(&mut st.file, out.as_bytes()).map_err(|e| err(LogErrorKind::Io(e)))?;
+        write_synced(&mut st.file, out.as_bytes(), !self.deferred)
+            .map_err(|e| err(LogErrorKind::Io(e)))?;
+        self.written.fetch_add(out.len() as u64, Ordering::SeqCst);
         st.poisoned = false;
         let ended_a_torn_line = st.pending.as_ref().is_some_and(|p| p.newline_first);
         st.pending = None;
@@ -253,9 +300,15 @@ impl EventLog {
         st.lines += out.bytes().filter(|&b| b == b'\n').count() as u64;
         st.lines -= u64::from(ended_a_torn_line);
         st.prev = prev;
-        if let Some(anchor) = &st.anchor {
+        let State {
+            anchor,
+            lines,
+            prev,
+            ..
+        } = &mut *st;
+        if let Some(anchor) = anchor {
             anchor
-                .record(st.lines, &st.prev)
+                .record(*lines, prev, !self.deferred)
                 .map_err(|e| err(LogErrorKind::Io(e)))?;
         }
         Ok(())
@@ -288,10 +341,14 @@ fn push_line(
 }
 
 /// One `write(2)` in practice (O_APPEND, a regular file); `write_all` only loops on a short
-/// write, which the mutex keeps from interleaving with another append. Then `fdatasync`.
-fn write_synced(file: &mut File, bytes: &[u8]) -> std::io::Result<()> {
+/// write, which the mutex keeps from interleaving with another append. Then `fdatasync`, when
+/// `sync`.
+fn write_synced(file: &mut File, bytes: &[u8], sync: bool) -> std::io::Result<()> {
     file.write_all(bytes)?;
-    file.sync_data()
+    if sync {
+        file.sync_data()?;
+    }
+    Ok(())
 }
 
 /// Checks the end of an existing log: its last line must be a complete event whose `prev` is

@@ -8,6 +8,10 @@ use std::sync::Mutex;
 pub trait LogSink: Send + Sync {
     /// Records one event of kind `event` with its fields.
     fn event(&self, event: &str, fields: Map<String, Value>);
+
+    /// Makes every event recorded so far durable (a sink that syncs each event, or keeps
+    /// them in memory, has nothing to do). Failing says so on stderr, as `event` does.
+    fn sync(&self) {}
 }
 
 /// Keeps events in memory (tests, and `--log -` style uses).
@@ -46,6 +50,14 @@ impl LogSink for crate::event_log::EventLog {
     fn event(&self, event: &str, fields: Map<String, Value>) {
         if let Err(e) = self.append(event, fields) {
             eprintln!("salvage: WARNING: the run log could not be written ({e}); the run goes on");
+        }
+    }
+
+    fn sync(&self) {
+        if let Err(e) = crate::event_log::EventLog::sync(self) {
+            eprintln!(
+                "salvage: WARNING: the run log could not be synced to disk ({e}); the run goes on"
+            );
         }
     }
 }

@@ -19,7 +19,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use tokio::sync::Notify;
 
-/// Opens the run log with its anchor (`<log>.head`, its MAC keyed with the state key).
+/// Opens the run log with its anchor (`<log>.head`, its MAC keyed with the state key), its
+/// appends synced in groups (the executor syncs it with the journal; [`run_session`] at the end).
 pub fn open_log(path: &Path, key: &[u8; 32]) -> Result<Arc<dyn LogSink>, String> {
     use crate::event_log::{EventLog, LogErrorKind};
     let log = match EventLog::open_append(path) {
@@ -32,7 +33,7 @@ pub fn open_log(path: &Path, key: &[u8; 32]) -> Result<Arc<dyn LogSink>, String>
         other => other,
     };
     log.and_then(|l| l.with_anchor(Some(*key)))
-        .map(|l| Arc::new(l) as Arc<dyn LogSink>)
+        .map(|l| Arc::new(l.with_deferred_sync()) as Arc<dyn LogSink>)
         .map_err(|e| e.to_string())
 }
 
@@ -160,6 +161,11 @@ pub fn run_session(plan: &Plan, s: Session<'_>) -> Result<Finished, String> {
     });
     // A step abandoned after an interrupt may still block a thread: do not wait for it.
     runtime.shutdown_timeout(std::time::Duration::from_millis(500));
+    // The executor synced the journal at its end; a step abandoned after an interrupt may
+    // have journaled since.
+    if let Err(e) = shared.journal.sync() {
+        eprintln!("salvage: WARNING: the journal could not be synced to disk ({e})");
+    }
     let outcome = match result {
         Ok(o) => o,
         Err(e) => {
@@ -167,6 +173,7 @@ pub fn run_session(plan: &Plan, s: Session<'_>) -> Result<Finished, String> {
                 "run_finished",
                 fields! {"status" => "failed", "duration_ms" => started.elapsed().as_millis() as u64, "error" => e.to_string()},
             );
+            log.sync();
             return Err(e.to_string());
         }
     };
@@ -187,6 +194,7 @@ pub fn run_session(plan: &Plan, s: Session<'_>) -> Result<Finished, String> {
             "outputs" => outputs.clone(),
         },
     );
+    log.sync();
     Ok(Finished {
         outcome,
         outputs,

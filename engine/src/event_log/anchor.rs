@@ -116,6 +116,8 @@ impl Anchor {
 pub(crate) struct AnchorWriter {
     file: File,
     key: Option<[u8; 32]>,
+    /// The file has the anchor's (fixed) length: a rewrite need not cut it.
+    sized: bool,
 }
 
 impl AnchorWriter {
@@ -127,15 +129,31 @@ impl AnchorWriter {
             .truncate(false)
             .mode(0o600)
             .open(anchor_path(log))?;
-        Ok(Self { file, key })
+        Ok(Self {
+            file,
+            key,
+            sized: false,
+        })
     }
 
-    /// Records the log's new head: one write in place, then `fdatasync`.
-    pub(crate) fn record(&self, lines: u64, sha256: &str) -> std::io::Result<()> {
+    /// The anchor file again (for syncing it from another thread).
+    pub(crate) fn try_clone_file(&self) -> std::io::Result<File> {
+        self.file.try_clone()
+    }
+
+    /// Records the log's new head: one write in place (the file cut to its length the first
+    /// time), then `fdatasync` when `sync`.
+    pub(crate) fn record(&mut self, lines: u64, sha256: &str, sync: bool) -> std::io::Result<()> {
         let text = Anchor::new(lines, sha256, self.key.as_ref()).render();
         self.file.write_all_at(text.as_bytes(), 0)?;
-        self.file.set_len(text.len() as u64)?;
-        self.file.sync_data()
+        if !self.sized {
+            self.file.set_len(text.len() as u64)?;
+            self.sized = true;
+        }
+        if sync {
+            self.file.sync_data()?;
+        }
+        Ok(())
     }
 }
 

@@ -6,6 +6,7 @@
 //! the start of the next run after a crash.
 
 mod approval;
+mod group_commit;
 mod modify_confirmation;
 mod recover;
 mod resource_keys;

@@ -24,6 +24,8 @@ pub fn recover(shared: &Shared) -> Recovered {
     let mut report = Recovered::default();
     undo_journaled_leftovers(shared, &mut report);
     unmount_strays(shared, &mut report);
+    // What was undone is on disk before anything else happens.
+    shared.log.sync();
     report
 }
 

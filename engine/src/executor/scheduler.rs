@@ -7,6 +7,7 @@ mod launch;
 mod manual_step;
 
 use super::RunOptions;
+use super::group_commit::GroupCommit;
 use super::run_outcome::{RunOutcome, RunStatus, losses_of};
 use super::shared::Shared;
 use super::step_task::TaskResult;
@@ -68,6 +69,8 @@ pub(super) struct Scheduler<'a> {
     fps: BTreeMap<String, String>,
     /// When the run was interrupted: steps still running after STOP_GRACE are abandoned.
     cancelled_at: Option<Instant>,
+    /// Syncs the journal and the log behind finished steps (taken when the run ends).
+    commit: Option<GroupCommit>,
 }
 
 impl<'a> Scheduler<'a> {
@@ -102,6 +105,10 @@ impl<'a> Scheduler<'a> {
             changed: BTreeSet::new(),
             fps: BTreeMap::new(),
             cancelled_at: None,
+            commit: Some(GroupCommit::start(
+                shared.journal.clone(),
+                shared.log.clone(),
+            )),
         }
     }
 
@@ -191,6 +198,10 @@ impl<'a> Scheduler<'a> {
         let id = self.steps[i].id.clone();
         match result {
             Ok(outputs) => {
+                // Its `finished` record is written, not yet durable.
+                if let Some(c) = &self.commit {
+                    c.request();
+                }
                 self.outcome.outputs.insert(id.clone(), outputs);
                 self.outcome.ok.push(id);
                 self.state[i] = State::Done;
@@ -209,7 +220,14 @@ impl<'a> Scheduler<'a> {
         }
     }
 
-    /// Names what never started, settles the status, and undoes what is still attached.
+    /// Syncs everything written so far (the journal and the log) before returning: before
+    /// a step that changes anything starts, what finished before it is on disk.
+    pub(super) fn barrier(&self) -> Result<(), String> {
+        self.commit.as_ref().map_or(Ok(()), GroupCommit::barrier)
+    }
+
+    /// Names what never started, settles the status, undoes what is still attached, and
+    /// makes the journal and the log durable.
     async fn finish(mut self) -> RunOutcome {
         for (i, s) in self.state.iter().enumerate() {
             let id = &self.steps[i].id;
@@ -225,6 +243,16 @@ impl<'a> Scheduler<'a> {
         self.settle_status();
         self.outcome.cleanup_failures =
             undo_scope(&self.shared.journal, &self.shared.log, None).await;
+        if let Some(Err(e)) = self.commit.take().map(GroupCommit::stop) {
+            self.outcome.failed.push((
+                "(journal)".into(),
+                format!(
+                    "the journal could not be synced to disk: {e}; after a power cut, steps \
+                     reported finished may run again"
+                ),
+            ));
+            self.outcome.status = RunStatus::Failed;
+        }
         self.outcome
     }
 

@@ -60,7 +60,8 @@ impl StepTask {
                     outputs: resolve::redact(outputs, &secrets),
                     time: now_rfc3339(),
                 };
-                if let Err(e) = journal.append(&record) {
+                // Durable soon after: the scheduler asks the group commit for it.
+                if let Err(e) = journal.append_deferred(&record) {
                     return (i, Err(ops::OpError::new(e.to_string())), secrets);
                 }
                 log_finished_ok(log.as_ref(), &step_id, ms, outputs, &secrets);

@@ -1,6 +1,12 @@
-//! The journal: an append-only, fsynced record of finished steps (with the fingerprint of
-//! their inputs and their outputs), approvals, and attachments made and undone. It is what
-//! makes a rerun resume and what finds leftovers after a crash.
+//! The journal: an append-only record of finished steps (with the fingerprint of their inputs
+//! and their outputs), approvals, and attachments made and undone. It is what makes a rerun
+//! resume and what finds leftovers after a crash.
+//!
+//! Every record is written with one `write(2)` at once, so a killed process never loses one.
+//! [`Journal::append`] also makes it durable (`fdatasync`) before returning;
+//! [`Journal::append_deferred`] leaves that to a later [`Journal::sync`], which makes every
+//! record written before it durable with one `fdatasync` however many threads ask at once
+//! (group commit).
 //!
 //! Architecture invariant: an attachment is journaled before it is used, and its undo is
 //! journaled after it succeeded; a line torn by a crash is ignored on reading.
@@ -15,6 +21,7 @@ use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 /// One journal line.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -81,7 +88,14 @@ pub struct Live {
 #[derive(Debug)]
 pub struct Journal {
     path: PathBuf,
+    /// Appends hold this lock (one record, one write, never interleaved).
     file: Mutex<File>,
+    /// The same file, for `fdatasync` without holding up appends.
+    sync_file: File,
+    /// Bytes appended by this process so far.
+    written: AtomicU64,
+    /// Of those, the bytes known durable; held while syncing (one `fdatasync` at a time).
+    synced: Mutex<u64>,
     next_id: Mutex<u64>,
     live: Mutex<Vec<Live>>,
 }
@@ -151,18 +165,31 @@ impl Journal {
                 ExecError::new(ExecErrorKind::JournalWrite(e.to_string())).with_path(path)
             })?;
         }
+        let sync_file = file.try_clone().map_err(|e| {
+            ExecError::new(ExecErrorKind::JournalWrite(e.to_string())).with_path(path)
+        })?;
         let journal = Journal {
             path: path.to_path_buf(),
             file: Mutex::new(file),
+            sync_file,
+            written: AtomicU64::new(0),
+            synced: Mutex::new(0),
             next_id: Mutex::new(replay.max_id + 1),
             live: Mutex::new(replay.live.clone()),
         };
         Ok((journal, replay))
     }
 
-    /// Appends one record and fsyncs it before returning.
+    /// Appends one record and makes it (and every record before it) durable before returning.
     pub fn append(&self, record: &Record) -> Result<(), ExecError> {
-        let err = |e: String| ExecError::new(ExecErrorKind::JournalWrite(e)).with_path(&self.path);
+        self.append_deferred(record)?;
+        self.sync()
+    }
+
+    /// Appends one record with one `write(2)`: a killed process keeps it (it is in the page
+    /// cache), but a power cut may lose it until the next [`Journal::sync`].
+    pub fn append_deferred(&self, record: &Record) -> Result<(), ExecError> {
+        let err = |e: String| self.error(e);
         let mut line = serde_json::to_string(record).map_err(|e| err(e.to_string()))?;
         line.push('\n');
         let mut file = self
@@ -171,7 +198,7 @@ impl Journal {
             .map_err(|_| err("journal lock poisoned".into()))?;
         file.write_all(line.as_bytes())
             .map_err(|e| err(e.to_string()))?;
-        file.sync_data().map_err(|e| err(e.to_string()))?;
+        self.written.fetch_add(line.len() as u64, Ordering::SeqCst);
         drop(file);
         if let Ok(mut live) = self.live.lock() {
             match record {
@@ -191,6 +218,30 @@ impl Journal {
             }
         }
         Ok(())
+    }
+
+    /// Makes every record appended before this call durable. Group commit: callers that
+    /// arrive while another one syncs wait for it, and return at once when its `fdatasync`
+    /// already covered their records.
+    pub fn sync(&self) -> Result<(), ExecError> {
+        let target = self.written.load(Ordering::SeqCst);
+        let mut synced = self
+            .synced
+            .lock()
+            .map_err(|_| self.error("journal sync lock poisoned".into()))?;
+        if *synced >= target {
+            return Ok(());
+        }
+        let upto = self.written.load(Ordering::SeqCst);
+        self.sync_file
+            .sync_data()
+            .map_err(|e| self.error(e.to_string()))?;
+        *synced = upto;
+        Ok(())
+    }
+
+    fn error(&self, e: String) -> ExecError {
+        ExecError::new(ExecErrorKind::JournalWrite(e)).with_path(&self.path)
     }
 
     /// Attachments not undone yet, in the order they were made.

@@ -3,3 +3,4 @@
 
 mod executor;
 mod golden;
+mod grouped_sync;

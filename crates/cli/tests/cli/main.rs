@@ -4,6 +4,7 @@
 //! fixed path outside its own temp dir; the children get their environment and directory per
 //! `Command`.
 
+mod chain_kill;
 mod cli;
 mod common;
 mod copy_damage;

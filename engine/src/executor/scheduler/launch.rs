@@ -10,6 +10,7 @@ use crate::fields;
 use crate::ops::OpContext;
 use crate::resolve::{self, Resolved};
 use crate::state::journal::Record;
+use salvage_language::effect::Effect;
 use salvage_language::plan::StepKind;
 use serde_json::Value;
 use std::time::Instant;
@@ -151,10 +152,18 @@ impl Scheduler<'_> {
                 "args" => resolve::redact(&Value::Object(resolved.args.clone().into_iter().collect()), &resolved.secrets),
             },
         );
-        if let Err(e) = self.shared.journal.append(&Record::Started {
+        // `started` only matters to a step that leaves partial results (an op reads them as
+        // `partial_before`): a read-only step's record need not wait for the disk. Any other
+        // step starts only once everything before it, and its record, is durable.
+        let read_only = step.effect == Effect::Read;
+        let started = self.shared.journal.append_deferred(&Record::Started {
             step: step.id.clone(),
-        }) {
-            self.fail(i, &e.to_string());
+        });
+        if let Err(e) = started
+            .map_err(|e| e.to_string())
+            .and_then(|()| if read_only { Ok(()) } else { self.barrier() })
+        {
+            self.fail(i, &e);
             return;
         }
         if upstream_changed
