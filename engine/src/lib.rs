@@ -5,6 +5,7 @@
 //! partition and filesystem crates; [`event_log`] is the tamper-evident run log and [`review`]
 //! its post-incident reading. See ARCHITECTURE.md for the code map.
 
+pub mod disk_health;
 pub mod event_log;
 pub mod executor;
 pub mod interrupts;

@@ -18,6 +18,7 @@ mod damage_cli;
 mod fifo_and_signals;
 mod filesystem_cli;
 mod fsck_table;
+mod health_cli;
 mod image_cli;
 mod image_device;
 mod image_domain;
