@@ -11,6 +11,7 @@ pub mod executor;
 pub mod interrupts;
 pub mod log_sink;
 pub mod ops;
+pub mod preflight;
 pub mod probe;
 pub mod progress;
 pub mod prompter;

@@ -29,6 +29,7 @@ mod new_user;
 mod partition_cli;
 mod partition_scan;
 mod partition_seeds;
+mod preflight;
 mod review;
 mod review_wording;
 mod run_log;
