@@ -5,11 +5,13 @@
 //! partition and filesystem crates; [`event_log`] is the tamper-evident run log and [`review`]
 //! its post-incident reading. See ARCHITECTURE.md for the code map.
 
+pub mod disk_health;
 pub mod event_log;
 pub mod executor;
 pub mod interrupts;
 pub mod log_sink;
 pub mod ops;
+pub mod preflight;
 pub mod probe;
 pub mod progress;
 pub mod prompter;

@@ -1,4 +1,4 @@
-//! The command line: `salvage check|plan|run|review|test|image|partitions|cleanup|damage|...`.
+//! The command line: `salvage check|plan|run|review|test|image|partitions|cleanup|damage|health|...`.
 
 use clap::{Parser, Subcommand};
 
@@ -48,6 +48,8 @@ enum Command {
     Inspect(crate::command::filesystem::InspectArgs),
     /// Which files, directories and metadata an image's unreadable areas (its map) hit.
     Damage(crate::command::damage::DamageArgs),
+    /// A disk's SMART health through smartctl: assessment, bad sectors, hours, temperature.
+    Health(crate::command::health::HealthArgs),
 }
 
 /// Parses the command line, runs the command and returns the process exit code.
@@ -75,6 +77,7 @@ pub(crate) fn main() -> i32 {
         Command::Verify(args) => crate::command::filesystem::verify_command(args),
         Command::Inspect(args) => crate::command::filesystem::inspect_command(args),
         Command::Damage(args) => crate::command::damage::command(args),
+        Command::Health(args) => crate::command::health::command(args),
     }
 }
 
@@ -90,7 +93,7 @@ impl Command {
             | Self::Partitions(_)
             | Self::Domain(_) => true,
             Self::Report(_) | Self::Approve(_) => false,
-            Self::Verify(_) | Self::Damage(_) => true,
+            Self::Verify(_) | Self::Damage(_) | Self::Health(_) => true,
             // `plan --probe` reads inputs and attaches nothing.
             Self::Plan(_) => true,
             Self::Run(_) | Self::Cleanup(_) | Self::Test(_) | Self::Image(_) => false,

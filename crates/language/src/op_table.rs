@@ -3,7 +3,8 @@
 //! this one table; each op's row is written in its own file under [`crate::ops`].
 
 use crate::ops::{
-    copy, damage, exec, fsck, image, inspect, mount, partitions, pipe, snapshot, synth, verify,
+    copy, damage, exec, fsck, health, image, inspect, mount, partitions, pipe, snapshot, synth,
+    verify,
 };
 
 pub use crate::op_sig::{ArgSig, ArgView, OpSig, OutSig};
@@ -17,6 +18,7 @@ static OPS: &[OpSig] = &[
     copy::SIG,
     verify::SIG,
     damage::SIG,
+    health::SIG,
     snapshot::SIG,
     exec::SIG,
     pipe::SIG,

@@ -9,6 +9,7 @@ mod damage;
 mod disk;
 mod dispatch;
 mod exec;
+mod health;
 mod image;
 mod partition_value;
 mod pipe;

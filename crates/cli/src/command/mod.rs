@@ -6,6 +6,7 @@ pub(crate) mod check;
 pub(crate) mod damage;
 pub(crate) mod domain;
 pub(crate) mod filesystem;
+pub(crate) mod health;
 pub(crate) mod image;
 mod image_progress;
 pub(crate) mod ops;

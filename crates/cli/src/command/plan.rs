@@ -3,6 +3,7 @@
 
 use super::{Format, load_and_check, parse_param, print_diagnostics};
 use clap::Args;
+use salvage_engine::preflight::preflight;
 use salvage_language::diagnostic::{Diagnostic, DiagnosticKind};
 use salvage_language::plan::Plan;
 use salvage_language::value_type::Type;
@@ -96,6 +97,10 @@ pub(crate) fn command(args: &PlanArgs) -> i32 {
                 if let Some(path) = mount_path(plan, root) {
                     println!("\non this machine: {}", path.1);
                 }
+                let programs = preflight(plan).render_text();
+                if !programs.is_empty() {
+                    print!("\n{programs}");
+                }
             }
             Format::Json => {}
             Format::Dot => print!("{}", salvage_language::graph::to_dot(plan)),
@@ -107,11 +112,18 @@ pub(crate) fn command(args: &PlanArgs) -> i32 {
             .iter()
             .map(|plan| {
                 let mut json = salvage_language::plan_json::PlanJson::new(plan);
+                let mut machine = serde_json::Map::new();
                 if let Some((path, why)) = mount_path(plan, root) {
-                    json.extra = Some((
-                        "this_machine",
-                        serde_json::json!({"root": root, "filesystem_access": path, "note": why}),
-                    ));
+                    machine.insert("root".into(), root.into());
+                    machine.insert("filesystem_access".into(), path.into());
+                    machine.insert("note".into(), why.into());
+                }
+                let programs = preflight(plan);
+                if !programs.programs.is_empty() {
+                    machine.insert("programs".into(), programs.to_json());
+                }
+                if !machine.is_empty() {
+                    json.extra = Some(("this_machine", serde_json::Value::Object(machine)));
                 }
                 json
             })

@@ -201,48 +201,10 @@ fn low_space(step: &PlanStep, out: &mut Vec<Diagnostic>) {
     }
 }
 
-/// The programs a step will start, as far as the plan knows them.
-fn programs(step: &PlanStep) -> Vec<String> {
-    let first = |arg: &str| match step.arg(arg) {
-        Some(Expr::List(items)) => items
-            .first()
-            .filter(|e| !e.is_secret())
-            .and_then(Expr::known_text)
-            .into_iter()
-            .collect(),
-        _ => Vec::new(),
-    };
-    match step.op_name() {
-        "exec" => first("argv"),
-        "pipe" => first("into"),
-        "synth" => vec!["mkfs.ext4".to_string()],
-        "snapshot" => match known(step, "backend").as_deref() {
-            Some("lvm") => vec!["lvcreate".to_string(), "lvremove".to_string()],
-            Some("btrfs") => vec!["btrfs".to_string()],
-            Some("qcow2") => vec!["qemu-img".to_string()],
-            _ => Vec::new(),
-        },
-        _ => Vec::new(),
-    }
-}
-
-/// Whether `program` would be found the way the executor starts it (`PATH`, or a path).
-fn installed(program: &str) -> bool {
-    use std::os::unix::fs::PermissionsExt;
-    let runnable = |p: &Path| {
-        p.metadata()
-            .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-    };
-    if program.contains('/') {
-        return runnable(Path::new(program));
-    }
-    std::env::var_os("PATH")
-        .is_some_and(|paths| std::env::split_paths(&paths).any(|d| runnable(&d.join(program))))
-}
-
 fn missing_programs(step: &PlanStep, out: &mut Vec<Diagnostic>) {
-    for program in programs(step) {
-        if !installed(&program) {
+    use salvage_engine::preflight::{Need, locate, step_programs};
+    for (program, need, _) in step_programs(step) {
+        if need == Need::Required && locate(&program).is_none() {
             out.push(warn(DiagnosticKind::PlanProgramMissing {
                 at: step.location.clone(),
                 step: step.id.clone(),

@@ -260,6 +260,9 @@ pub(crate) fn command(args: &RunArgs) -> i32 {
             return 2;
         }
     }
+    if let Some(code) = refuse_missing_programs(&plan) {
+        return code;
+    }
     let state = args.state.clone().unwrap_or_else(|| default_state(&plan));
     let progress = if args.quiet {
         ProgressMode::Quiet
@@ -542,4 +545,59 @@ pub(crate) fn cleanup_command(args: &CleanupArgs) -> i32 {
         );
     }
     i32::from(!r.failures.is_empty())
+}
+
+/// The preflight, before anything is touched (no state directory, no log, no step): a
+/// program a step needs unconditionally that is missing or does not run refuses the run
+/// (exit 2), naming it, the steps and the fix. One needed only when a `when:` holds is
+/// warned about.
+fn refuse_missing_programs(plan: &Plan) -> Option<i32> {
+    use salvage_engine::preflight::{Found, Need, preflight};
+    let pre = preflight(plan);
+    for (p, f) in &pre.programs {
+        // A checker for a filesystem the run may never meet is listed by `plan`, not here.
+        if f.usable() || !matches!(p.need(), Need::Depends(_)) {
+            continue;
+        }
+        let steps: Vec<String> = p.uses.iter().map(|u| format!("`{}`", u.step)).collect();
+        let why = match f {
+            Found::Broken(_, why) => format!("does not run here ({why})"),
+            _ => "is not installed here".to_string(),
+        };
+        let without = p.uses.first().map(|u| u.without.as_str()).unwrap_or("");
+        eprintln!(
+            "salvage run: warning: `{}` {why}; {} may need it ({})",
+            p.name,
+            steps.join(", "),
+            without
+        );
+    }
+    let blocking = pre.blocking();
+    if blocking.is_empty() {
+        return None;
+    }
+    for (p, f) in blocking {
+        let steps: Vec<String> = p
+            .uses
+            .iter()
+            .filter(|u| u.need == Need::Required)
+            .map(|u| format!("`{}`", u.step))
+            .collect();
+        let why = match f {
+            Found::Broken(path, why) => {
+                format!("is at {} but does not run here: {why}", path.display())
+            }
+            _ => "is not installed here (not on PATH)".to_string(),
+        };
+        eprintln!(
+            "salvage run: step {} runs `{}`, which {why}\n  fix: {}",
+            steps.join(", "),
+            p.name,
+            p.fix
+        );
+    }
+    eprintln!(
+        "salvage run: refused before anything was started or written (`salvage plan` lists every program the runbook needs)"
+    );
+    Some(2)
 }

@@ -8,6 +8,7 @@ pub mod copy;
 pub mod damage;
 pub mod exec;
 pub mod fsck;
+pub mod health;
 pub mod image;
 pub mod inspect;
 pub mod mount;
