@@ -62,7 +62,7 @@ cleanup() {
   ip link del "$bridge" 2>/dev/null
   # What a test killed left running: only processes started under $T.
   for p in /proc/[0-9]*; do
-    if tr '\0' ' ' <"$p/cmdline" 2>/dev/null | grep -q -- "$T/"; then kill -9 "${p#/proc/}" 2>/dev/null; fi
+    if (tr '\0' ' ' <"$p/cmdline") 2>/dev/null | grep -q -- "$T/"; then kill -9 "${p#/proc/}" 2>/dev/null; fi
   done
   if [ -z "${KEEP:-}" ]; then rm -rf "$T"; else echo "kept $T"; fi
 }
@@ -210,7 +210,7 @@ done
 check "h2 reached its gate step" [ -n "$found" ]
 victim=""
 for p in /proc/[0-9]*; do
-  cmd="$(tr '\0' ' ' <"$p/cmdline" 2>/dev/null || true)"
+  cmd="$( (tr '\0' ' ' <"$p/cmdline") 2>/dev/null || true)"
   case "$cmd" in
     "$T/2/remote/bin/salvage run "*) victim="${p#/proc/}" ;;
   esac
@@ -237,8 +237,12 @@ play resumed "$here/fleet.yml"
 [ "$(rc_of resumed)" = 0 ] || show resumed
 check "the rerun after the kill succeeds" [ "$(rc_of resumed)" = 0 ]
 check "h2: the rerun resumed" [ "$(review_of h2 'd["runs"][-1]["resumed"]')" = True ]
-check "h2: the rerun skipped the disk and image done before the kill" \
-  [ "$(review_of h2 '",".join(s["name"] for s in d["runs"][-1]["steps"] if s["status"]=="skipped")')" = "disk,img" ]
+check "h2: the rerun skipped the disk and the image done before the kill" \
+  [ "$(review_of h2 '",".join(s["name"] for s in d["runs"][-1]["steps"] if s["status"]=="skipped")' | cut -d, -f1,2)" = "disk,img" ]
+check "h2: the rerun skipped exactly what the killed run finished" \
+  [ "$(review_of h2 'sorted(s["name"] for s in d["runs"][-1]["steps"] if s["status"]=="skipped") == sorted(s["name"] for s in d["runs"][-2]["steps"] if s["status"]=="ok")')" = True ]
+check "h2: the step killed halfway ran again" \
+  [ "$(review_of h2 '[s["status"] for s in d["runs"][-2]["steps"] if s["name"]=="gate"] + [s["status"] for s in d["runs"][-1]["steps"] if s["name"]=="gate"]')" = "['unfinished', 'ok']" ]
 check "h2: the rerun finished" [ "$(review_of h2 'd["runs"][-1]["finished"]["status"]')" = partial ]
 check "h2: the rerun changed something" [ "$(recap resumed h2 changed)" -gt 0 ]
 for h in h1 h3; do

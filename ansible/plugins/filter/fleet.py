@@ -12,7 +12,7 @@ name: fleet_summary
 short_description: One summary line per host of the play (hosts that gave none are named)
 description:
   - Given the play's host names and C(hostvars), returns each host's C(salvage_summary_line)
-    (set by the salvage.rescue.runbook role), or a line saying the host gave no result.
+    (set by the salvage.rescue.salvage role), or a line saying the host gave no result.
 options:
   _input:
     description: Host names.
