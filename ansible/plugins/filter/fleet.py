@@ -35,6 +35,11 @@ def _size(n):
     return str(n)
 
 
+def _files(n):
+    n = int(n or 0)
+    return "1 file" if n == 1 else "%d files" % n
+
+
 def fleet_summary(hosts, hostvars):
     """Each host's summary line, in the play's host order."""
     out = []
@@ -67,18 +72,18 @@ def fleet_lines(summary):
         total += int(s.get("bytes_rescued") or 0)
         damaged += int(s.get("files_damaged") or 0)
         lines.append(
-            "%s: %s; %s rescued (%s unreadable); %s files damaged, %s unreadable; log %s"
+            "%s: %s; %s rescued (%s unreadable); %s damaged, %s unreadable; log %s"
             % (
                 s.get("host"),
                 s.get("outcome"),
                 _size(s.get("bytes_rescued")),
                 _size(s.get("bytes_unreadable")),
-                s.get("files_damaged"),
+                _files(s.get("files_damaged")),
                 s.get("files_unreadable"),
                 s.get("log_verdict"),
             )
         )
-    lines.append("fleet: %d hosts, %s rescued, %d files damaged" % (len(summary), _size(total), damaged))
+    lines.append("fleet: %d hosts, %s rescued, %s damaged" % (len(summary), _size(total), _files(damaged)))
     return lines
 
 
