@@ -46,6 +46,24 @@ impl StateDir {
         })
     }
 
+    /// [`StateDir::open`], waiting up to `patience` for a lock another process still holds:
+    /// a run killed a moment ago may still be exiting, or have a child between fork and exec
+    /// holding a copy of the lock (for `salvage cleanup` right after a kill).
+    pub fn open_waiting(path: &Path, patience: std::time::Duration) -> Result<StateDir, ExecError> {
+        let deadline = std::time::Instant::now() + patience;
+        loop {
+            match Self::open(path) {
+                Err(e)
+                    if matches!(e.kind, ExecErrorKind::Locked)
+                        && std::time::Instant::now() < deadline =>
+                {
+                    std::thread::sleep(std::time::Duration::from_millis(50));
+                }
+                other => return other,
+            }
+        }
+    }
+
     /// The directory.
     pub fn path(&self) -> &Path {
         &self.path

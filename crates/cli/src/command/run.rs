@@ -483,7 +483,7 @@ pub(crate) fn cleanup_command(args: &CleanupArgs) -> i32 {
         );
         return 2;
     }
-    let state = match StateDir::open(&args.state) {
+    let state = match StateDir::open_waiting(&args.state, std::time::Duration::from_secs(3)) {
         Ok(s) => Arc::new(s),
         Err(e) => {
             eprintln!("salvage cleanup: {e}");
