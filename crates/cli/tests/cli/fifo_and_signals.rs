@@ -124,9 +124,24 @@ fn run_with_a_fifo_source_ends_after_sigint() {
         .spawn()
         .expect("start salvage run");
     let pid = nix::unistd::Pid::from_raw(i32::try_from(child.id()).expect("pid"));
-    std::thread::sleep(Duration::from_millis(300));
-    // It may already have ended (the FIFO is refused at once); a signal then finds nobody.
-    let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGINT);
+    // The FIFO is refused at once: the run ends by itself. Only if it is still there after
+    // 15 s (hanging on the FIFO, the bug this guards against) does SIGINT get it out, and the
+    // refusal asserted below is then missing. (A fixed short wait before the signal raced
+    // the run's start on a loaded machine.)
+    let mut child = child;
+    let started = std::time::Instant::now();
+    let mut ended = false;
+    while started.elapsed() < Duration::from_secs(15) {
+        if child.try_wait().expect("try_wait").is_some() {
+            ended = true;
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    if !ended {
+        // Still ours (not yet reaped), so the pid names it.
+        let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGINT);
+    }
     let o = wait_with_deadline(child, Duration::from_secs(30), "salvage run on a FIFO");
     let stderr = String::from_utf8_lossy(&o.stderr);
     let stdout = String::from_utf8_lossy(&o.stdout);
