@@ -671,8 +671,11 @@ impl<'a> Rescuer<'a> {
     /// few hundred MiB of work.
     fn save_due(&self, now: Instant) -> bool {
         let since = now.duration_since(self.last_save);
+        // With `sync` every save waits for the disk: only the interval then, so a fast copy
+        // is not made to wait for its writeback every 256 MiB.
         since >= self.t.save_interval
-            || (since >= Duration::from_secs(1)
+            || (!self.t.sync
+                && since >= Duration::from_secs(1)
                 && self.rescued_this_run - self.rescued_at_save >= SAVE_EVERY_BYTES)
     }
 
