@@ -13,6 +13,7 @@ mod ext_layout;
 mod ext_volume;
 mod fat_damage;
 mod image_reader;
+mod le_bytes;
 mod report;
 mod report_text;
 mod unreadable;

@@ -16,6 +16,16 @@ pub(crate) fn le32(buf: &[u8], at: usize) -> u32 {
     array::<4>(buf, at).map_or(0, u32::from_le_bytes)
 }
 
+/// Little-endian u16 at `at`, widened to u64 for offset arithmetic (0 when out of bounds).
+pub(crate) fn le16_u64(buf: &[u8], at: usize) -> u64 {
+    u64::from(le16(buf, at))
+}
+
+/// Little-endian u32 at `at`, widened to u64 for offset arithmetic (0 when out of bounds).
+pub(crate) fn le32_u64(buf: &[u8], at: usize) -> u64 {
+    u64::from(le32(buf, at))
+}
+
 /// Little-endian u64 at `at` (0 when out of bounds).
 pub(crate) fn le64(buf: &[u8], at: usize) -> u64 {
     array::<8>(buf, at).map_or(0, u64::from_le_bytes)

@@ -3,13 +3,7 @@
 //! how a FAT entry is read. Shared by used-space (which clusters are in use) and the damage map
 //! (which file a cluster belongs to).
 
-fn u16_at(b: &[u8], at: usize) -> u64 {
-    u64::from(u16::from_le_bytes([b[at], b[at + 1]]))
-}
-
-fn u32_at(b: &[u8], at: usize) -> u64 {
-    u64::from(u32::from_le_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]]))
-}
+use crate::bytes::{le16_u64 as u16_at, le32_u64 as u32_at};
 
 /// A FAT filesystem's layout, in sectors from its first byte unless said otherwise.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

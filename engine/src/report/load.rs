@@ -49,23 +49,15 @@ impl Loaded {
 fn run_dir(log: &Path, state_dir: &str) -> PathBuf {
     let dir = log.parent().unwrap_or(Path::new("."));
     let state = Path::new(state_dir);
-    if state.is_absolute() {
-        return PathBuf::from(".");
-    }
-    let mut base = dir.to_path_buf();
-    for _ in state.components() {
-        if !base.pop() {
-            return PathBuf::from(".");
-        }
-    }
-    if base.join(state) == dir || base.as_os_str().is_empty() {
-        if base.as_os_str().is_empty() {
-            PathBuf::from(".")
-        } else {
-            base
-        }
-    } else {
+    let base = dir
+        .ancestors()
+        .nth(state.components().count())
+        .filter(|b| state.is_relative() && b.join(state) == dir)
+        .unwrap_or(Path::new("."));
+    if base.as_os_str().is_empty() {
         PathBuf::from(".")
+    } else {
+        base.to_path_buf()
     }
 }
 

@@ -8,6 +8,8 @@ use clap::Args;
 use salvage_engine::event_log::key_beside;
 use salvage_engine::report::{load, render_html, render_markdown};
 
+use super::review::read_key;
+
 const AFTER_HELP: &str = "\
 The HTML page holds everything inline (CSS and SVG; no script, no network), so it can be
 mailed, attached to a ticket or printed: the incident header (runbook, params as the log holds
@@ -53,14 +55,6 @@ pub(crate) enum ReportFormat {
     Markdown,
     /// HTML on stdout.
     Html,
-}
-
-fn read_key(path: &std::path::Path) -> Result<[u8; 32], String> {
-    let bytes = std::fs::read(path)
-        .map_err(|e| format!("the state key {}: cannot read it: {e}", path.display()))?;
-    bytes
-        .try_into()
-        .map_err(|_| format!("{} is not a salvage state key (32 bytes)", path.display()))
 }
 
 /// Runs `salvage report`.

@@ -48,7 +48,7 @@ struct Document<'a> {
 }
 
 /// Reads a state key: exactly 32 bytes.
-fn read_key(path: &std::path::Path) -> Result<[u8; 32], String> {
+pub(crate) fn read_key(path: &std::path::Path) -> Result<[u8; 32], String> {
     let bytes = std::fs::read(path)
         .map_err(|e| format!("the state key {}: cannot read it: {e}", path.display()))?;
     let n = bytes.len();

@@ -3,6 +3,8 @@
 //! them, each with the logical range it covers. A tree block that is unreadable (or does not
 //! parse) is reported and not entered: the range it covers is what is lost with it.
 
+use super::le_bytes::{le16, le32};
+
 use super::ext_inode::ExtInode;
 use super::ext_volume::ExtVolume;
 use crate::error::FsError;
@@ -21,14 +23,6 @@ pub(crate) trait BlockSink {
     /// A readable tree block that does not parse, or a pointer outside the filesystem: the
     /// logical range `[first, end)` cannot be mapped.
     fn broken(&mut self, first: u64, end: u64, why: String);
-}
-
-fn le16(b: &[u8], at: usize) -> u16 {
-    u16::from_le_bytes([b[at], b[at + 1]])
-}
-
-fn le32(b: &[u8], at: usize) -> u32 {
-    u32::from_le_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]])
 }
 
 /// Joins consecutive data blocks into runs before they reach the sink.

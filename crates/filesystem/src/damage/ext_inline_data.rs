@@ -4,6 +4,8 @@
 //! block only when the inode does not hold it. Offsets are those of the kernel's
 //! `struct ext4_xattr_entry` (`fs/ext4/xattr.h`).
 
+use super::le_bytes::{le16, le32};
+
 /// `EXT4_XATTR_MAGIC`, at the start of the in-inode xattr area and of an xattr block.
 const XATTR_MAGIC: u32 = 0xEA02_0000;
 /// `EXT4_XATTR_INDEX_SYSTEM`: the name index of `system.data`.
@@ -12,14 +14,6 @@ const INDEX_SYSTEM: u8 = 7;
 const BLOCK_HEADER: usize = 32;
 /// The fixed part of an entry, before its name.
 const ENTRY_HEAD: usize = 16;
-
-fn le16(b: &[u8], at: usize) -> u16 {
-    u16::from_le_bytes([b[at], b[at + 1]])
-}
-
-fn le32(b: &[u8], at: usize) -> u32 {
-    u32::from_le_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]])
-}
 
 /// The value of `system.data` in the in-inode xattr area of `inode` (the whole on-disk inode).
 /// `Ok(None)`: the inode has no xattr area or no such attribute; `Err` says why the area does

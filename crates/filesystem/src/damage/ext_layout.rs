@@ -4,6 +4,8 @@
 //! inode table lie. Offsets are those of the kernel's `struct ext4_super_block` and
 //! `struct ext4_group_desc`.
 
+use super::le_bytes::{le16, le32};
+
 /// `s_feature_compat` bits.
 pub(crate) const COMPAT_HAS_JOURNAL: u32 = 0x4;
 pub(crate) const COMPAT_SPARSE_SUPER2: u32 = 0x200;
@@ -21,14 +23,6 @@ pub(crate) const RO_COMPAT_METADATA_CSUM: u32 = 0x400;
 /// `bg_flags` bits.
 pub(crate) const BG_INODE_UNINIT: u16 = 0x1;
 pub(crate) const BG_BLOCK_UNINIT: u16 = 0x2;
-
-fn le16(b: &[u8], at: usize) -> u16 {
-    u16::from_le_bytes([b[at], b[at + 1]])
-}
-
-fn le32(b: &[u8], at: usize) -> u32 {
-    u32::from_le_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]])
-}
 
 /// The superblock fields the mapping uses.
 #[derive(Debug, Clone)]

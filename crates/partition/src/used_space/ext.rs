@@ -4,6 +4,8 @@
 //! initialised (`BLOCK_UNINIT`) uses only its metadata, as the kernel reads it. A bitmap that
 //! cannot be read makes its whole group count as used.
 
+use crate::bytes::{le16_u64 as u16_at, le32_u64 as u32_at};
+
 use super::UsedSpace;
 use super::recorder::{Known, Recorder};
 
@@ -11,14 +13,6 @@ const INCOMPAT_META_BG: u32 = 0x10;
 const INCOMPAT_64BIT: u32 = 0x80;
 const RO_COMPAT_SPARSE_SUPER: u32 = 0x1;
 const BG_BLOCK_UNINIT: u16 = 0x2;
-
-fn u16_at(b: &[u8], at: usize) -> u64 {
-    u64::from(u16::from_le_bytes([b[at], b[at + 1]]))
-}
-
-fn u32_at(b: &[u8], at: usize) -> u64 {
-    u64::from(u32::from_le_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]]))
-}
 
 /// Whether group `g` holds a superblock copy (with sparse_super: 0, 1 and powers of 3, 5, 7).
 fn has_super(g: u64, sparse: bool) -> bool {
