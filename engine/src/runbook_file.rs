@@ -9,6 +9,13 @@ use salvage_language::source_file::{LoadError, MAX_SOURCE_BYTES, SourceFile};
 use salvage_language::stdlib;
 use std::path::Path;
 
+/// The sha256 (hex) of a runbook file's bytes: what the log records of the runbook a run
+/// ran, and what saved plans and reports compare with it.
+pub fn file_sha256(path: &Path) -> std::io::Result<String> {
+    use sha2::Digest;
+    Ok(hex::encode(sha2::Sha256::digest(std::fs::read(path)?)))
+}
+
 /// Loads and checks one file; load failures become diagnostics too.
 pub fn load_and_check(path: &Path, params: Option<&[(String, String)]>) -> Checked {
     check_loaded(

@@ -96,9 +96,7 @@ fn fact(path: &str) -> Option<Value> {
 pub fn body(plan: &Plan, runbook: &Path, probed: bool) -> Value {
     let runbook_path = std::fs::canonicalize(runbook).unwrap_or_else(|_| runbook.to_path_buf());
     let file_hash = |p: &Path| {
-        std::fs::read(p)
-            .map(|b| sha256_hex(&b))
-            .unwrap_or_else(|e| format!("unreadable: {e}"))
+        crate::runbook_file::file_sha256(p).unwrap_or_else(|e| format!("unreadable: {e}"))
     };
     let mut sources: BTreeMap<String, String> = BTreeMap::new();
     for s in &plan.steps {

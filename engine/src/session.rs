@@ -12,7 +12,6 @@ use crate::state::journal::Journal;
 use crate::state::state_dir::StateDir;
 use salvage_language::plan::Plan;
 use serde_json::Value;
-use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -91,9 +90,7 @@ pub fn run_session(plan: &Plan, s: Session<'_>) -> Result<Finished, String> {
         .enable_all()
         .build()
         .map_err(|e| format!("cannot start the runtime: {e}"))?;
-    let source_hash = std::fs::read(s.file)
-        .map(|b| hex::encode(Sha256::digest(&b)))
-        .unwrap_or_default();
+    let source_hash = crate::runbook_file::file_sha256(s.file).unwrap_or_default();
     let params: serde_json::Map<String, Value> = plan
         .params
         .iter()

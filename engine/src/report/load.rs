@@ -4,12 +4,10 @@
 
 use std::path::{Path, PathBuf};
 
-use sha2::{Digest, Sha256};
-
 use super::{MapView, ReportInput};
 use crate::event_log::{VerifyReport, read_lenient, verify_with_key};
 use crate::review::{Review, build};
-use crate::runbook_file::load_and_check;
+use crate::runbook_file::{file_sha256, load_and_check};
 
 /// A report's inputs, read.
 pub struct Loaded {
@@ -117,9 +115,8 @@ pub fn load(log: &Path, key: Option<&[u8; 32]>) -> Result<Loaded, String> {
 /// Each step's dependencies (data and `after:`) from the runbook at `file`, if its sha256 is
 /// still `sha`.
 fn runbook_deps(file: &Path, sha: &str) -> Result<Vec<(String, Vec<String>)>, String> {
-    let bytes = std::fs::read(file)
+    let now = file_sha256(file)
         .map_err(|e| format!("the runbook {} cannot be read ({e})", file.display()))?;
-    let now = hex::encode(Sha256::digest(&bytes));
     if now != sha {
         return Err(format!(
             "the runbook {} changed since the run (sha256 {} then, {} now)",

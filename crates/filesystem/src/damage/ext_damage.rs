@@ -798,13 +798,7 @@ impl Pass<'_> {
                     h.hit.iter().map(|s| s.to_string()).collect()
                 },
             };
-            if lost == 0 {
-                report.no_data_lost.push(file);
-            } else if h.kind == "directory" {
-                report.directories.push(file);
-            } else {
-                report.files.push(file);
-            }
+            report.add_file(file);
         }
         report.filesystems.push(MappedFilesystem {
             partition: part,

@@ -162,6 +162,18 @@ fn plural(n: usize, one: &str, many: &str) -> String {
 }
 
 impl DamageReport {
+    /// Files a hit file or directory under what it lost: nothing (the bytes hit lie past its
+    /// data), a directory's entries, or a file's data.
+    pub(crate) fn add_file(&mut self, file: DamagedFile) {
+        if file.lost_bytes == 0 {
+            self.no_data_lost.push(file);
+        } else if file.kind == "directory" {
+            self.directories.push(file);
+        } else {
+            self.files.push(file);
+        }
+    }
+
     /// Fills `counts` from the lists.
     pub fn count(&mut self) {
         self.counts = DamageCounts {
