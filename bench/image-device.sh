@@ -7,6 +7,7 @@
 #   sudo ROUNDS=5 bench/image-device.sh      # root (loop devices) and ddrescue
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/image-lib.sh
 BENCH_DIR=${BENCH_DIR:-/var/tmp/salvage-device}
 ROUNDS=${ROUNDS:-5}
 [ "$(id -u)" = 0 ] || { echo "bench/image-device.sh: needs root for a loop device" >&2; exit 1; }
@@ -18,9 +19,6 @@ mkdir -p "$BENCH_DIR"; cd "$BENCH_DIR"
 LOOP=$(losetup --find --show --read-only backing)
 trap 'losetup -d "$LOOP"' EXIT
 cat "$LOOP" > /dev/null   # the device's page cache, as for every tool
-now() { date +%s.%N; }
-elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", b - a }'; }
-median() { tr ' ' '\n' | grep . | sort -g | awk '{ v[NR] = $1 } END { printf "%.3f", v[int((NR + 1) / 2)] }'; }
 declare -A T
 run() { local name=$1; shift; rm -f out.*; sync; local t0 t1; t0=$(now); "$@" > /dev/null 2>&1 || true; t1=$(now); T[$name]="${T[$name]:-} $(elapsed "$t0" "$t1")"; }
 tools="salvage salvage-1MiB salvage-d ddrescue ddrescue-d cp"
@@ -39,5 +37,5 @@ for round in $(seq "$ROUNDS"); do
 done
 printf '%-13s %9s   %s\n' tool "time (s)" "runs (s)"
 for t in salvage salvage-1MiB salvage-d ddrescue ddrescue-d cp; do
-  printf '%-13s %9s  %s\n' "$t" "$(echo ${T[$t]} | median)" "${T[$t]}"
+  printf '%-13s %9s  %s\n' "$t" "$(echo ${T[$t]} | median_rows)" "${T[$t]}"
 done

@@ -18,6 +18,7 @@
 # SALVAGE_ARGS (extra salvage options, e.g. "--hash none"), DDRESCUE_ARGS.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/image-lib.sh
 
 BENCH_DIR=${BENCH_DIR:-/var/tmp/salvage-faults}
 ROUNDS=${ROUNDS:-3}
@@ -33,18 +34,6 @@ FAILDISK=$PWD/target/release/faildisk
 mkdir -p "$BENCH_DIR/mnt"
 cd "$BENCH_DIR"
 
-now() { date +%s.%N; }
-elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", b - a }'; }
-median() { tr ' ' '\n' | grep . | sort -g | awk '{ v[NR] = $1 } END { printf "%.3f", v[int((NR + 1) / 2)] }'; }
-rescued() { # bytes with status + in a mapfile
-  local n=0 first=1 pos size st
-  while read -r pos size st; do
-    case "$pos" in ''|'#'*) continue ;; esac
-    if [ $first = 1 ]; then first=0; continue; fi
-    [ "$st" = "+" ] && n=$((n + size))
-  done < "$1"
-  echo "$n"
-}
 
 make_pattern() { # name -> backing.NAME, args.NAME
   local name=$1 mib=$((1 << 20))
@@ -103,7 +92,7 @@ for name in $PATTERNS; do
     for tool in $order; do run_one "$tool" "$name" "$round"; done
   done
   for tool in salvage ddrescue; do
-    printf '%-10s %-9s %9s %12s %14s %12s\n' "$name" "$tool" "$(echo ${T[$tool]} | median)" "${R[$tool]}" "${B[$tool]}" "${A[$tool]}"
+    printf '%-10s %-9s %9s %12s %14s %12s\n' "$name" "$tool" "$(echo ${T[$tool]} | median_rows)" "${R[$tool]}" "${B[$tool]}" "${A[$tool]}"
   done
   # ddrescue does not extend its image over an unrescued tail: compare what both hold.
   n=$(stat -c %s out.salvage.img out.ddrescue.img | sort -n | head -1)

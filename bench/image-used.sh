@@ -11,6 +11,7 @@
 # after SLOW_MS milliseconds (default 5), as a disk whose empty part is failing slowly would.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/image-lib.sh
 BENCH_DIR=${BENCH_DIR:-/var/tmp/salvage-used}
 ROUNDS=${ROUNDS:-3}
 SLOW_MS=${SLOW_MS:-5}
@@ -38,9 +39,6 @@ while read -r pos size st; do
 done < <(grep -v '^#' used.domain | tail -n +2)
 echo "free areas made slow: $(( ${#slow[@]} / 2 ))"; cat domain.notes
 
-now() { date +%s.%N; }
-elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", b - a }'; }
-median() { tr ' ' '\n' | grep . | sort -g | awk '{ v[NR] = $1 } END { printf "%.3f", v[int((NR + 1) / 2)] }'; }
 declare -A T
 run() { # name command...
   local name=$1; shift
@@ -63,9 +61,9 @@ for round in $(seq "$ROUNDS"); do
 done
 printf '%-14s %9s   %s\n' run "time (s)" "runs (s)"
 for n in salvage-used salvage-full ddrescue-full; do
-  printf '%-14s %9s  %s\n' "$n" "$(echo ${T[$n]} | median)" "${T[$n]}"
+  printf '%-14s %9s  %s\n' "$n" "$(echo ${T[$n]} | median_rows)" "${T[$n]}"
 done
-u=$(echo ${T[salvage-used]} | median); f=$(echo ${T[salvage-full]} | median); d=$(echo ${T[ddrescue-full]} | median)
+u=$(echo ${T[salvage-used]} | median_rows); f=$(echo ${T[salvage-full]} | median_rows); d=$(echo ${T[ddrescue-full]} | median_rows)
 echo "used/full salvage = $(awk -v a=$u -v b=$f 'BEGIN { printf "%.3f", a / b }')  (bar: <= 0.20)"
 echo "used/full ddrescue = $(awk -v a=$u -v b=$d 'BEGIN { printf "%.3f", a / b }')"
 echo "files from the used-only image vs the originals: $same"

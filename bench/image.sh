@@ -15,6 +15,7 @@
 # SALVAGE_ARGS (extra salvage options, e.g. "--hash sha256").
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/image-lib.sh
 
 BENCH_DIR=${BENCH_DIR:-/var/tmp/salvage-bench}
 ROUNDS=${ROUNDS:-3}
@@ -28,20 +29,7 @@ FAILDISK=$PWD/target/release/faildisk
 mkdir -p "$BENCH_DIR"
 cd "$BENCH_DIR"
 
-now() { date +%s.%N; }
-elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", b - a }'; }
-median() { tr ' ' '\n' | sort -g | awk '{ v[NR] = $1 } END { printf "%.3f", v[int((NR + 1) / 2)] }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
-# Bytes with status + in a mapfile.
-rescued() {
-  local n=0 first=1 pos size st
-  while read -r pos size st; do
-    case "$pos" in ''|'#'*) continue ;; esac
-    if [ $first = 1 ]; then first=0; continue; fi
-    [ "$st" = "+" ] && n=$((n + size))
-  done < "$1"
-  echo "$n"
-}
 clean() { rm -f out.*; sync; }
 
 # T: wall time of the tool; TS: until its image is on disk (the tool, then `sync`): ddrescue and
@@ -64,7 +52,7 @@ report() { # names...
   local n
   printf '%-10s %9s %12s   %s\n' tool "time (s)" "+sync (s)" "runs (s)"
   for n in "$@"; do
-    printf '%-10s %9s %12s  %s\n' "$n" "$(echo ${T[$n]} | median)" "$(echo ${TS[$n]} | median)" "${T[$n]}"
+    printf '%-10s %9s %12s  %s\n' "$n" "$(echo ${T[$n]} | median_rows)" "$(echo ${TS[$n]} | median_rows)" "${T[$n]}"
   done
 }
 
@@ -83,13 +71,13 @@ for round in $(seq "$ROUNDS"); do
   run_tool dd dd if=healthy.bin of=out.dd conv=noerror,sync bs=16M status=none
   run_tool cp cp healthy.bin out.cp
 done
-S=$(echo ${T[salvage]} | median); D=$(echo ${T[ddrescue]} | median)
-C=$(echo ${T[cp]} | median); CS=$(echo ${TS[cp]} | median)
+S=$(echo ${T[salvage]} | median_rows); D=$(echo ${T[ddrescue]} | median_rows)
+C=$(echo ${T[cp]} | median_rows); CS=$(echo ${TS[cp]} | median_rows)
 # Correctness of the last salvage output.
 "$SALVAGE" image healthy.bin out.check --map out.check.map -q $SALVAGE_ARGS >/dev/null
 cmp -s healthy.bin out.check && OK=identical || OK=DIFFERENT
 report salvage ddrescue salvage-sync dd cp
-SY=$(echo ${T[salvage-sync]} | median)
+SY=$(echo ${T[salvage-sync]} | median_rows)
 echo "salvage image vs source: $OK"
 echo "salvage/ddrescue    = $(ratio "$S" "$D")  (bar: <= 0.40)"
 echo "salvage/cp          = $(ratio "$S" "$C")  (bar: <= 1.30)"
@@ -122,13 +110,13 @@ for round in $(seq "$ROUNDS"); do
   run_tool dd dd if=mnt/disk.img of=out.dd conv=noerror,sync bs=16M status=none
   mv out.dd dd.img
 done
-S=$(echo ${T[salvage]} | median); D=$(echo ${T[ddrescue]} | median)
+S=$(echo ${T[salvage]} | median_rows); D=$(echo ${T[ddrescue]} | median_rows)
 RS=$(rescued salvage.map); RD=$(rescued ddrescue.map)
 # Bytes of an image that differ from the source (the rescuers leave zeros in the bad areas).
 differ() { cmp -l failing.raw "$1" 2>/dev/null | wc -l; }
 first_diff() { cmp failing.raw "$1" 2>/dev/null | sed -n 's/.*byte \([0-9]*\).*/\1/p'; }
 report salvage ddrescue salvage-sync dd
-SY=$(echo ${T[salvage-sync]} | median); RY=$(rescued salvage-sync.map)
+SY=$(echo ${T[salvage-sync]} | median_rows); RY=$(rescued salvage-sync.map)
 echo "rescued bytes: salvage $RS, salvage --sync $RY, ddrescue $RD (of 1073741824)"
 echo "salvage image vs ddrescue image: $(cmp -s salvage.img ddrescue.img && echo identical || echo DIFFERENT)"
 echo "salvage --sync image vs ddrescue image: $(cmp -s salvage-sync.img ddrescue.img && echo identical || echo DIFFERENT)"
