@@ -7,6 +7,7 @@ mod deadline;
 mod ext4_image;
 mod fail_disk;
 pub mod filesystem;
+pub mod md_member;
 pub mod partition;
 mod paths;
 mod pattern;

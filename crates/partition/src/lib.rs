@@ -10,6 +10,7 @@ mod filesystem;
 mod foreign_label;
 mod gpt;
 mod mbr;
+pub mod md;
 mod probe;
 mod read;
 mod render;

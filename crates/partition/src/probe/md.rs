@@ -4,6 +4,7 @@
 
 use super::super::bytes::{array, label8, le32, le64, uuid_be};
 use super::super::filesystem::Filesystem;
+use super::super::md::v1_checksum;
 use super::{Region, Scope};
 
 const MAGIC: u32 = 0xa92b_4efc;
@@ -59,21 +60,7 @@ fn v1(r: &Region<'_>, at: u64, version: &str) -> Option<Filesystem> {
     if le64(&sb, 144) != at >> 9 {
         return None;
     }
-    let max_dev = le32(&sb, 220) as usize;
-    let len = 256 + max_dev * 2;
-    if len > sb.len() {
-        return None;
-    }
-    let mut sum: u64 = 0;
-    for (i, w) in sb[..len].chunks(4).enumerate() {
-        let mut word = [0u8; 4];
-        word[..w.len()].copy_from_slice(w);
-        if i * 4 != 216 {
-            sum += u64::from(u32::from_le_bytes(word));
-        }
-    }
-    let csum = ((sum & 0xFFFF_FFFF) + (sum >> 32)) as u32;
-    if csum != le32(&sb, 216) {
+    if v1_checksum(&sb)? != le32(&sb, 216) {
         return None;
     }
     let mut fs = Filesystem::new("linux_raid_member");

@@ -6,4 +6,5 @@ mod corpus;
 mod differential;
 mod filesystems;
 mod gpt;
+mod md;
 mod used_space;

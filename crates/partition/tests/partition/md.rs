@@ -1,0 +1,385 @@
+//! md RAID members read without md: each superblock version and member state, written by
+//! `salvage_testkit::md_member` and compared with what `mdadm --examine` (the real tool, which
+//! reads a member image without the md driver) says of the same image; then arrays assessed
+//! from sets of members (clean, failed, stale, rebuilding, missing, not stopped cleanly), and
+//! members found inside a partitioned disk image.
+
+use salvage_partition::md::{ArrayState, MdMember, MemberRole, MemberStatus, assess, find_members};
+use salvage_testkit::md_member::{MdSpec, ROLE_FAULTY, ROLE_SPARE, md_superblock, write_member};
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::Command;
+
+const DATA_SECTORS: u64 = 8192; // 4 MiB
+
+/// `mdadm --examine IMAGE` as `key -> value` (the `Key : Value` lines).
+fn examine(image: &Path) -> BTreeMap<String, String> {
+    let out = Command::new("mdadm")
+        .arg("--examine")
+        .arg(image)
+        .output()
+        .expect("run mdadm");
+    assert!(
+        out.status.success(),
+        "mdadm --examine {}: {}",
+        image.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| {
+            // v0.90's own disk: `this  NUMBER MAJOR MINOR RAIDDEVICE STATE...` (words after
+            // the first four numbers kept, joined by one space).
+            if let Some(rest) = l.trim_start().strip_prefix("this ") {
+                let words: Vec<&str> = rest.split_whitespace().collect();
+                return Some(("this".to_string(), words[3..].join(" ")));
+            }
+            let (k, v) = l.split_once(" : ")?;
+            Some((k.trim().to_string(), v.trim().to_string()))
+        })
+        .collect()
+}
+
+fn member(dir: &Path, name: &str, spec: &MdSpec) -> MdMember {
+    let path = dir.join(name);
+    write_member(&path, spec.member_size(), spec, None);
+    let mut found = find_members(&path).expect("read the member").members;
+    assert_eq!(found.len(), 1, "{name}: one member, found {found:?}");
+    found.remove(0)
+}
+
+/// The slot map mdadm prints as "Array State" (v1): `A` a slot with an active member, `.` none.
+fn array_state(roles: &[MemberRole], raid_disks: u32) -> String {
+    (0..raid_disks)
+        .map(|s| {
+            if roles.contains(&MemberRole::Active(s)) {
+                'A'
+            } else {
+                '.'
+            }
+        })
+        .collect()
+}
+
+#[test]
+fn md_superblocks_read_as_mdadm_examine_reads_them() {
+    if !salvage_testkit::require_tool(
+        "md_superblocks_read_as_mdadm_examine_reads_them",
+        &["mdadm"],
+    ) {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut compared = 0;
+    for version in ["0.90", "1.0", "1.1", "1.2"] {
+        let cases: Vec<(&str, MdSpec)> = vec![
+            ("clean", MdSpec::raid1(version, 1, DATA_SECTORS)),
+            (
+                "faulty-peer",
+                MdSpec {
+                    roles: vec![0, ROLE_FAULTY],
+                    events: 31,
+                    dev_number: 0,
+                    ..MdSpec::raid1(version, 0, DATA_SECTORS)
+                },
+            ),
+            (
+                "spare",
+                MdSpec {
+                    roles: vec![0, 1, ROLE_SPARE],
+                    dev_number: 2,
+                    ..MdSpec::raid1(version, 2, DATA_SECTORS)
+                },
+            ),
+            (
+                "unclean-raid5",
+                MdSpec {
+                    level: 5,
+                    raid_disks: 3,
+                    roles: vec![0, 1, 2],
+                    clean: false,
+                    events: 0x1_0000_0007,
+                    ..MdSpec::raid1(version, 2, DATA_SECTORS)
+                },
+            ),
+        ];
+        for (case, spec) in cases {
+            let name = format!("{version}-{case}.img");
+            let m = member(dir.path(), &name, &spec);
+            let sb = &m.superblock;
+            let mdadm = examine(&dir.path().join(&name));
+            let what = format!("{name}: salvage {sb:?}\nmdadm {mdadm:?}");
+            let version_field = mdadm.get("Version").map(String::as_str);
+            assert_eq!(
+                version_field.map(|v| v.trim_end_matches(".00")),
+                Some(version),
+                "{what}"
+            );
+            assert_eq!(mdadm.get("Raid Level"), Some(&sb.level_name()), "{what}");
+            assert_eq!(
+                mdadm.get("Raid Devices"),
+                Some(&sb.raid_disks.to_string()),
+                "{what}"
+            );
+            assert_eq!(mdadm.get("Events"), Some(&sb.events.to_string()), "{what}");
+            let uuid_key = if version == "0.90" {
+                "UUID"
+            } else {
+                "Array UUID"
+            };
+            assert_eq!(mdadm.get(uuid_key), Some(&sb.array_uuid), "{what}");
+            let state = mdadm.get("State").expect("State").to_string();
+            assert_eq!(
+                state.starts_with("clean"),
+                sb.clean,
+                "{what}: mdadm's State {state}"
+            );
+            if version != "0.90" {
+                // mdadm leaves out a zero data offset (v1.0).
+                assert_eq!(
+                    mdadm.get("Data Offset").map_or("0 sectors", String::as_str),
+                    format!("{} sectors", sb.data_offset / 512),
+                    "{what}"
+                );
+                assert_eq!(
+                    mdadm
+                        .get("Array State")
+                        .map(|s| s.split(' ').next().unwrap_or("")),
+                    Some(array_state(&sb.roles, sb.raid_disks).as_str()),
+                    "{what}"
+                );
+                let role = mdadm
+                    .get("Device Role")
+                    .expect("Device Role")
+                    .to_lowercase();
+                let want = match sb.role {
+                    MemberRole::Active(s) => format!("active device {s}"),
+                    MemberRole::Spare => "spare".into(),
+                    MemberRole::Faulty => "faulty".into(),
+                    other => panic!("{what}: unexpected role {other:?}"),
+                };
+                assert_eq!(role, want, "{what}");
+                // mdadm leaves out a used size equal to the available one.
+                let used = mdadm.get("Used Dev Size").or(mdadm.get("Avail Dev Size"));
+                assert_eq!(
+                    used.and_then(|v| v.split(' ').next()),
+                    Some((sb.data_bytes / 512).to_string().as_str()),
+                    "{what}"
+                );
+            } else {
+                // `this     1       8       16        1      active sync`
+                let this = mdadm.get("this").expect("mdadm's `this` line");
+                let want = match sb.role {
+                    MemberRole::Active(s) => format!("{s} active sync"),
+                    MemberRole::Spare => "spare".into(),
+                    MemberRole::Faulty => "faulty".into(),
+                    other => panic!("{what}: unexpected role {other:?}"),
+                };
+                assert!(
+                    this.ends_with(&want),
+                    "{what}: this = {this:?}, want {want:?}"
+                );
+                assert_eq!(
+                    mdadm.get("Used Dev Size").and_then(|v| v.split(' ').next()),
+                    Some((sb.data_bytes / 1024).to_string().as_str()),
+                    "{what}"
+                );
+            }
+            compared += 1;
+        }
+    }
+    assert_eq!(compared, 16);
+}
+
+#[test]
+fn md_clean_mirror_is_readable_from_either_member() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    for version in ["0.90", "1.0", "1.1", "1.2"] {
+        let a = member(
+            dir.path(),
+            "a.img",
+            &MdSpec::raid1(version, 0, DATA_SECTORS),
+        );
+        let b = member(
+            dir.path(),
+            "b.img",
+            &MdSpec::raid1(version, 1, DATA_SECTORS),
+        );
+        let arrays = assess(&[a.clone(), b.clone()]);
+        assert_eq!(arrays.len(), 1);
+        let array = &arrays[0];
+        assert_eq!(array.state, ArrayState::Clean, "{version}: {array:?}");
+        assert!(!array.degraded);
+        assert_eq!(array.readable.len(), 2, "{version}");
+        let data = array.data().expect("readable");
+        assert_eq!(data.source, a.source);
+        let want_offset = if matches!(version, "1.1" | "1.2") {
+            1 << 20
+        } else {
+            0
+        };
+        assert_eq!(data.offset, want_offset, "{version}");
+        assert_eq!(data.size, DATA_SECTORS * 512, "{version}");
+        assert!(array.notes.is_empty(), "{version}: {:?}", array.notes);
+    }
+}
+
+#[test]
+fn md_failed_member_is_named_and_never_offered_as_the_data() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    for version in ["0.90", "1.2"] {
+        // The array marked member 1 faulty and went on (events 31); member 1 stopped at 20.
+        let good = MdSpec {
+            roles: vec![0, ROLE_FAULTY],
+            events: 31,
+            ..MdSpec::raid1(version, 0, DATA_SECTORS)
+        };
+        let a = member(dir.path(), "a.img", &good);
+        let b = member(
+            dir.path(),
+            "b.img",
+            &MdSpec::raid1(version, 1, DATA_SECTORS),
+        );
+        // Given failed-first, the fresh one is still the record and the data.
+        let array = &assess(&[b.clone(), a.clone()])[0];
+        assert_eq!(array.state, ArrayState::Degraded, "{version}: {array:?}");
+        assert!(array.degraded);
+        assert_eq!(array.events, 31);
+        assert_eq!(array.members[0].status, MemberStatus::Failed, "{version}");
+        assert_eq!(array.members[1].status, MemberStatus::InSync);
+        assert_eq!(array.slots[1].state, "empty");
+        assert_eq!(array.readable.len(), 1);
+        assert_eq!(array.data().expect("data").source, a.source);
+        // Chosen knowingly, the failed member's area is still given.
+        assert_eq!(
+            array.data_of(&b.source).expect("b").offset,
+            b.superblock.data_offset
+        );
+    }
+}
+
+#[test]
+fn md_stale_rebuilding_and_missing_members_are_said() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    // Stale: the array still lists member 1 but it is 9 events behind.
+    let a = member(
+        dir.path(),
+        "a.img",
+        &MdSpec {
+            events: 29,
+            ..MdSpec::raid1("1.2", 0, DATA_SECTORS)
+        },
+    );
+    let b = member(dir.path(), "b.img", &MdSpec::raid1("1.2", 1, DATA_SECTORS));
+    let array = &assess(&[b, a.clone()])[0];
+    assert_eq!(
+        array.members[0].status,
+        MemberStatus::Stale { events_behind: 9 }
+    );
+    assert_eq!(array.readable.len(), 1);
+    assert_eq!(array.data().expect("data").source, a.source);
+    assert!(
+        array.notes.iter().any(|n| n.contains("9 events behind")),
+        "{:?}",
+        array.notes
+    );
+    // Rebuilding: member 1 half done; only member 0 is offered.
+    let c = member(
+        dir.path(),
+        "c.img",
+        &MdSpec {
+            recovery_offset: Some(DATA_SECTORS / 2),
+            ..MdSpec::raid1("1.0", 1, DATA_SECTORS)
+        },
+    );
+    let d = member(dir.path(), "d.img", &MdSpec::raid1("1.0", 0, DATA_SECTORS));
+    let array = &assess(&[c, d.clone()])[0];
+    assert_eq!(
+        array.members[0].status,
+        MemberStatus::Rebuilding {
+            rebuilt_bytes: DATA_SECTORS * 256
+        }
+    );
+    assert_eq!(array.state, ArrayState::Degraded);
+    assert_eq!(array.slots[1].state, "rebuilding");
+    assert_eq!(array.readable, vec![array.data_of(&d.source).expect("d")]);
+    // Missing: one member of a clean pair given: incomplete, still readable.
+    let array = &assess(std::slice::from_ref(&d))[0];
+    assert_eq!(array.state, ArrayState::Incomplete);
+    assert_eq!(array.slots[1].state, "not given");
+    assert_eq!(array.readable.len(), 1);
+    // Not stopped cleanly, two mirrors: both named, the first read, the risk said.
+    let e = MdSpec {
+        clean: false,
+        ..MdSpec::raid1("1.2", 0, DATA_SECTORS)
+    };
+    let f = MdSpec {
+        clean: false,
+        ..MdSpec::raid1("1.2", 1, DATA_SECTORS)
+    };
+    let array = &assess(&[
+        member(dir.path(), "e.img", &e),
+        member(dir.path(), "f.img", &f),
+    ])[0];
+    assert!(array.unclean);
+    assert_eq!(array.readable.len(), 2);
+    assert!(
+        array.notes.iter().any(|n| n.contains("may differ")),
+        "{:?}",
+        array.notes
+    );
+    // RAID5: no member holds the data alone.
+    let g = MdSpec {
+        level: 5,
+        raid_disks: 3,
+        roles: vec![0, 1, 2],
+        ..MdSpec::raid1("1.2", 0, DATA_SECTORS)
+    };
+    let array = &assess(&[member(dir.path(), "g.img", &g)])[0];
+    assert!(array.readable.is_empty());
+    assert_eq!(array.state, ArrayState::Incomplete);
+    assert!(
+        array
+            .data_of(&dir.path().join("g.img").display().to_string())
+            .is_none()
+    );
+    // Two of three RAID5 slots missing: md could not run it.
+    assert!(array.notes.iter().any(|n| n.contains("spreads its data")));
+}
+
+#[test]
+fn md_members_are_found_in_a_partitioned_disk_image() {
+    if !salvage_testkit::require_tool(
+        "md_members_are_found_in_a_partitioned_disk_image",
+        &["sfdisk"],
+    ) {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let disk = dir.path().join("sda.img");
+    std::fs::File::create(&disk)
+        .and_then(|f| f.set_len(64 << 20))
+        .expect("disk image");
+    salvage_testkit::partition::sfdisk(
+        &disk,
+        "label: dos\nstart=2048, size=20480, type=fd\nstart=22528, size=40960, type=83\n",
+    );
+    let spec = MdSpec::raid1("1.2", 0, 20480 - 2048);
+    let (at, sb) = md_superblock(20480 * 512, &spec);
+    let f = std::fs::OpenOptions::new()
+        .write(true)
+        .open(&disk)
+        .expect("open");
+    std::os::unix::fs::FileExt::write_all_at(&f, &sb, 2048 * 512 + at).expect("write");
+    let found = find_members(&disk).expect("read");
+    assert_eq!(found.members.len(), 1, "{found:?}");
+    let m = &found.members[0];
+    assert_eq!(m.partition, Some(1));
+    assert_eq!(m.offset, 2048 * 512);
+    let array = &assess(&found.members)[0];
+    assert_eq!(
+        array.data().expect("data").offset,
+        2048 * 512 + 2048 * 512,
+        "the data area is counted from the disk's start"
+    );
+}
