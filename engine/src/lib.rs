@@ -15,6 +15,7 @@ pub mod preflight;
 pub mod probe;
 pub mod progress;
 pub mod prompter;
+pub mod raid_array;
 pub mod report;
 pub mod resolve;
 pub mod review;

@@ -1,4 +1,4 @@
-//! The command line: `salvage check|plan|run|review|test|image|partitions|cleanup|damage|health|...`.
+//! The command line: `salvage check|plan|run|review|test|image|partitions|cleanup|damage|health|raid|...`.
 
 use clap::{Parser, Subcommand};
 
@@ -50,6 +50,8 @@ enum Command {
     Damage(crate::command::damage::DamageArgs),
     /// A disk's SMART health through smartctl: assessment, bad sectors, hours, temperature.
     Health(crate::command::health::HealthArgs),
+    /// md RAID arrays from their members' superblocks (no md driver needed), and /proc/mdstat.
+    Raid(crate::command::raid::RaidArgs),
 }
 
 /// Parses the command line, runs the command and returns the process exit code.
@@ -78,6 +80,7 @@ pub(crate) fn main() -> i32 {
         Command::Inspect(args) => crate::command::filesystem::inspect_command(args),
         Command::Damage(args) => crate::command::damage::command(args),
         Command::Health(args) => crate::command::health::command(args),
+        Command::Raid(args) => crate::command::raid::command(args),
     }
 }
 
@@ -93,7 +96,7 @@ impl Command {
             | Self::Partitions(_)
             | Self::Domain(_) => true,
             Self::Report(_) | Self::Approve(_) => false,
-            Self::Verify(_) | Self::Damage(_) | Self::Health(_) => true,
+            Self::Verify(_) | Self::Damage(_) | Self::Health(_) | Self::Raid(_) => true,
             // `plan --probe` reads inputs and attaches nothing.
             Self::Plan(_) => true,
             Self::Run(_) | Self::Cleanup(_) | Self::Test(_) | Self::Image(_) => false,

@@ -3,8 +3,8 @@
 //! this one table; each op's row is written in its own file under [`crate::ops`].
 
 use crate::ops::{
-    copy, damage, exec, fsck, health, image, inspect, mount, partitions, pipe, snapshot, synth,
-    verify,
+    copy, damage, exec, fsck, health, image, inspect, mount, partitions, pipe, raid, snapshot,
+    synth, verify,
 };
 
 pub use crate::op_sig::{ArgSig, ArgView, OpSig, OutSig};
@@ -19,6 +19,7 @@ static OPS: &[OpSig] = &[
     verify::SIG,
     damage::SIG,
     health::SIG,
+    raid::SIG,
     snapshot::SIG,
     exec::SIG,
     pipe::SIG,

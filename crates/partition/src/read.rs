@@ -109,6 +109,16 @@ pub fn read_table_from(
             }
         }
         for p in &t.partitions {
+            if p.filesystem
+                .as_ref()
+                .is_some_and(|f| f.fs_type == MD_MEMBER)
+            {
+                t.warnings.push(format!(
+                    "partition {}: {}",
+                    p.number,
+                    md_member_note(src, p.offset, p.size_bytes)
+                ));
+            }
             if !p.ambivalent.is_empty() {
                 t.basis.push(ambivalent_line(
                     &format!("partition {}", p.number),
@@ -287,11 +297,40 @@ fn read_gpt(m: Option<&Mbr>, ss: u32, g: Gpt, t: &mut PartitionTable) {
     t.partitions = g.partitions;
 }
 
+/// What blkid calls an md RAID member.
+const MD_MEMBER: &str = "linux_raid_member";
+
+/// Where an md member's data lies, said so that nobody reads the member's start as its
+/// filesystem: `an md RAID member (raid1, v1.2): its data starts at byte 1048576 ...`.
+fn md_member_note(src: &dyn ByteSource, offset: u64, size: u64) -> String {
+    match super::md::read_superblock(src, offset, size).0 {
+        Some(sb) => format!(
+            "an md RAID member ({}, metadata v{}, array {}): its data starts at byte {}{}; `salvage raid` reads the array and names the area to copy from",
+            sb.level_name(),
+            sb.version,
+            sb.array_uuid,
+            offset + sb.data_offset,
+            if sb.holds_whole_array() {
+                ""
+            } else {
+                " and is spread over the other members"
+            }
+        ),
+        None => "an md RAID member: `salvage raid` reads the array".to_string(),
+    }
+}
+
 /// The whole image as one filesystem (a partition imaged on its own), or competing ones.
 fn probe_whole(src: &dyn ByteSource, t: &mut PartitionTable) {
     match probe_signatures(src, 0, src.size_bytes()) {
         Probe::Found(fs) => {
-            if t.label == Label::None {
+            if t.label == Label::None && fs.fs_type == MD_MEMBER {
+                t.id = None;
+                t.warnings.push(format!(
+                    "no partition table: the whole image is {}",
+                    md_member_note(src, 0, src.size_bytes())
+                ));
+            } else if t.label == Label::None {
                 t.id = None;
                 t.warnings.push(format!(
                     "no partition table: the whole image holds a filesystem ({}), a partition imaged on its own: use offset 0",

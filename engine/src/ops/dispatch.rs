@@ -2,7 +2,7 @@
 //! [`OpSig::all`], so a new op without a runner (or a runner without an op) fails a test
 //! instead of falling through a string `match`.
 
-use super::{OpContext, OpError, damage, disk, exec, health, image, pipe, snapshot, synth};
+use super::{OpContext, OpError, damage, disk, exec, health, image, pipe, raid, snapshot, synth};
 use salvage_language::op_table::OpSig;
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -26,6 +26,7 @@ static RUNNERS: &[(&str, RunFn)] = &[
     ("verify", |a, c| Box::pin(disk::verify(a, c))),
     ("damage", |a, c| Box::pin(damage::run(a, c))),
     ("health", |a, c| Box::pin(health::run(a, c))),
+    ("raid", |a, c| Box::pin(raid::run(a, c))),
     ("snapshot", |a, c| Box::pin(snapshot::run(a, c))),
     ("exec", |a, c| Box::pin(exec::run(a, c))),
     ("pipe", |a, c| Box::pin(pipe::run(a, c))),

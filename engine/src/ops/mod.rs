@@ -13,6 +13,7 @@ mod health;
 mod image;
 mod partition_value;
 mod pipe;
+mod raid;
 pub(crate) mod snapshot;
 mod synth;
 pub mod verify_image;

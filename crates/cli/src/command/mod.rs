@@ -14,6 +14,7 @@ pub(crate) mod param_sources;
 pub(crate) mod partitions;
 pub(crate) mod plan;
 pub(crate) mod plan_warnings;
+pub(crate) mod raid;
 pub(crate) mod report;
 pub(crate) mod review;
 pub(crate) mod run;

@@ -31,6 +31,7 @@ mod partition_cli;
 mod partition_scan;
 mod partition_seeds;
 mod preflight;
+mod raid_cli;
 mod report_browser;
 mod review;
 mod review_wording;

@@ -16,6 +16,7 @@ pub mod partition_args;
 pub mod partitions;
 pub mod pipe;
 mod plan_words;
+pub mod raid;
 mod sig_parts;
 pub mod snapshot;
 pub mod synth;

@@ -163,7 +163,7 @@ impl ArrayView {
     /// choosing a stale or rebuilding member knowingly); `None` when no such member is given or
     /// the level spreads data over members.
     pub fn data_of(&self, source: &str) -> Option<ArrayData> {
-        let level_whole = self.readable.first().is_some()
+        let level_whole = !self.readable.is_empty()
             || self.level == "raid1"
             || (matches!(self.level.as_str(), "linear" | "raid0") && self.raid_disks == 1);
         if !level_whole || self.state == ArrayState::Reshaping {
@@ -171,7 +171,7 @@ impl ArrayView {
         }
         self.members
             .iter()
-            .find(|m| m.source == source && matches!(m.slot, Some(_)))
+            .find(|m| m.source == source && m.slot.is_some())
             .map(|m| ArrayData {
                 source: m.source.clone(),
                 offset: m.data[0],
