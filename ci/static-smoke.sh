@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # The static binary in an empty chroot: nothing but the binary, with /dev, /proc and /sys
 # bind-mounted, on a small disk image made beforehand. It must list the partitions, inspect,
-# copy through the userspace ext reader, plan and run a runbook that starts no program, and
-# verify the run log: what a person does with it on a machine whose libraries are unreadable.
+# copy through the userspace ext reader, plan and run a runbook that starts no program, verify
+# the run log, and read a RAID1 member with no md: what a person does with it on a machine
+# whose libraries are unreadable.
 #
 #   ci/static-smoke.sh [BINARY]   (default: target/x86_64-unknown-linux-musl/release/salvage)
 #
-# Needs root (chroot, bind mounts), sfdisk and mkfs.ext4 (to make the image, outside the chroot).
+# Needs root (chroot, bind mounts), sfdisk, mkfs.ext4 and python3 (to make the images, outside
+# the chroot).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bin=${1:-target/x86_64-unknown-linux-musl/release/salvage}
@@ -86,6 +88,34 @@ fi
 in_root run /work/smoke.salvage --state /work/state -j 1
 cmp "$tree/home/ana/docs/file7.bin" "$root/work/run/recovered/home/ana/docs/file7.bin"
 in_root review --verify /work/state/log.jsonl
+
+# An md RAID1 member (v1.2 superblock at 4 KiB, data at 1 MiB) holding the same tree: no md
+# driver in the chroot (nor, here, on the machine): `raid` names its data area, `copy` reads it.
+member=$root/work/member.img
+truncate -s 42MiB "$member"
+mkfs.ext4 -q -F -d "$tree" -E offset=1048576 "$member" 40M
+python3 - "$member" <<'PY'
+import struct, sys
+sb = bytearray(1024)
+struct.pack_into('<II', sb, 0, 0xa92b4efc, 1)
+sb[16:32] = b'static-smoke-md!'
+sb[32:40] = b'smoke:md'
+struct.pack_into('<iIQII', sb, 72, 1, 0, 40 * 2048, 0, 2)        # raid1, used size, 2 slots
+struct.pack_into('<QQQ', sb, 128, 2048, 40 * 2048, 8)            # data offset, size, super offset
+struct.pack_into('<I', sb, 160, 0)                               # device 0
+struct.pack_into('<QQQ', sb, 192, 1700000000, 20, 2**64 - 1)     # utime, events, clean
+struct.pack_into('<I', sb, 220, 2)                               # max_dev
+struct.pack_into('<HH', sb, 256, 0, 1)                           # roles: slots 0 and 1
+words = sum(struct.unpack_from('<I', sb, i)[0] for i in range(0, 260, 4) if i != 216)
+struct.pack_into('<I', sb, 216, ((words & 0xffffffff) + (words >> 32)) & 0xffffffff)
+with open(sys.argv[1], 'r+b') as f:
+    f.seek(4096)
+    f.write(sb)
+PY
+in_root raid /work/member.img | tee "$tmp/raid.txt"
+grep -q 'data: /work/member.img at byte 1048576, 41943040 bytes (ext4)' "$tmp/raid.txt"
+in_root copy /work/member.img /work/from-raid --offset 1048576 --size 41943040
+cmp "$tree/home/ana/docs/thesis.txt" "$root/work/from-raid/home/ana/docs/thesis.txt"
 # Nothing left mounted inside the chroot by the run.
 if grep -q "$root/work" /proc/self/mountinfo; then
   echo "static-smoke: the run left a mount behind" >&2

@@ -1,5 +1,5 @@
 //! `salvage plan --probe`: runs the read-only steps a plan can already run (`partitions` of an
-//! image that exists; `inspect` of ext filesystems, in userspace) so the reviewer sees real
+//! image that exists; `raid` of members that exist; `inspect` of ext filesystems, in userspace) so the reviewer sees real
 //! offsets and the chosen root instead of `(known after ...)`. It never writes or attaches
 //! anything: no state directory, no loop device, no mount, no report file.
 
@@ -18,7 +18,7 @@ pub fn probe(plan: &mut Plan) -> Vec<String> {
     for i in 0..plan.steps.len() {
         let step = plan.steps[i].clone();
         let Some(op) = step.op() else { continue };
-        if !matches!(op.name, "partitions" | "inspect") {
+        if !matches!(op.name, "partitions" | "inspect" | "raid") {
             continue;
         }
         let Ok(resolved) = resolve_step(&step, &outputs) else {
@@ -26,6 +26,7 @@ pub fn probe(plan: &mut Plan) -> Vec<String> {
         };
         let result = match op.name {
             "partitions" => probe_partitions(&resolved.args),
+            "raid" => probe_raid(&resolved.args),
             _ => probe_inspect(&resolved.args),
         };
         match result {
@@ -71,6 +72,15 @@ fn probe_partitions(args: &BTreeMap<String, Value>) -> Result<Value, String> {
     let parts = table["partition"].clone();
     let count = parts.as_array().map_or(0, Vec::len);
     Ok(json!({ "table": table, "partition": parts, "count": count }))
+}
+
+fn probe_raid(args: &BTreeMap<String, Value>) -> Result<Value, String> {
+    let args: salvage_language::ops::raid::RaidArgs =
+        salvage_language::ops::arg_value::from_args(args).map_err(|e| format!("raid: {e}"))?;
+    if let Some(absent) = args.members.iter().find(|m| !Path::new(m).exists()) {
+        return Err(format!("{absent} does not exist yet"));
+    }
+    crate::raid_array::op_outputs(&args)
 }
 
 fn probe_inspect(args: &BTreeMap<String, Value>) -> Result<Value, String> {
@@ -154,6 +164,20 @@ fn to_expr(v: &Value) -> Expr {
             .map(Expr::Size)
             .or_else(|| n.as_i64().map(Expr::Int))
             .unwrap_or(Expr::Str(n.to_string())),
+        Value::Object(o) if o.get("type").and_then(Value::as_str) == Some("md") => {
+            Expr::Str(format!(
+                "{} in {} ({} at byte offset {}, {} bytes)",
+                o.get("type_name")
+                    .and_then(Value::as_str)
+                    .unwrap_or("md data"),
+                o.get("source").and_then(Value::as_str).unwrap_or("?"),
+                o.get("fstype")
+                    .and_then(Value::as_str)
+                    .unwrap_or("no filesystem"),
+                o["offset"],
+                o.get("size").map(|s| s.to_string()).unwrap_or_default()
+            ))
+        }
         Value::Object(o) if o.contains_key("offset") && o.contains_key("number") => {
             Expr::Str(format!(
                 "partition {} of {} ({} at byte offset {}, {} bytes)",

@@ -130,11 +130,13 @@ pub fn partition_value(data: &ArrayData, array: &ArrayView) -> Value {
     let fs = Disk::open(Path::new(&data.source))
         .ok()
         .and_then(|d| probe_filesystem(&d, data.offset, data.size));
+    // The member's own partition number in its source (0: a whole-disk member).
     let number = array
         .members
         .iter()
-        .position(|m| m.source == data.source && m.data[0] == data.offset)
-        .map_or(0, |i| i + 1);
+        .find(|m| m.source == data.source && m.data[0] == data.offset)
+        .and_then(|m| m.partition)
+        .unwrap_or(0);
     json!({
         "source": data.source,
         "number": number,
@@ -219,6 +221,22 @@ pub fn outputs(reading: &RaidReading, array: &ArrayView, data: Option<&ArrayData
         o.insert("partition".into(), partition_value(d, array));
     }
     out
+}
+
+/// The `raid` op's outputs from its arguments: read, pick the array and the member, answer.
+/// The op's run and `plan --probe` both go through it.
+pub fn op_outputs(args: &salvage_language::ops::raid::RaidArgs) -> Result<Value, String> {
+    if args.members.is_empty() {
+        return Err("raid: give `members:`, the member images or devices".into());
+    }
+    let mdstat = args
+        .mdstat
+        .as_deref()
+        .unwrap_or(salvage_language::ops::raid::DEFAULT_MDSTAT);
+    let reading = read(&args.members, mdstat)?;
+    let array = pick_array(&reading, args.array.as_deref())?;
+    let data = chosen_data(array, args.member.as_deref())?;
+    Ok(outputs(&reading, array, data.as_ref()))
 }
 
 /// The reading as text for a person.

@@ -4,18 +4,13 @@
 
 use super::{OpContext, OpError, op_args};
 use crate::raid_array;
-use salvage_language::ops::raid::{DEFAULT_MDSTAT, RaidArgs};
+use salvage_language::ops::raid::RaidArgs;
 use serde_json::Value;
 use std::collections::BTreeMap;
 
 /// Reads the members; returns the op's outputs.
 pub(super) async fn run(args: &BTreeMap<String, Value>, ctx: &OpContext) -> Result<Value, OpError> {
     let args: RaidArgs = op_args("raid", args)?;
-    if args.members.is_empty() {
-        return Err(OpError::new(
-            "raid: give `members:`, the member images or devices",
-        ));
-    }
     let ctx = ctx.clone();
     tokio::task::spawn_blocking(move || read(&args, &ctx))
         .await
@@ -23,11 +18,7 @@ pub(super) async fn run(args: &BTreeMap<String, Value>, ctx: &OpContext) -> Resu
 }
 
 fn read(args: &RaidArgs, ctx: &OpContext) -> Result<Value, OpError> {
-    let mdstat = args.mdstat.as_deref().unwrap_or(DEFAULT_MDSTAT);
-    let reading = raid_array::read(&args.members, mdstat).map_err(OpError::new)?;
-    let array = raid_array::pick_array(&reading, args.array.as_deref()).map_err(OpError::new)?;
-    let data = raid_array::chosen_data(array, args.member.as_deref()).map_err(OpError::new)?;
-    let out = raid_array::outputs(&reading, array, data.as_ref());
+    let out = raid_array::op_outputs(args).map_err(OpError::new)?;
     let summary = out["summary"].as_str().unwrap_or_default().to_string();
     ctx.progress.println(&format!("[{}] {summary}", ctx.step));
     for note in out["notes"].as_array().into_iter().flatten() {
@@ -39,7 +30,7 @@ fn read(args: &RaidArgs, ctx: &OpContext) -> Result<Value, OpError> {
         "raid",
         crate::fields! {
             "summary" => summary,
-            "state" => array.state.as_str(),
+            "state" => out["state"].clone(),
             "members" => out["members"].clone(),
             "notes" => out["notes"].clone(),
             "data" => out.get("partition").cloned(),

@@ -329,3 +329,34 @@ fn raid_runbook_copies_files_out_of_a_raid1_member_without_md() {
     let mounts = std::fs::read_to_string("/proc/self/mountinfo").expect("mountinfo");
     assert!(!mounts.contains(s(&m.dir)), "left mounted:\n{mounts}");
 }
+
+/// `plan --probe` runs the raid step (it only reads) so the reviewer sees which member and
+/// which bytes the fsck and mount will read.
+#[test]
+fn raid_plan_probe_shows_the_data_area_the_later_steps_read() {
+    let Some(m) = mirror() else { return };
+    let runbook = m.dir.join("rescue.salvage");
+    std::fs::write(&runbook, RESCUE).expect("runbook");
+    let (code, out, err) = code_out_err(&[
+        "plan",
+        s(&runbook),
+        "--probe",
+        "-p",
+        &format!("a={}", s(&m.sdb)),
+        "-p",
+        &format!("b={}", s(&m.sda)),
+        "-p",
+        &format!("work={}", s(&m.dir.join("work"))),
+        "-p",
+        &format!("mdstat={}", s(&m.dir.join("no-mdstat"))),
+    ]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(err.contains("probed array (raid): read only"), "{err}");
+    let want = format!(
+        "md raid1 data (array 73616c76:6167652d:6d642d74:65737421) in {} (ext4 at byte offset {}, {} bytes)",
+        s(&m.sda),
+        PART_START + (1 << 20),
+        DATA_SECTORS * 512
+    );
+    assert!(out.contains(&want), "{out}");
+}

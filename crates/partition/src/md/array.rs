@@ -64,6 +64,8 @@ pub struct MemberView {
     pub source: String,
     /// Where the member starts in `source` (a partition's offset, or 0).
     pub offset: u64,
+    /// The member's partition number in `source`, when it is a partition.
+    pub partition: Option<u32>,
     pub version: String,
     pub dev_number: u32,
     /// Its slot, when its own superblock gives it one.
@@ -289,6 +291,7 @@ fn member_view(m: &MdMember, record: &MdSuperblock) -> MemberView {
     MemberView {
         source: m.source.clone(),
         offset: m.offset,
+        partition: m.partition,
         version: sb.version.clone(),
         dev_number: sb.dev_number,
         slot: match sb.role {
