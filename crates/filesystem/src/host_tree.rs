@@ -52,6 +52,77 @@ impl HostTree {
         &self.root
     }
 
+    /// Opens the regular file at `rel` read-only: the file and its size at open. Anything but a
+    /// regular file is refused (`Unsupported`), a FIFO included, without blocking on it.
+    pub fn open_regular(&self, rel: &Path) -> Result<(File, u64), FsError> {
+        // O_NONBLOCK: should the entry have become a FIFO, opening it must not hang.
+        let fd = self.open_beneath(
+            rel,
+            OFlag::O_RDONLY | OFlag::O_NOCTTY | OFlag::O_NONBLOCK | OFlag::O_NOATIME,
+        );
+        // O_NOATIME is refused (EPERM) on files we do not own when not root: retry without.
+        let fd = match fd {
+            Err(e) if e.raw_os_error() == Some(libc::EPERM) => {
+                self.open_beneath(rel, OFlag::O_RDONLY | OFlag::O_NOCTTY | OFlag::O_NONBLOCK)?
+            }
+            other => other?,
+        };
+        let stat = fstat(&fd).map_err(|e| {
+            FsError::io(
+                FsErrorKind::Read {
+                    path: self.root.join(rel),
+                },
+                e,
+            )
+        })?;
+        if meta_from_stat(&stat).kind != EntryKind::File {
+            return Err(FsError::new(FsErrorKind::Unsupported {
+                what: format!(
+                    "reading {} (not a regular file)",
+                    self.root.join(rel).display()
+                ),
+            }));
+        }
+        let size = u64::try_from(stat.st_size).unwrap_or(0);
+        Ok((File::from(fd), size))
+    }
+
+    /// The names in directory `rel` and whether each is a directory, from the directory's own
+    /// entry types (no `stat` per entry; an entry whose type the filesystem does not record is
+    /// looked at with `fstatat`). For walks that only need to know where to descend.
+    pub fn names_and_dirs(&self, rel: &Path) -> Result<Vec<(OsString, bool)>, FsError> {
+        use nix::dir::Type;
+        let fd = self.open_beneath(rel, OFlag::O_RDONLY | OFlag::O_DIRECTORY)?;
+        let path = || self.root.join(rel);
+        let listing = fd
+            .try_clone()
+            .map_err(|e| FsError::io(FsErrorKind::Read { path: path() }, e))?;
+        let mut dir = nix::dir::Dir::from_fd(listing)
+            .map_err(|e| FsError::io(FsErrorKind::Read { path: path() }, e))?;
+        let mut out = Vec::new();
+        for entry in dir.iter() {
+            let entry = entry.map_err(|e| FsError::io(FsErrorKind::Read { path: path() }, e))?;
+            let name = entry.file_name().to_bytes();
+            if name == b"." || name == b".." {
+                continue;
+            }
+            let is_dir = match entry.file_type() {
+                Some(t) => t == Type::Directory,
+                None => nix::sys::stat::fstatat(
+                    &fd,
+                    entry.file_name(),
+                    nix::fcntl::AtFlags::AT_SYMLINK_NOFOLLOW,
+                )
+                .is_ok_and(|st| {
+                    SFlag::from_bits_truncate(st.st_mode) & SFlag::S_IFMT == SFlag::S_IFDIR
+                }),
+            };
+            out.push((std::ffi::OsStr::from_bytes(name).to_os_string(), is_dir));
+        }
+        out.sort();
+        Ok(out)
+    }
+
     fn open_beneath(&self, rel: &Path, flags: OFlag) -> Result<OwnedFd, FsError> {
         let rel = clean_relative(rel)?;
         let rel = if rel.as_os_str().is_empty() {
@@ -165,36 +236,8 @@ impl SourceTree for HostTree {
     }
 
     fn open_file(&self, rel: &Path) -> Result<Box<dyn Read + '_>, FsError> {
-        // O_NONBLOCK: should the entry have become a FIFO, opening it must not hang.
-        let fd = self.open_beneath(
-            rel,
-            OFlag::O_RDONLY | OFlag::O_NOCTTY | OFlag::O_NONBLOCK | OFlag::O_NOATIME,
-        );
-        // O_NOATIME is refused (EPERM) on files we do not own when not root: retry without.
-        let fd = match fd {
-            Err(e) if e.raw_os_error() == Some(libc::EPERM) => {
-                self.open_beneath(rel, OFlag::O_RDONLY | OFlag::O_NOCTTY | OFlag::O_NONBLOCK)?
-            }
-            other => other?,
-        };
-        let stat = fstat(&fd).map_err(|e| {
-            FsError::io(
-                FsErrorKind::Read {
-                    path: self.root.join(rel),
-                },
-                e,
-            )
-        })?;
-        if meta_from_stat(&stat).kind != EntryKind::File {
-            return Err(FsError::new(FsErrorKind::Unsupported {
-                what: format!(
-                    "reading {} (not a regular file)",
-                    self.root.join(rel).display()
-                ),
-            }));
-        }
-        let size = u64::try_from(stat.st_size).unwrap_or(0);
-        Ok(Box::new(HoleReader::new(File::from(fd), size)))
+        let (file, size) = self.open_regular(rel)?;
+        Ok(Box::new(HoleReader::new(file, size)))
     }
 
     fn read_link(&self, rel: &Path) -> Result<OsString, FsError> {

@@ -122,6 +122,37 @@ impl VerifyReport {
     }
 }
 
+/// A hash being computed, of the kind a manifest line holds.
+enum Hashing {
+    Sha256(Sha256),
+    Blake3(Box<blake3::Hasher>),
+}
+
+impl Hashing {
+    fn like(like: &ContentHash) -> Hashing {
+        match like {
+            ContentHash::Sha256(_) => Hashing::Sha256(Sha256::new()),
+            _ => Hashing::Blake3(Box::default()),
+        }
+    }
+
+    fn update(&mut self, bytes: &[u8]) {
+        match self {
+            Hashing::Sha256(h) => h.update(bytes),
+            Hashing::Blake3(h) => {
+                h.update(bytes);
+            }
+        }
+    }
+
+    fn finish(self) -> ContentHash {
+        match self {
+            Hashing::Sha256(h) => ContentHash::Sha256(hex::encode(h.finalize())),
+            Hashing::Blake3(h) => ContentHash::Blake3(h.finalize().to_hex().to_string()),
+        }
+    }
+}
+
 /// The hash (of the kind `like` is) and length of everything `reader` yields.
 fn hash_of(
     mut reader: impl Read,
@@ -129,29 +160,48 @@ fn hash_of(
     buf: &mut [u8],
 ) -> std::io::Result<(ContentHash, u64)> {
     let mut len = 0u64;
-    let mut sha = matches!(like, ContentHash::Sha256(_)).then(Sha256::new);
-    let mut b3 = blake3::Hasher::new();
+    let mut hashing = Hashing::like(like);
     loop {
         match reader.read(buf) {
             Ok(0) => break,
             Ok(n) => {
-                match &mut sha {
-                    Some(h) => h.update(&buf[..n]),
-                    None => {
-                        b3.update(&buf[..n]);
-                    }
-                }
+                hashing.update(&buf[..n]);
                 len += n as u64;
             }
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
             Err(e) => return Err(e),
         }
     }
-    let hash = match sha {
-        Some(h) => ContentHash::Sha256(hex::encode(h.finalize())),
-        None => ContentHash::Blake3(b3.finalize().to_hex().to_string()),
-    };
-    Ok((hash, len))
+    Ok((hashing.finish(), len))
+}
+
+/// The hash and length of a regular file of the copy, `size` bytes at open, read straight
+/// (`pread`, no hole lookups: a hole reads as zeros anyway): a short read that ends at `size`
+/// is the end, so a small file costs one read.
+fn hash_file(
+    file: &std::fs::File,
+    size: u64,
+    like: &ContentHash,
+    buf: &mut [u8],
+) -> std::io::Result<(ContentHash, u64)> {
+    use std::os::unix::fs::FileExt;
+    let mut len = 0u64;
+    let mut hashing = Hashing::like(like);
+    loop {
+        match file.read_at(buf, len) {
+            Ok(0) => break,
+            Ok(n) => {
+                hashing.update(&buf[..n]);
+                len += n as u64;
+                if n < buf.len() && len == size {
+                    break;
+                }
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok((hashing.finish(), len))
 }
 
 /// What a tree holds at one path, reduced to what a manifest records.
@@ -190,6 +240,23 @@ fn look(
         EntryKind::Dir => Seen::Dir,
         other => Seen::Other(other),
     })
+}
+
+/// [`look`] for the copy, whose regular files are read straight ([`hash_file`]).
+fn look_copy(
+    copy: &HostTree,
+    entry: &ManifestEntry,
+    rel: &Path,
+    buf: &mut [u8],
+) -> Result<Seen, String> {
+    if entry.kind == EntryKind::File
+        && let Some(like) = entry.content_hash()
+        && let Ok((file, size)) = copy.open_regular(rel)
+    {
+        let (hash, size) = hash_file(&file, size, &like, buf).map_err(|e| e.to_string())?;
+        return Ok(Seen::File { hash, size });
+    }
+    look(copy, entry, rel, buf)
 }
 
 /// How `seen` differs from the manifest entry, or `None` when it matches.
@@ -273,7 +340,7 @@ fn check_entry(
         return out;
     }
     let rel = entry.rel_path();
-    match look(copy, entry, &rel, buf) {
+    match look_copy(copy, entry, &rel, buf) {
         Ok(seen) => {
             if let Some(diff) = compare(entry, &seen) {
                 out.findings
@@ -423,15 +490,15 @@ pub fn verify(
     // Anything in the copy the manifest does not list.
     let mut stack = vec![PathBuf::new()];
     while let Some(dir) = stack.pop() {
-        let Ok(entries) = copy.entries(&dir) else {
+        let Ok(entries) = copy.names_and_dirs(&dir) else {
             continue;
         };
-        for (name, meta) in entries {
+        for (name, is_dir) in entries {
             let rel = dir.join(name);
             if !listed.contains(&rel) {
                 report.extra.push(escaped(&rel));
             }
-            if meta.is_ok_and(|m| m.kind == EntryKind::Dir) {
+            if is_dir {
                 stack.push(rel);
             }
         }

@@ -167,6 +167,9 @@ mod filesystem {
         std::fs::write(out.join("etc/fstab"), b"changed\n").expect("change");
         std::fs::remove_file(out.join("home/user/docs/report.txt")).expect("remove");
         std::fs::write(out.join("etc/planted"), b"x").expect("plant");
+        // A directory the manifest does not know is descended into (found by its entry type).
+        std::fs::create_dir(out.join("etc/nest")).expect("mkdir");
+        std::fs::write(out.join("etc/nest/egg"), b"y").expect("plant");
         std::fs::remove_file(out.join("home/user/passwd-link")).expect("remove link");
         std::os::unix::fs::symlink("/etc/shadow", out.join("home/user/passwd-link"))
             .expect("relink");
@@ -181,7 +184,10 @@ mod filesystem {
             vec!["etc/fstab", "home/user/passwd-link"]
         );
         assert_eq!(paths(&report.missing), vec!["home/user/docs/report.txt"]);
-        assert_eq!(report.extra, vec!["etc/planted"]);
+        assert_eq!(
+            report.extra,
+            vec!["etc/nest", "etc/nest/egg", "etc/planted"]
+        );
         assert!(report.unreadable.is_empty(), "{:?}", report.unreadable);
     }
 
