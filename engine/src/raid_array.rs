@@ -28,10 +28,12 @@ pub struct RaidReading {
 }
 
 impl RaidReading {
-    /// True when nothing read is degraded, failed, stale or being rebuilt.
+    /// True when every array read is clean with all its members given, and no member failed,
+    /// fell behind or is being rebuilt (one member of a mirror alone is not "well": the others
+    /// were not seen).
     pub fn all_well(&self) -> bool {
         let arrays_ok = self.arrays.iter().all(|a| {
-            matches!(a.state, ArrayState::Clean | ArrayState::Incomplete)
+            a.state == ArrayState::Clean
                 && !a.degraded
                 && a.members
                     .iter()

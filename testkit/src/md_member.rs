@@ -34,6 +34,14 @@ pub struct MdSpec {
     pub data_sectors: u64,
     /// v1: the member was being rebuilt, this many sectors done.
     pub recovery_offset: Option<u64>,
+    /// When the array was made (seconds since 1970).
+    pub created: u64,
+    /// The layout number (RAID10: near copies in the low byte, far copies in the next).
+    pub layout: u32,
+    /// v1: this member replaces another in its slot.
+    pub replacement: bool,
+    /// v1: bad-block log entries, `(sector from the data offset, sectors)` (at most 512 each).
+    pub bad_blocks: Vec<(u64, u64)>,
 }
 
 impl MdSpec {
@@ -56,6 +64,10 @@ impl MdSpec {
             },
             data_sectors,
             recovery_offset: None,
+            created: 1_700_000_000,
+            layout: 0,
+            replacement: false,
+            bad_blocks: Vec::new(),
         }
     }
 
@@ -96,15 +108,15 @@ fn v1(size: u64, version: &str, spec: &MdSpec) -> (u64, Vec<u8>) {
     let mut sb = vec![0u8; 1024];
     put32(&mut sb, 0, 0xa92b_4efc);
     put32(&mut sb, 4, 1);
-    put32(
-        &mut sb,
-        8,
-        if spec.recovery_offset.is_some() { 2 } else { 0 },
-    );
+    let features = if spec.recovery_offset.is_some() { 2 } else { 0 }
+        | if spec.bad_blocks.is_empty() { 0 } else { 8 }
+        | if spec.replacement { 16 } else { 0 };
+    put32(&mut sb, 8, features);
     sb[16..32].copy_from_slice(&spec.uuid);
     sb[32..32 + spec.name.len()].copy_from_slice(spec.name.as_bytes());
-    put64(&mut sb, 64, 1_700_000_000);
+    put64(&mut sb, 64, spec.created);
     put32(&mut sb, 72, spec.level as u32);
+    put32(&mut sb, 76, spec.layout);
     put64(&mut sb, 80, spec.data_sectors);
     put32(&mut sb, 92, spec.raid_disks);
     put64(&mut sb, 128, spec.data_offset);
@@ -115,7 +127,13 @@ fn v1(size: u64, version: &str, spec: &MdSpec) -> (u64, Vec<u8>) {
     put64(&mut sb, 152, spec.recovery_offset.unwrap_or(0));
     put32(&mut sb, 160, spec.dev_number);
     sb[168..184].copy_from_slice(&[0x40 + spec.dev_number as u8; 16]);
-    put64(&mut sb, 192, 1_700_000_000 + spec.events);
+    if !spec.bad_blocks.is_empty() {
+        // The log: 8 sectors, 8 sectors after the superblock, counted in single sectors.
+        sb[185] = 0;
+        sb[186..188].copy_from_slice(&8u16.to_le_bytes());
+        put32(&mut sb, 188, 8);
+    }
+    put64(&mut sb, 192, spec.created + spec.events);
     put64(&mut sb, 200, spec.events);
     put64(&mut sb, 208, if spec.clean { u64::MAX } else { 0 });
     put32(&mut sb, 220, spec.roles.len() as u32);
@@ -145,7 +163,7 @@ fn v090(size: u64, spec: &MdSpec) -> (u64, Vec<u8>) {
         .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
         .collect();
     word(&mut sb, 5, uuid[0]);
-    word(&mut sb, 6, 1_700_000_000);
+    word(&mut sb, 6, spec.created as u32);
     word(&mut sb, 7, spec.level as u32);
     word(&mut sb, 8, (spec.data_sectors / 2) as u32);
     word(&mut sb, 9, spec.roles.len() as u32);
@@ -153,7 +171,7 @@ fn v090(size: u64, spec: &MdSpec) -> (u64, Vec<u8>) {
     word(&mut sb, 13, uuid[1]);
     word(&mut sb, 14, uuid[2]);
     word(&mut sb, 15, uuid[3]);
-    word(&mut sb, 32, 1_700_000_000 + spec.events as u32);
+    word(&mut sb, 32, spec.created as u32 + spec.events as u32);
     word(&mut sb, 33, u32::from(spec.clean));
     let active = spec.roles.iter().filter(|r| **r < 0xff00).count() as u32;
     let failed = spec.roles.iter().filter(|r| **r == ROLE_FAULTY).count() as u32;
@@ -212,4 +230,13 @@ pub fn write_member(member: &Path, size: u64, spec: &MdSpec, fs_image: Option<&P
     }
     let (at, sb) = md_superblock(size, spec);
     f.write_all_at(&sb, at).expect("write the superblock");
+    if !spec.bad_blocks.is_empty() {
+        let mut log = vec![0xffu8; 8 * 512];
+        for (i, (sector, len)) in spec.bad_blocks.iter().enumerate() {
+            let v = (sector << 9) | (len - 1);
+            log[i * 8..i * 8 + 8].copy_from_slice(&v.to_le_bytes());
+        }
+        f.write_all_at(&log, at + 8 * 512)
+            .expect("write the bad-block log");
+    }
 }

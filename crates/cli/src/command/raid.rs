@@ -18,8 +18,9 @@ A RAID1 member holds a whole copy of the array: the answer names its data area (
 offset, size), which `salvage copy IMAGE DEST --offset N --size M`, `fsck` and `mount` read
 with no md driver at all.
 
-Exit status: 0 every array (and kernel array) is well; 1 one is degraded, failed, being rebuilt,
-or has a member failed or stale; 2 an error (a path unreadable or holding no md member).")]
+Exit status: 0 every array (and kernel array) is clean with all its members given; 1 one is
+degraded, failed, being rebuilt, not stopped cleanly, or incomplete (members not given), or has
+a member failed or stale; 2 an error (a path unreadable or holding no md member).")]
 pub(crate) struct RaidArgs {
     /// Member images or devices: each is read whole, or by its partitions when it has a
     /// partition table. None: only the kernel's view.
@@ -39,7 +40,7 @@ pub(crate) struct RaidArgs {
     pub json: bool,
 }
 
-/// Runs `salvage raid`: 0 all well, 1 something degraded or failed, 2 an error.
+/// Runs `salvage raid`: 0 all well, 1 something degraded, failed, unclean or not seen, 2 an error.
 pub(crate) fn command(args: &RaidArgs) -> i32 {
     let reading = match raid_array::read(&args.members, &args.mdstat) {
         Ok(r) => r,

@@ -163,6 +163,11 @@ fn raid_reads_a_degraded_mirror_and_offers_only_the_fresh_member() {
     assert!(text.contains("slot 1: empty"), "{text}");
     assert!(text.contains("no md driver here"), "{text}");
 
+    // One member of a mirror alone: readable, but not "well": the other was not seen.
+    let (code, text, _) = code_out_err(&["raid", s(&m.sda), "--mdstat", s(&nowhere)]);
+    assert_eq!(code, 1, "{text}");
+    assert!(text.contains("incomplete"), "{text}");
+
     // The data area named is the one to copy: in userspace, no md, no root needed.
     let out_dir = m.dir.join("copy");
     let (code, out, err) = code_out_err(&[

@@ -74,6 +74,11 @@ pub struct MemberView {
     pub status: MemberStatus,
     /// The member's data area in `source`: `[offset, length]` in bytes.
     pub data: [u64; 2],
+    /// Sectors this member's bad-block log lists (md reads them from another mirror).
+    pub bad_sectors: u64,
+    /// Why this member's data cannot be offered even when it is in sync: its data area runs
+    /// past its end (a truncated image), or its superblock's checksum is wrong.
+    pub problem: Option<String>,
 }
 
 /// One slot of the array.
@@ -93,6 +98,8 @@ pub struct SlotView {
 pub enum ArrayState {
     /// Every slot held by a given, fresh, in-sync member.
     Clean,
+    /// As clean, but the array was not stopped cleanly (mdadm's "active"): a resync was due.
+    Active,
     /// Slots are empty in the array's own record, or held by members that are being rebuilt,
     /// yet enough are in sync for the array to run.
     Degraded,
@@ -109,6 +116,7 @@ impl ArrayState {
     pub fn as_str(self) -> &'static str {
         match self {
             ArrayState::Clean => "clean",
+            ArrayState::Active => "active",
             ArrayState::Degraded => "degraded",
             ArrayState::Incomplete => "incomplete",
             ArrayState::Failed => "failed",
@@ -225,26 +233,31 @@ fn assess_array(group: &[&MdMember]) -> ArrayView {
         disagreement(m, record, &mut notes);
     }
     let slots = slot_views(record, &members);
-    let in_sync = slots.iter().filter(|s| s.state == "active").count() as u32;
-    let not_given = slots.iter().filter(|s| s.state == "not given").count() as u32;
-    let record_holders = record.slot_holders().iter().flatten().count() as u32;
-    let degraded = record_holders < record.raid_disks
+    let not_given = slots.iter().any(|s| s.state == "not given");
+    let empty = slots.iter().any(|s| s.state == "empty");
+    let degraded = empty
         || members
             .iter()
             .any(|m| matches!(m.status, MemberStatus::Rebuilding { .. }));
-    let needed = needed_slots(record);
+    // Could md run it with the members given (and, generously, the ones not given)?
+    let up: Vec<bool> = slots
+        .iter()
+        .map(|s| matches!(s.state.as_str(), "active" | "not given"))
+        .collect();
+    let unclean = !record.clean;
     let state = if record.reshaping {
         ArrayState::Reshaping
-    } else if in_sync + not_given < needed {
+    } else if !enough(record, &up) {
         ArrayState::Failed
-    } else if not_given > 0 {
+    } else if not_given {
         ArrayState::Incomplete
     } else if degraded {
         ArrayState::Degraded
+    } else if unclean {
+        ArrayState::Active
     } else {
         ArrayState::Clean
     };
-    let unclean = !record.clean;
     let readable = readable_members(group, &members, record);
     explain(record, &members, &readable, state, unclean, &mut notes);
     ArrayView {
@@ -267,7 +280,9 @@ fn assess_array(group: &[&MdMember]) -> ArrayView {
 
 fn member_view(m: &MdMember, record: &MdSuperblock) -> MemberView {
     let sb = &m.superblock;
-    let status = if sb.events < record.events {
+    // One event behind is current: md and mdadm allow that margin (the last superblock
+    // write of a clean stop may reach one member and not the other).
+    let status = if sb.events.saturating_add(1) < record.events {
         match record.roles.get(sb.dev_number as usize) {
             Some(MemberRole::Faulty) => MemberStatus::Failed,
             _ => MemberStatus::Stale {
@@ -275,18 +290,32 @@ fn member_view(m: &MdMember, record: &MdSuperblock) -> MemberView {
             },
         }
     } else {
-        match sb.role {
-            MemberRole::Active(_) => match sb.recovery_offset {
-                Some(done) if done < sb.data_bytes => MemberStatus::Rebuilding {
-                    rebuilt_bytes: done,
-                },
-                _ => MemberStatus::InSync,
-            },
-            MemberRole::Spare => MemberStatus::Spare,
-            MemberRole::Faulty => MemberStatus::Failed,
-            MemberRole::Journal => MemberStatus::Journal,
-            MemberRole::Removed => MemberStatus::Removed,
+        match (sb.role, record.roles.get(sb.dev_number as usize)) {
+            // The record says faulty, whatever this member last wrote of itself.
+            (_, Some(MemberRole::Faulty)) => MemberStatus::Failed,
+            // md never counts a member with a recovery offset in sync, nor a replacement.
+            (MemberRole::Active(_), _) if sb.recovery_offset.is_some() || sb.replacement => {
+                MemberStatus::Rebuilding {
+                    rebuilt_bytes: sb.recovery_offset.unwrap_or(0),
+                }
+            }
+            (MemberRole::Active(_), _) => MemberStatus::InSync,
+            (MemberRole::Spare, _) => MemberStatus::Spare,
+            (MemberRole::Faulty, _) => MemberStatus::Failed,
+            (MemberRole::Journal, _) => MemberStatus::Journal,
+            (MemberRole::Removed, _) => MemberStatus::Removed,
         }
+    };
+    let data_end = sb.data_offset.checked_add(sb.data_bytes);
+    let problem = if !sb.checksum_ok {
+        Some("its superblock's checksum is wrong (the kernel would not load it)".to_string())
+    } else if data_end.is_none_or(|end| end > m.size) {
+        Some(format!(
+            "its data area (byte {} + {} bytes) runs past its end ({} bytes): a truncated image?",
+            sb.data_offset, sb.data_bytes, m.size
+        ))
+    } else {
+        None
     };
     MemberView {
         source: m.source.clone(),
@@ -300,37 +329,41 @@ fn member_view(m: &MdMember, record: &MdSuperblock) -> MemberView {
         },
         events: sb.events,
         status,
-        data: [m.offset + sb.data_offset, sb.data_bytes],
+        data: [m.offset.saturating_add(sb.data_offset), sb.data_bytes],
+        bad_sectors: sb.bad_block_log.as_ref().map_or(0, |l| l.sectors),
+        problem,
     }
 }
 
-/// Each slot, from the record's roles and the members given.
+/// Each slot, from the record's roles and the members given: a slot is active when any given
+/// member holding it is in sync (a replacement being built beside the original counts only
+/// when the original is not there).
 fn slot_views(record: &MdSuperblock, members: &[MemberView]) -> Vec<SlotView> {
-    record
-        .slot_holders()
-        .into_iter()
-        .enumerate()
-        .map(|(slot, holder)| {
-            let given = holder.and_then(|n| {
-                members.iter().find(|m| {
-                    m.dev_number == n
-                        && m.slot == Some(slot as u32)
-                        && matches!(
-                            m.status,
-                            MemberStatus::InSync | MemberStatus::Rebuilding { .. }
-                        )
-                })
-            });
-            let (state, member) = match (holder, given) {
-                (None, _) => ("empty", None),
-                (Some(_), Some(m)) if m.status == MemberStatus::InSync => {
-                    ("active", Some(m.source.clone()))
-                }
-                (Some(_), Some(m)) => ("rebuilding", Some(m.source.clone())),
-                (Some(_), None) => ("not given", None),
+    (0..record.raid_disks)
+        .map(|slot| {
+            let holders: Vec<u32> = record
+                .roles
+                .iter()
+                .enumerate()
+                .filter(|(_, r)| **r == MemberRole::Active(slot))
+                .map(|(n, _)| n as u32)
+                .collect();
+            let given: Vec<&MemberView> = members
+                .iter()
+                .filter(|m| holders.contains(&m.dev_number) && m.slot == Some(slot))
+                .collect();
+            let in_sync = given.iter().find(|m| m.status == MemberStatus::InSync);
+            let rebuilding = given
+                .iter()
+                .find(|m| matches!(m.status, MemberStatus::Rebuilding { .. }));
+            let (state, member) = match (holders.is_empty(), in_sync, rebuilding) {
+                (true, _, _) => ("empty", None),
+                (false, Some(m), _) => ("active", Some(m.source.clone())),
+                (false, None, Some(m)) => ("rebuilding", Some(m.source.clone())),
+                (false, None, None) => ("not given", None),
             };
             SlotView {
-                slot: slot as u32,
+                slot,
                 state: state.into(),
                 member,
             }
@@ -338,17 +371,35 @@ fn slot_views(record: &MdSuperblock, members: &[MemberView]) -> Vec<SlotView> {
         .collect()
 }
 
-/// How many slots must be in sync for md to run the array.
-fn needed_slots(record: &MdSuperblock) -> u32 {
-    let n = record.raid_disks;
+/// Whether md could run the array with the slots `up` (mdadm's `enough`): RAID1 one, RAID4/5
+/// all but one, RAID6 all but two, RAID10 one copy of every block (each set of `near x far`
+/// neighbouring slots, stepping by `near`), linear and RAID0 all.
+fn enough(record: &MdSuperblock, up: &[bool]) -> bool {
+    let n = up.len();
+    let count = up.iter().filter(|u| **u).count();
     match record.level {
-        1 | -4 => 1.min(n),
-        4 | 5 => n.saturating_sub(1),
-        6 => n.saturating_sub(2),
-        // RAID10 survives some losses, depending on which: count it as needing all but one
-        // copy of each pair, at least half.
-        10 => n.div_ceil(2),
-        _ => n,
+        1 | -4 => count >= 1,
+        4 | 5 => count + 1 >= n,
+        6 => count + 2 >= n,
+        10 => {
+            let near = (record.layout & 0xff) as usize;
+            let far = ((record.layout >> 8) & 0xff) as usize;
+            let copies = near.max(1) * far.max(1);
+            if n == 0 || near == 0 {
+                return count == n;
+            }
+            let mut first = 0;
+            loop {
+                if !(0..copies).any(|k| up[(first + k) % n]) {
+                    return false;
+                }
+                first = (first + near) % n;
+                if first == 0 {
+                    return true;
+                }
+            }
+        }
+        _ => count == n,
     }
 }
 
@@ -361,16 +412,24 @@ fn readable_members(
     if !record.holds_whole_array() || record.reshaping {
         return Vec::new();
     }
-    group
+    let mut readable: Vec<(u64, ArrayData)> = group
         .iter()
         .zip(members)
-        .filter(|(_, v)| v.status == MemberStatus::InSync)
-        .map(|(m, _)| ArrayData {
-            source: m.source.clone(),
-            offset: m.offset + m.superblock.data_offset,
-            size: array_size(record),
+        .filter(|(_, v)| v.status == MemberStatus::InSync && v.problem.is_none())
+        .map(|(_, v)| {
+            (
+                v.bad_sectors,
+                ArrayData {
+                    source: v.source.clone(),
+                    offset: v.data[0],
+                    size: array_size(record),
+                },
+            )
         })
-        .collect()
+        .collect();
+    // A mirror with no known-bad sectors first (stable: given order otherwise).
+    readable.sort_by_key(|(bad, _)| u64::from(*bad > 0));
+    readable.into_iter().map(|(_, d)| d).collect()
 }
 
 /// The array's size in bytes (RAID1: one member's used size).
@@ -414,6 +473,15 @@ fn explain(
     notes: &mut Vec<String>,
 ) {
     for m in members {
+        if let Some(p) = &m.problem {
+            notes.push(format!("{}: {p}; it is not offered as the data", m.source));
+        }
+        if m.bad_sectors > 0 {
+            notes.push(format!(
+                "{}: its bad-block log lists {} sectors md could not read on it (and read from another mirror); those areas of its data are not the array's",
+                m.source, m.bad_sectors
+            ));
+        }
         if let MemberStatus::Stale { events_behind } = m.status {
             notes.push(format!(
                 "{} is {events_behind} events behind the array (it left the array earlier): its data is older than the array's and is not offered as the data",

@@ -96,7 +96,7 @@ pub fn find_members_in(src: &dyn ByteSource, path: &Path) -> Result<MemberSearch
             let same = search
                 .members
                 .iter()
-                .any(|m| m.offset + m.superblock.superblock_at == at);
+                .any(|m| m.offset.saturating_add(m.superblock.superblock_at) == at);
             if !same {
                 search.notes.push(format!(
                     "{source}: a whole-disk md superblock (v{}, array {}) is at byte {at} besides the partitions' own; the partitions were read as the members (give a partition-less copy of the disk to read the whole-disk one)",
@@ -112,7 +112,7 @@ pub fn find_members_in(src: &dyn ByteSource, path: &Path) -> Result<MemberSearch
                 "{}: an older md superblock (v{} at byte {}, array {}, {} events) is also there; the one with more events was read",
                 m.label(),
                 old.version,
-                m.offset + old.superblock_at,
+                m.offset.saturating_add(old.superblock_at),
                 old.array_uuid,
                 old.events
             ));

@@ -18,7 +18,13 @@ const ROLE_JOURNAL: u16 = 0xfffd;
 const FEATURE_BITMAP: u32 = 1;
 const FEATURE_RECOVERY_OFFSET: u32 = 2;
 const FEATURE_RESHAPE_ACTIVE: u32 = 4;
+const FEATURE_BAD_BLOCKS: u32 = 8;
 const FEATURE_REPLACEMENT: u32 = 16;
+
+/// Most roles a v1 superblock's 4 KiB holds.
+const MAX_V1_DEVICES: usize = (4096 - 256) / 2;
+/// Most disks a v0.90 superblock describes (`MD_SB_DISKS`).
+const MAX_V090_DEVICES: u32 = 27;
 
 /// v0.90 disk descriptor state bits (`MD_DISK_*`).
 const DISK_FAULTY: u32 = 0;
@@ -88,13 +94,56 @@ pub struct MdSuperblock {
     pub replacement: bool,
     /// A write-intent bitmap is kept.
     pub bitmap: bool,
+    /// The member's bad-block log (v1), when it has one: the sectors md knows it cannot read
+    /// on this member (and reads from another mirror instead).
+    pub bad_block_log: Option<BadBlockLog>,
     /// The role of every member number this superblock records (`[dev_number] = role`).
     pub roles: Vec<MemberRole>,
     /// The v1 checksum matched (v0.90: its sum matched).
     pub checksum_ok: bool,
 }
 
+/// A v1 member's bad-block log: where it is and what it lists.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct BadBlockLog {
+    /// Byte offset of the log in the member.
+    pub at: u64,
+    /// Its length in bytes.
+    pub bytes: u64,
+    /// Entries count blocks of 2^shift sectors.
+    pub shift: u32,
+    /// Bad areas listed (0 when the log could not be read).
+    pub areas: u64,
+    /// Sectors they cover, counted from the data offset.
+    pub sectors: u64,
+}
+
 impl MdSuperblock {
+    /// Reads the bad-block log this superblock points to (member at `offset` of `src`): each
+    /// entry a little-endian u64, `(sector << 9) | (length - 1)` with bit 63 the
+    /// acknowledged flag, all ones unused (md's `BB_OFFSET`/`BB_LEN`).
+    fn read_bad_blocks(&mut self, src: &dyn ByteSource, offset: u64) {
+        let Some(log) = self.bad_block_log.as_mut() else {
+            return;
+        };
+        let len = usize::try_from(log.bytes.min(64 * 1024)).unwrap_or(0);
+        let Some(bytes) = offset
+            .checked_add(log.at)
+            .and_then(|at| read_at(src, at, len))
+        else {
+            return;
+        };
+        for entry in bytes.chunks_exact(8) {
+            let v = u64::from_le_bytes(entry.try_into().unwrap_or([0xff; 8]));
+            if v == u64::MAX {
+                continue;
+            }
+            let blocks = (v & 0x1ff) + 1;
+            log.areas += 1;
+            log.sectors = log.sectors.saturating_add(blocks << log.shift.min(32));
+        }
+    }
+
     /// The level as mdadm names it: `raid1`, `linear`, ...
     pub fn level_name(&self) -> String {
         level_name(self.level)
@@ -104,21 +153,6 @@ impl MdSuperblock {
     /// linear or RAID0 array).
     pub fn holds_whole_array(&self) -> bool {
         self.level == 1 || (matches!(self.level, -1 | 0) && self.raid_disks == 1)
-    }
-
-    /// The slot each slot number is held by, as this superblock records it: `[slot] = member
-    /// number`, or `None` when no active member holds the slot.
-    pub fn slot_holders(&self) -> Vec<Option<u32>> {
-        let mut slots = vec![None; self.raid_disks as usize];
-        for (n, role) in self.roles.iter().enumerate() {
-            if let MemberRole::Active(s) = role
-                && let Some(slot) = slots.get_mut(*s as usize)
-                && slot.is_none()
-            {
-                *slot = Some(n as u32);
-            }
-        }
-        slots
     }
 }
 
@@ -135,8 +169,8 @@ pub fn level_name(level: i32) -> String {
 
 /// Finds the md superblock of the `size` bytes at `offset` of `src`: v0.90 and v1.0 near the
 /// end, v1.1 at 0, v1.2 at 4 KiB, as mdadm and libblkid look for them. Where several are
-/// found (an old superblock left under a new one), the one with the most events wins and the
-/// others are returned apart, so a caller can say so.
+/// found (an old superblock left under a new one), the newest array's wins and the others are
+/// returned apart, so a caller can say so.
 pub fn read_superblock(
     src: &dyn ByteSource,
     offset: u64,
@@ -144,9 +178,13 @@ pub fn read_superblock(
 ) -> (Option<MdSuperblock>, Vec<MdSuperblock>) {
     let size = size.min(src.size_bytes().saturating_sub(offset));
     let mut found = Vec::new();
+    if size < 8192 {
+        return (None, found);
+    }
+    let read_4k = |at: u64| read_at(src, offset.checked_add(at)?, 4096);
     if size >= 0x20000 {
         let at = (size & !0xFFFF) - 0x10000;
-        if let Some(sb) = read_at(src, offset + at, 4096).and_then(|b| v090(&b, at)) {
+        if let Some(sb) = read_4k(at).and_then(|b| v090(&b, at)) {
             found.push(sb);
         }
     }
@@ -156,12 +194,17 @@ pub fn read_superblock(
         v1_places.insert(0, (((sectors - 16) & !7) << 9, "1.0"));
     }
     for (at, version) in v1_places {
-        if let Some(sb) = read_at(src, offset + at, 4096).and_then(|b| v1(&b, at, version)) {
+        if let Some(sb) = read_4k(at).and_then(|b| v1(&b, at, version)) {
             found.push(sb);
         }
     }
-    // The freshest first; on a tie, the order above (as mdadm's probe order).
-    found.sort_by_key(|sb| std::cmp::Reverse(sb.events));
+    for sb in &mut found {
+        sb.read_bad_blocks(src, offset);
+    }
+    // The newest array first (latest creation time, as mdadm's guess_super picks: an old
+    // array's superblock left under a new one may have many more events), then the most
+    // events; on a tie, the order above (mdadm's probe order).
+    found.sort_by_key(|sb| std::cmp::Reverse((sb.creation_time, sb.events)));
     let mut found = found.into_iter();
     let best = found.next();
     (best, found.collect())
@@ -201,6 +244,12 @@ pub(crate) fn v1(sb: &[u8], at: u64, version: &str) -> Option<MdSuperblock> {
     }
     let features = le32(sb, 8);
     let max_dev = le32(sb, 220) as usize;
+    let raid_disks = le32(sb, 92);
+    // The roles table fills the rest of a 4 KiB superblock at most (1920 entries), and no
+    // array has more slots than roles: anything larger is not a superblock md would load.
+    if raid_disks as usize > MAX_V1_DEVICES {
+        return None;
+    }
     let roles: Vec<MemberRole> = (0..max_dev)
         .map(|i| v1_role(le16(sb, 256 + 2 * i)))
         .collect();
@@ -218,9 +267,16 @@ pub(crate) fn v1(sb: &[u8], at: u64, version: &str) -> Option<MdSuperblock> {
         name: super::super::bytes::label8(&sb[32..64]),
         level: le32(sb, 72) as i32,
         layout: le32(sb, 76),
-        data_bytes: le64(sb, 80).saturating_mul(512),
+        // A linear or RAID0 member uses its whole data area (`data_size`); the others the
+        // array's per-member size (`size`), as mdadm's getinfo_super1 reads them.
+        data_bytes: if (le32(sb, 72) as i32) <= 0 {
+            le64(sb, 136)
+        } else {
+            le64(sb, 80)
+        }
+        .saturating_mul(512),
         chunk_bytes: le32_u64(sb, 88) * 512,
-        raid_disks: le32(sb, 92),
+        raid_disks,
         data_offset: le64(sb, 128).saturating_mul(512),
         events: le64(sb, 200),
         update_time: time(192),
@@ -233,6 +289,15 @@ pub(crate) fn v1(sb: &[u8], at: u64, version: &str) -> Option<MdSuperblock> {
         reshaping: features & FEATURE_RESHAPE_ACTIVE != 0,
         replacement: features & FEATURE_REPLACEMENT != 0,
         bitmap: features & FEATURE_BITMAP != 0,
+        bad_block_log: (features & FEATURE_BAD_BLOCKS != 0 && le16(sb, 186) != 0).then(|| {
+            BadBlockLog {
+                at: at.saturating_add_signed(i64::from(le32(sb, 188) as i32) * 512),
+                bytes: u64::from(le16(sb, 186)) * 512,
+                shift: u32::from(sb[185]),
+                areas: 0,
+                sectors: 0,
+            }
+        }),
         roles,
         checksum_ok: true,
     })
@@ -252,11 +317,14 @@ fn v1_role(raw: u16) -> MemberRole {
 /// nearly all of them) at byte `at` of its member.
 pub(crate) fn v090(sb: &[u8], at: u64) -> Option<MdSuperblock> {
     let word = |i: usize| le32(sb, i * 4);
-    if word(0) != MD_MAGIC || word(1) != 0 || word(2) != 90 {
+    // Minor 91: a reshape was under way (mdadm and the kernel accept 90 and 91).
+    if word(0) != MD_MAGIC || word(1) != 0 || !(90..=91).contains(&word(2)) {
         return None;
     }
     let raid_disks = word(10);
-    let nr_disks = word(9).min(27);
+    if raid_disks > MAX_V090_DEVICES {
+        return None;
+    }
     // 27 disk descriptors of 32 words from word 128; this member's own at word 992.
     let descriptor = |base: usize| (word(base), word(base + 3), word(base + 4));
     let role_of = |(_, raid_disk, state): (u32, u32, u32)| -> MemberRole {
@@ -274,18 +342,18 @@ pub(crate) fn v090(sb: &[u8], at: u64) -> Option<MdSuperblock> {
             MemberRole::Spare
         }
     };
-    let mut roles = Vec::new();
-    for i in 0..27usize {
-        let d = descriptor(128 + 32 * i);
-        if i as u32 >= nr_disks && d == (0, 0, 0) {
-            continue;
-        }
-        let n = d.0 as usize;
-        if n >= roles.len() {
-            roles.resize(n + 1, MemberRole::Removed);
-        }
-        roles[n] = role_of(d);
-    }
+    // Descriptor i describes disk number i; one whose number is not i is an unused slot of
+    // the table (a removed disk's hole), not disk 0.
+    let roles: Vec<MemberRole> = (0..MAX_V090_DEVICES as usize)
+        .map(|i| {
+            let d = descriptor(128 + 32 * i);
+            if d.0 as usize == i && (d != (0, 0, 0) || i == 0) {
+                role_of(d)
+            } else {
+                MemberRole::Removed
+            }
+        })
+        .collect();
     let me = descriptor(992);
     let role = role_of(me);
     let in_sync = me.2 & (1 << DISK_SYNC) != 0;
@@ -297,6 +365,8 @@ pub(crate) fn v090(sb: &[u8], at: u64) -> Option<MdSuperblock> {
         .map(|(_, w)| u64::from(u32::from_le_bytes([w[0], w[1], w[2], w[3]])))
         .sum::<u64>();
     let folded = ((sum & 0xFFFF_FFFF) + (sum >> 32)) as u32;
+    // The kernel compares both sums folded to 16 bits (md_csum_fold).
+    let fold16 = |c: u32| (c & 0xffff) + (c >> 16);
     Some(MdSuperblock {
         version: "0.90".into(),
         superblock_at: at,
@@ -320,11 +390,12 @@ pub(crate) fn v090(sb: &[u8], at: u64) -> Option<MdSuperblock> {
         dev_number: me.0,
         role,
         recovery_offset: (matches!(role, MemberRole::Active(_)) && !in_sync).then_some(0),
-        reshaping: false,
+        reshaping: word(2) == 91,
         replacement: false,
         bitmap: false,
+        bad_block_log: None,
         roles,
-        checksum_ok: folded == word(38) || sum as u32 == word(38),
+        checksum_ok: fold16(folded) == fold16(word(38)),
     })
 }
 

@@ -383,3 +383,199 @@ fn md_members_are_found_in_a_partitioned_disk_image() {
         "the data area is counted from the disk's start"
     );
 }
+
+#[test]
+fn md_an_old_superblock_under_a_new_array_loses_to_the_newer_array() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    // A new v1.2 array (created later, 5 events) over a disk that was a v0.90 member of an
+    // old array for years (5000 events, its superblock still at the end).
+    let new = MdSpec {
+        created: 1_750_000_000,
+        events: 5,
+        ..MdSpec::raid1("1.2", 0, DATA_SECTORS)
+    };
+    let size = new.member_size() + (1 << 20);
+    let path = dir.path().join("reused.img");
+    write_member(&path, size, &new, None);
+    let old = MdSpec {
+        uuid: *b"an-old-array-uid",
+        events: 5000,
+        ..MdSpec::raid1("0.90", 0, DATA_SECTORS)
+    };
+    let (at, sb) = md_superblock(size, &old);
+    let f = std::fs::OpenOptions::new()
+        .write(true)
+        .open(&path)
+        .expect("open");
+    std::os::unix::fs::FileExt::write_all_at(&f, &sb, at).expect("write");
+    let found = find_members(&path).expect("read");
+    assert_eq!(found.members.len(), 1);
+    let m = &found.members[0];
+    assert_eq!(m.superblock.version, "1.2");
+    assert_eq!(m.older.len(), 1);
+    assert_eq!(m.older[0].version, "0.90");
+    assert!(
+        found
+            .notes
+            .iter()
+            .any(|n| n.contains("an older md superblock (v0.90")),
+        "{:?}",
+        found.notes
+    );
+}
+
+#[test]
+fn md_hostile_superblocks_are_refused_without_panicking() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    // A checksum-valid v1.2 superblock claiming 4 billion slots.
+    let huge = MdSpec {
+        raid_disks: u32::MAX,
+        ..MdSpec::raid1("1.2", 0, DATA_SECTORS)
+    };
+    let path = dir.path().join("huge.img");
+    write_member(&path, huge.member_size(), &huge, None);
+    assert!(find_members(&path).expect("read").members.is_empty());
+    // A data offset near 2^64 inside a partition-like offset: no overflow, not offered.
+    let far = MdSpec {
+        data_offset: u64::MAX / 256,
+        ..MdSpec::raid1("1.2", 0, DATA_SECTORS)
+    };
+    let path = dir.path().join("far.img");
+    write_member(&path, 8 << 20, &far, None);
+    let found = find_members(&path).expect("read");
+    let array = &assess(&found.members)[0];
+    assert!(array.readable.is_empty(), "{array:?}");
+    assert!(
+        array.notes.iter().any(|n| n.contains("runs past its end")),
+        "{:?}",
+        array.notes
+    );
+    // A 0.90 superblock with a descriptor numbered 2^32-1 and 27 slots.
+    let odd = MdSpec {
+        raid_disks: 27,
+        roles: vec![0],
+        ..MdSpec::raid1("0.90", 0, DATA_SECTORS)
+    };
+    let path = dir.path().join("odd.img");
+    let size = odd.member_size();
+    write_member(&path, size, &odd, None);
+    let (at, _) = md_superblock(size, &odd);
+    let f = std::fs::OpenOptions::new()
+        .write(true)
+        .open(&path)
+        .expect("open");
+    // Descriptor 5's number field (word 128 + 32 * 5).
+    std::os::unix::fs::FileExt::write_all_at(&f, &u32::MAX.to_le_bytes(), at + (128 + 160) * 4)
+        .expect("poke");
+    let found = find_members(&path).expect("read");
+    let array = &assess(&found.members)[0];
+    assert_eq!(array.raid_disks, 27);
+    assert_eq!(array.state, ArrayState::Degraded);
+    // Tiny and empty images: nothing, no panic.
+    for size in [0u64, 511, 4096, 8191] {
+        let path = dir.path().join(format!("tiny{size}.img"));
+        std::fs::write(&path, vec![0u8; size as usize]).expect("write");
+        if let Ok(found) = find_members(&path) {
+            assert!(found.members.is_empty());
+        }
+    }
+}
+
+#[test]
+fn md_bad_blocks_replacements_margins_and_raid10_sets() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    // A mirror whose first member's bad-block log lists 3 areas: the other is read first.
+    let scarred = MdSpec {
+        bad_blocks: vec![(100, 8), (5000, 1), (9000, 512)],
+        ..MdSpec::raid1("1.2", 0, DATA_SECTORS)
+    };
+    let a = member(dir.path(), "scarred.img", &scarred);
+    let b = member(
+        dir.path(),
+        "whole.img",
+        &MdSpec::raid1("1.2", 1, DATA_SECTORS),
+    );
+    assert_eq!(
+        a.superblock
+            .bad_block_log
+            .as_ref()
+            .map(|l| (l.areas, l.sectors)),
+        Some((3, 521))
+    );
+    let array = &assess(&[a.clone(), b.clone()])[0];
+    assert_eq!(array.readable.len(), 2);
+    assert_eq!(array.data().expect("data").source, b.source);
+    assert!(
+        array.notes.iter().any(|n| n.contains("521 sectors")),
+        "{:?}",
+        array.notes
+    );
+
+    // One event behind is current (md's and mdadm's margin); two is stale.
+    let behind = |n: u64| MdSpec {
+        events: 20 - n,
+        ..MdSpec::raid1("1.2", 1, DATA_SECTORS)
+    };
+    let c = member(dir.path(), "c.img", &MdSpec::raid1("1.2", 0, DATA_SECTORS));
+    let one = member(dir.path(), "one.img", &behind(1));
+    assert_eq!(assess(&[c.clone(), one])[0].state, ArrayState::Clean);
+    let two = member(dir.path(), "two.img", &behind(2));
+    assert_eq!(
+        assess(&[c.clone(), two])[0].members[1].status,
+        MemberStatus::Stale { events_behind: 2 }
+    );
+
+    // A replacement being built beside slot 1's original: the original is read, the
+    // replacement never offered.
+    let roles = vec![0, 1, 1];
+    let original = MdSpec {
+        roles: roles.clone(),
+        ..MdSpec::raid1("1.2", 1, DATA_SECTORS)
+    };
+    let replacement = MdSpec {
+        roles: roles.clone(),
+        replacement: true,
+        ..MdSpec::raid1("1.2", 2, DATA_SECTORS)
+    };
+    let first = MdSpec {
+        roles,
+        ..MdSpec::raid1("1.2", 0, DATA_SECTORS)
+    };
+    let r = member(dir.path(), "r.img", &replacement);
+    let o = member(dir.path(), "o.img", &original);
+    let f0 = member(dir.path(), "f0.img", &first);
+    let array = &assess(&[r.clone(), o.clone(), f0])[0];
+    assert_eq!(array.state, ArrayState::Degraded, "{array:?}");
+    assert_eq!(array.slots[1].state, "active");
+    assert_eq!(array.slots[1].member.as_deref(), Some(o.source.as_str()));
+    assert!(array.readable.iter().all(|d| d.source != r.source));
+
+    // RAID10, near=2 over 4 slots: slots 0 and 1 are one copy set.
+    let raid10 = |n: u32, roles: Vec<u16>| MdSpec {
+        level: 10,
+        raid_disks: 4,
+        layout: 0x102,
+        roles,
+        ..MdSpec::raid1("1.2", n, DATA_SECTORS)
+    };
+    let both_halves_lost = member(
+        dir.path(),
+        "r10a.img",
+        &raid10(2, vec![ROLE_FAULTY, ROLE_FAULTY, 2, 3]),
+    );
+    assert_eq!(assess(&[both_halves_lost])[0].state, ArrayState::Failed);
+    let one_of_each = member(
+        dir.path(),
+        "r10b.img",
+        &raid10(1, vec![ROLE_FAULTY, 1, ROLE_FAULTY, 3]),
+    );
+    assert_ne!(assess(&[one_of_each])[0].state, ArrayState::Failed);
+    // Not stopped cleanly, every slot in sync: mdadm's "active", not "clean".
+    let unclean = |n| MdSpec {
+        clean: false,
+        ..MdSpec::raid1("1.2", n, DATA_SECTORS)
+    };
+    let u0 = member(dir.path(), "u0.img", &unclean(0));
+    let u1 = member(dir.path(), "u1.img", &unclean(1));
+    assert_eq!(assess(&[u0, u1])[0].state, ArrayState::Active);
+}
