@@ -163,10 +163,16 @@ fn raid_reads_a_degraded_mirror_and_offers_only_the_fresh_member() {
     assert!(text.contains("slot 1: empty"), "{text}");
     assert!(text.contains("no md driver here"), "{text}");
 
-    // One member of a mirror alone: readable, but not "well": the other was not seen.
+    // The fresh member alone: its own record says slot 1 is empty (degraded), whatever
+    // members are given.
     let (code, text, _) = code_out_err(&["raid", s(&m.sda), "--mdstat", s(&nowhere)]);
     assert_eq!(code, 1, "{text}");
-    assert!(text.contains("incomplete"), "{text}");
+    assert!(text.contains("state: degraded, 1 of 2 slots in sync"), "{text}");
+    // The stale member alone cannot know it fell behind: it reads as one member of a pair
+    // whose other member was not given, which is not "well" (exit 1), never clean.
+    let (code, text, _) = code_out_err(&["raid", s(&m.sdb), "--mdstat", s(&nowhere)]);
+    assert_eq!(code, 1, "{text}");
+    assert!(text.contains("state: incomplete"), "{text}");
 
     // The data area named is the one to copy: in userspace, no md, no root needed.
     let out_dir = m.dir.join("copy");
