@@ -191,10 +191,19 @@ impl PartitionArgs {
     fn partition(&self, image: &Path) -> Result<PartitionRef, FsError> {
         let mut partition = match self.offset {
             Some(offset) => PartitionRef::new(image, offset, self.size),
-            None => match table_filesystem(image)? {
-                Some((offset, size)) => PartitionRef::new(image, offset, self.size.or(Some(size))),
-                None => PartitionRef::new(image, 0, self.size),
-            },
+            None => {
+                let found = table_filesystem(image)?;
+                let (offset, size) = found.unwrap_or((0, u64::MAX));
+                match md_data_area(image, offset, size) {
+                    Some((offset, size)) => PartitionRef::new(image, offset, Some(size)),
+                    None => match found {
+                        Some((offset, size)) => {
+                            PartitionRef::new(image, offset, self.size.or(Some(size)))
+                        }
+                        None => PartitionRef::new(image, 0, self.size),
+                    },
+                }
+            }
         };
         if let Some(name) = &self.fs_type {
             partition.fs_type = Some(FsType::from_name(name).ok_or_else(|| {
@@ -205,6 +214,25 @@ impl PartitionArgs {
         }
         Ok(partition)
     }
+}
+
+/// Without `--offset`, when the area chosen (the whole image, or its one partition) is an md
+/// member that holds the whole array (RAID1): its data area, said on stderr with the way to
+/// check that this member is current (`salvage raid`); a member alone cannot tell.
+fn md_data_area(image: &Path, offset: u64, size: u64) -> Option<(u64, u64)> {
+    let disk = salvage_partition::Disk::open(image).ok()?;
+    let (sb, _) = salvage_partition::md::read_superblock(&disk, offset, size);
+    let sb = sb.filter(|sb| sb.holds_whole_array())?;
+    let start = offset.checked_add(sb.data_offset)?;
+    eprintln!(
+        "salvage: {}: an md {} member (metadata v{}, array {}): reading the array's data at byte {start}, {} bytes; `salvage raid` with every member says whether this one is current",
+        image.display(),
+        sb.level_name(),
+        sb.version,
+        sb.array_uuid,
+        sb.data_bytes
+    );
+    Some((start, sb.data_bytes))
 }
 
 /// Without `--offset`: the partition table of `image`, read as `salvage inspect` reads it. Its

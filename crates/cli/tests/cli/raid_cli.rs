@@ -167,7 +167,10 @@ fn raid_reads_a_degraded_mirror_and_offers_only_the_fresh_member() {
     // members are given.
     let (code, text, _) = code_out_err(&["raid", s(&m.sda), "--mdstat", s(&nowhere)]);
     assert_eq!(code, 1, "{text}");
-    assert!(text.contains("state: degraded, 1 of 2 slots in sync"), "{text}");
+    assert!(
+        text.contains("state: degraded, 1 of 2 slots in sync"),
+        "{text}"
+    );
     // The stale member alone cannot know it fell behind: it reads as one member of a pair
     // whose other member was not given, which is not "well" (exit 1), never clean.
     let (code, text, _) = code_out_err(&["raid", s(&m.sdb), "--mdstat", s(&nowhere)]);
@@ -187,6 +190,20 @@ fn raid_reads_a_degraded_mirror_and_offers_only_the_fresh_member() {
     ]);
     assert_eq!(code, 0, "{out}{err}");
     same_files(&m.tree, &out_dir);
+
+    // Without --offset, copy finds the member in the disk's one partition and reads its data
+    // area (saying so), not the member's first bytes.
+    let plain = m.dir.join("plain-copy");
+    let (code, out, err) = code_out_err(&["copy", s(&m.sda), s(&plain)]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        err.contains(&format!(
+            "an md raid1 member (metadata v1.2, array 73616c76:6167652d:6d642d74:65737421): reading the array's data at byte {}",
+            PART_START + (1 << 20)
+        )),
+        "{err}"
+    );
+    same_files(&m.tree, &plain);
 
     // The stale member read knowingly: its older files, and its state said.
     let (code, out, err) = code_out_err(&[
