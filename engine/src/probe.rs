@@ -164,24 +164,23 @@ fn to_expr(v: &Value) -> Expr {
             .map(Expr::Size)
             .or_else(|| n.as_i64().map(Expr::Int))
             .unwrap_or(Expr::Str(n.to_string())),
-        Value::Object(o) if o.get("type").and_then(Value::as_str) == Some("md") => {
-            Expr::Str(format!(
-                "{} in {} ({} at byte offset {}, {} bytes)",
-                o.get("type_name")
-                    .and_then(Value::as_str)
-                    .unwrap_or("md data"),
-                o.get("source").and_then(Value::as_str).unwrap_or("?"),
-                o.get("fstype")
-                    .and_then(Value::as_str)
-                    .unwrap_or("no filesystem"),
-                o["offset"],
-                o.get("size").map(|s| s.to_string()).unwrap_or_default()
-            ))
-        }
         Value::Object(o) if o.contains_key("offset") && o.contains_key("number") => {
+            // An md member's data area (the raid op), or a partition of a table.
+            let what = match o.get("type").and_then(Value::as_str) {
+                Some("md") => o
+                    .get("type_name")
+                    .and_then(Value::as_str)
+                    .unwrap_or("md data")
+                    .to_string(),
+                _ => format!("partition {}", o["number"]),
+            };
+            let within = if o.get("type").and_then(Value::as_str) == Some("md") {
+                "in"
+            } else {
+                "of"
+            };
             Expr::Str(format!(
-                "partition {} of {} ({} at byte offset {}, {} bytes)",
-                o["number"],
+                "{what} {within} {} ({} at byte offset {}, {} bytes)",
                 o.get("source").and_then(Value::as_str).unwrap_or("?"),
                 o.get("fstype")
                     .and_then(Value::as_str)
