@@ -112,10 +112,18 @@ with open(sys.argv[1], 'r+b') as f:
     f.seek(4096)
     f.write(sb)
 PY
-in_root raid /work/member.img | tee "$tmp/raid.txt"
+# One member of two given: readable, and exit 1 (incomplete: the other member was not seen).
+rc=0
+in_root raid /work/member.img > "$tmp/raid.txt" || rc=$?
+cat "$tmp/raid.txt"
+[[ $rc == 1 ]] || { echo "static-smoke: salvage raid exited $rc, not 1 (incomplete)" >&2; exit 1; }
+grep -q 'state: incomplete, 1 of 2 slots in sync' "$tmp/raid.txt"
 grep -q 'data: /work/member.img at byte 1048576, 41943040 bytes (ext4)' "$tmp/raid.txt"
 in_root copy /work/member.img /work/from-raid --offset 1048576 --size 41943040
 cmp "$tree/home/ana/docs/thesis.txt" "$root/work/from-raid/home/ana/docs/thesis.txt"
+# Without --offset, copy finds the member's data area itself.
+in_root copy /work/member.img /work/from-raid-2
+cmp "$tree/home/ana/docs/file20.bin" "$root/work/from-raid-2/home/ana/docs/file20.bin"
 # Nothing left mounted inside the chroot by the run.
 if grep -q "$root/work" /proc/self/mountinfo; then
   echo "static-smoke: the run left a mount behind" >&2
