@@ -40,7 +40,7 @@ pub struct MdSpec {
     pub layout: u32,
     /// v1: this member replaces another in its slot.
     pub replacement: bool,
-    /// v1: bad-block log entries, `(sector from the data offset, sectors)` (at most 512 each).
+    /// v1: bad-block log entries, `(sector from the data offset, sectors)` (at most 1023 each).
     pub bad_blocks: Vec<(u64, u64)>,
 }
 
@@ -233,7 +233,8 @@ pub fn write_member(member: &Path, size: u64, spec: &MdSpec, fs_image: Option<&P
     if !spec.bad_blocks.is_empty() {
         let mut log = vec![0xffu8; 8 * 512];
         for (i, (sector, len)) in spec.bad_blocks.iter().enumerate() {
-            let v = (sector << 9) | (len - 1);
+            // The kernel's on-disk form: sector << 10 | count.
+            let v = (sector << 10) | len;
             log[i * 8..i * 8 + 8].copy_from_slice(&v.to_le_bytes());
         }
         f.write_all_at(&log, at + 8 * 512)

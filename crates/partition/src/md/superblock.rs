@@ -119,9 +119,9 @@ pub struct BadBlockLog {
 }
 
 impl MdSuperblock {
-    /// Reads the bad-block log this superblock points to (member at `offset` of `src`): each
-    /// entry a little-endian u64, `(sector << 9) | (length - 1)` with bit 63 the
-    /// acknowledged flag, all ones unused (md's `BB_OFFSET`/`BB_LEN`).
+    /// Reads the bad-block log this superblock points to (member at `offset` of `src`), as
+    /// the kernel's `super_1_load` does: each entry a little-endian u64, `(sector << 10) |
+    /// count` in units of 2^shift sectors, all ones ending the list.
     fn read_bad_blocks(&mut self, src: &dyn ByteSource, offset: u64) {
         let Some(log) = self.bad_block_log.as_mut() else {
             return;
@@ -136,11 +136,14 @@ impl MdSuperblock {
         for entry in bytes.chunks_exact(8) {
             let v = u64::from_le_bytes(entry.try_into().unwrap_or([0xff; 8]));
             if v == u64::MAX {
+                break;
+            }
+            let count = v & 0x3ff;
+            if count == 0 {
                 continue;
             }
-            let blocks = (v & 0x1ff) + 1;
             log.areas += 1;
-            log.sectors = log.sectors.saturating_add(blocks << log.shift.min(32));
+            log.sectors = log.sectors.saturating_add(count << log.shift.min(32));
         }
     }
 

@@ -502,6 +502,31 @@ fn md_bad_blocks_replacements_margins_and_raid10_sets() {
             .map(|l| (l.areas, l.sectors)),
         Some((3, 521))
     );
+    // mdadm reads the same log from the image.
+    if salvage_testkit::find_tool("mdadm").is_some() {
+        let out = Command::new("mdadm")
+            .arg("--examine-badblocks")
+            .arg(dir.path().join("scarred.img"))
+            .output()
+            .expect("mdadm");
+        let text = String::from_utf8_lossy(&out.stdout);
+        let listed: Vec<(u64, u64)> = text
+            .lines()
+            .filter_map(|l| {
+                let w: Vec<&str> = l.split_whitespace().collect();
+                match w.as_slice() {
+                    [sector, "for", count, "sectors"] => {
+                        Some((sector.parse().ok()?, count.parse().ok()?))
+                    }
+                    _ => None,
+                }
+            })
+            .collect();
+        assert_eq!(
+            listed, scarred.bad_blocks,
+            "mdadm --examine-badblocks:\n{text}"
+        );
+    }
     let array = &assess(&[a.clone(), b.clone()])[0];
     assert_eq!(array.readable.len(), 2);
     assert_eq!(array.data().expect("data").source, b.source);
