@@ -89,7 +89,7 @@ pub(crate) const SIG: OpSig = OpSig {
         out(
             "state",
             Type::String,
-            "clean, degraded, incomplete (members not given), failed (too few in sync) or reshaping",
+            "clean, active (all in sync, not stopped cleanly), degraded, incomplete (members not given), failed (too few in sync) or reshaping",
         ),
         out(
             "degraded",
