@@ -153,26 +153,40 @@ impl Hashing {
     }
 }
 
-/// The hash (of the kind `like` is) and length of everything `reader` yields.
-fn hash_of(
-    mut reader: impl Read,
+/// The hash (of the kind `like` is) and length of what `read(buf, offset)` yields from offset
+/// 0 on, until it yields nothing, or a short read ends exactly at `size` (when given).
+fn hash_reads(
+    mut read: impl FnMut(&mut [u8], u64) -> std::io::Result<usize>,
+    size: Option<u64>,
     like: &ContentHash,
     buf: &mut [u8],
 ) -> std::io::Result<(ContentHash, u64)> {
     let mut len = 0u64;
     let mut hashing = Hashing::like(like);
     loop {
-        match reader.read(buf) {
+        match read(buf, len) {
             Ok(0) => break,
             Ok(n) => {
                 hashing.update(&buf[..n]);
                 len += n as u64;
+                if n < buf.len() && Some(len) == size {
+                    break;
+                }
             }
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
             Err(e) => return Err(e),
         }
     }
     Ok((hashing.finish(), len))
+}
+
+/// The hash (of the kind `like` is) and length of everything `reader` yields.
+fn hash_of(
+    mut reader: impl Read,
+    like: &ContentHash,
+    buf: &mut [u8],
+) -> std::io::Result<(ContentHash, u64)> {
+    hash_reads(|b, _| reader.read(b), None, like, buf)
 }
 
 /// The hash and length of a regular file of the copy, `size` bytes at open, read straight
@@ -185,23 +199,7 @@ fn hash_file(
     buf: &mut [u8],
 ) -> std::io::Result<(ContentHash, u64)> {
     use std::os::unix::fs::FileExt;
-    let mut len = 0u64;
-    let mut hashing = Hashing::like(like);
-    loop {
-        match file.read_at(buf, len) {
-            Ok(0) => break,
-            Ok(n) => {
-                hashing.update(&buf[..n]);
-                len += n as u64;
-                if n < buf.len() && len == size {
-                    break;
-                }
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok((hashing.finish(), len))
+    hash_reads(|b, at| file.read_at(b, at), Some(size), like, buf)
 }
 
 /// What a tree holds at one path, reduced to what a manifest records.

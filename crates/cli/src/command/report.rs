@@ -5,10 +5,9 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use clap::Args;
-use salvage_engine::event_log::key_beside;
 use salvage_engine::report::{load, render_html, render_markdown};
 
-use super::review::read_key;
+use super::review::log_key;
 
 const AFTER_HELP: &str = "\
 The HTML page holds everything inline (CSS and SVG; no script, no network), so it can be
@@ -63,12 +62,7 @@ pub(crate) fn command(args: &ReportArgs) -> i32 {
         eprintln!("salvage report: say where: --html FILE, or --format markdown (stdout)");
         return 2;
     }
-    let key = match (&args.key, &args.state) {
-        (Some(k), _) => Some(read_key(k)),
-        (None, Some(dir)) => Some(read_key(&dir.join("key"))),
-        (None, None) => key_beside(&args.log).map(Ok),
-    };
-    let key = match key.transpose() {
+    let key = match log_key(args.key.as_deref(), args.state.as_deref(), &args.log) {
         Ok(k) => k,
         Err(e) => {
             eprintln!("salvage report: {e}");

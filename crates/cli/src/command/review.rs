@@ -47,6 +47,20 @@ struct Document<'a> {
     review: &'a Review,
 }
 
+/// The key a log is verified with: `--key`, else `--state`'s `key`, else the key of the state
+/// directory the log sits in (`None` when there is none).
+pub(crate) fn log_key(
+    key: Option<&std::path::Path>,
+    state: Option<&std::path::Path>,
+    log: &std::path::Path,
+) -> Result<Option<[u8; 32]>, String> {
+    match (key, state) {
+        (Some(k), _) => read_key(k).map(Some),
+        (None, Some(dir)) => read_key(&dir.join("key")).map(Some),
+        (None, None) => Ok(key_beside(log)),
+    }
+}
+
 /// Reads a state key: exactly 32 bytes.
 pub(crate) fn read_key(path: &std::path::Path) -> Result<[u8; 32], String> {
     let bytes = std::fs::read(path)
@@ -66,12 +80,7 @@ pub(crate) fn read_key(path: &std::path::Path) -> Result<[u8; 32], String> {
 /// problem but could not prove the log untouched (no state key, or no anchor).
 pub(crate) fn command(args: &ReviewArgs) -> i32 {
     let name = args.log.display().to_string();
-    let key = match (&args.key, &args.state) {
-        (Some(k), _) => Some(read_key(k)),
-        (None, Some(dir)) => Some(read_key(&dir.join("key"))),
-        (None, None) => key_beside(&args.log).map(Ok),
-    };
-    let key = match key.transpose() {
+    let key = match log_key(args.key.as_deref(), args.state.as_deref(), &args.log) {
         Ok(k) => k,
         Err(e) => {
             eprintln!("error: {e}");
