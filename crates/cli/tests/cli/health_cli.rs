@@ -2,7 +2,7 @@
 //! NVMe drives, `tests/fixtures/smart/`), served by a stand-in `smartctl` first on PATH; and
 //! without smartctl at all.
 
-use crate::common::salvage;
+use crate::common::{salvage, text};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
@@ -243,11 +243,7 @@ fn run_gate(name: Option<&str>) -> (i32, String, PathBuf, tempfile::TempDir) {
         .env("PATH", &bin)
         .output()
         .expect("run");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let text = text(&out);
     (out.status.code().unwrap_or(-1), text, work, dir)
 }
 

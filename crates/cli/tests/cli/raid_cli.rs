@@ -4,7 +4,7 @@
 //! (in userspace, and by a runbook through fsck and a read-only loop mount as root); the
 //! kernel's view from recorded /proc/mdstat texts; what is not a member.
 
-use crate::common::{code_out_err, salvage};
+use crate::common::{code_out_err, salvage, text};
 use salvage_testkit::md_member::{MdSpec, ROLE_FAULTY, write_member};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
@@ -342,11 +342,7 @@ fn raid_runbook_copies_files_out_of_a_raid1_member_without_md() {
         .args(["-j", "1", "-q"])
         .output()
         .expect("run");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let text = text(&out);
     assert_eq!(out.status.code(), Some(0), "{text}");
     assert!(
         text.contains("raid1 rescue:0: degraded, 1 of 2 slots in sync"),
